@@ -1,0 +1,61 @@
+"""a2gym: a Gymnasium benchmark for geo-distributed DNN inference serving (the A² problem).
+
+Public API::
+
+    import a2gym
+    scn = a2gym.load_scenario("scenario://paper-default-v0")
+    sol = a2gym.solve(scn, "greedy")          # the reference solver (A2-Greedy)
+    ev = a2gym.evaluate(scn, sol.plan)        # true cost split into compute / bandwidth / deployment
+    env = gymnasium.make("a2gym/Placement-v0", scenario="scenario://paper-default-v0")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from a2gym.costmodel import CostModel, Evaluation, Violation, evaluate
+from a2gym.errors import (
+    A2GymError,
+    ActionError,
+    InfeasibleError,
+    PlanError,
+    RecordError,
+    ScenarioError,
+    SolverError,
+)
+from a2gym.plan import Plan
+from a2gym.scenario import Scenario, load_scenario
+
+__version__ = "0.1.0"
+
+
+def solve(scenario: Any, method: str = "greedy", time_limit: float | None = None, seed: int | None = None,
+          restrict: str | None = None, **options: Any):
+    """Solve an A² instance; see :func:`a2gym.solvers.solve`."""
+    from a2gym.solvers import solve as _solve
+
+    return _solve(scenario, method, time_limit=time_limit, seed=seed, restrict=restrict, **options)
+
+
+def lower_bound(scenario: Any, time_limit: float | None = None) -> float:
+    """max(LP relaxation of A2-MILP, ½·LP(A2-UFL)) in $ per epoch; see :func:`a2gym.solvers.lower_bound`."""
+    from a2gym.solvers import lower_bound as _lb
+
+    return _lb(scenario, time_limit=time_limit)
+
+
+def _register_envs() -> None:
+    try:
+        from a2gym.envs import register_envs
+    except ImportError:  # envs not present in a partial checkout
+        return
+    register_envs()
+
+
+_register_envs()
+
+__all__ = [
+    "A2GymError", "ActionError", "CostModel", "Evaluation", "InfeasibleError", "Plan", "PlanError", "RecordError",
+    "Scenario", "ScenarioError", "SolverError", "Violation", "__version__", "evaluate", "load_scenario",
+    "lower_bound", "solve",
+]

@@ -1,0 +1,89 @@
+"""A :class:`Plan`: which facility and data version serve each request class, and how many instances run.
+
+A plan is a list of *parts* ``(class r, facility i, data version d, fraction z)`` plus an instance
+count ``n_i`` per facility. Fractions of a class should sum to 1 (A2-MILP constraint 1); whether they
+do, and every other constraint, is checked by :func:`a2gym.evaluate`, which reports violations
+instead of fixing them. Facilities are flat indices ``i = (k * |M| + m) * |H| + h``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from a2gym.errors import PlanError
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Plan:
+    """An A² serving plan for one epoch.
+
+    Attributes:
+        cls: int [P], class index of each part.
+        facility: int [P], flat facility index of each part.
+        data: int [P], data version index of each part.
+        fraction: float [P], share of the class's requests that the part carries, in (0, 1].
+        instances: int [I], instance count n_i of every facility (0 = not deployed).
+    """
+
+    cls: np.ndarray
+    facility: np.ndarray
+    data: np.ndarray
+    fraction: np.ndarray
+    instances: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name, dtype in (("cls", np.int64), ("facility", np.int64), ("data", np.int64),
+                            ("fraction", float), ("instances", np.int64)):
+            raw = np.asarray(getattr(self, name))
+            if raw.ndim != 1:
+                raise PlanError(f"Plan.{name} must be 1-D, got shape {raw.shape}")
+            if dtype is np.int64 and raw.size and raw.dtype.kind == "f" and not np.all(raw == np.round(raw)):
+                raise PlanError(f"Plan.{name} must hold integers, got {raw[raw != np.round(raw)][:3]}")
+            arr = np.array(raw, dtype=dtype)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        p = {len(self.cls), len(self.facility), len(self.data), len(self.fraction)}
+        if len(p) != 1:
+            raise PlanError(
+                f"Plan parts must have equal lengths, got cls={len(self.cls)}, facility={len(self.facility)}, "
+                f"data={len(self.data)}, fraction={len(self.fraction)}"
+            )
+
+    @classmethod
+    def from_assignment(cls, facility: Any, data: Any, instances: Any) -> Plan:
+        """An integral plan: class r is served wholly by ``facility[r]`` with data version ``data[r]``."""
+        facility = np.asarray(facility)
+        return cls(cls=np.arange(len(facility)), facility=facility, data=np.asarray(data),
+                   fraction=np.ones(len(facility)), instances=np.asarray(instances))
+
+    @property
+    def open_facilities(self) -> np.ndarray:
+        """Flat indices of facilities with at least one instance."""
+        return np.flatnonzero(self.instances > 0)
+
+    @property
+    def is_integral(self) -> bool:
+        """Every class served by exactly one part of fraction 1."""
+        return bool(np.all(self.fraction == 1.0) and len(np.unique(self.cls)) == len(self.cls))
+
+    def to_dict(self) -> dict[str, list]:
+        """JSON-ready form (lists)."""
+        return {k: getattr(self, k).tolist() for k in ("cls", "facility", "data", "fraction", "instances")}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        missing = [k for k in ("cls", "facility", "data", "fraction", "instances") if k not in d]
+        if missing:
+            raise PlanError(f"plan is missing field(s): {', '.join(missing)}")
+        return cls(**{k: d[k] for k in ("cls", "facility", "data", "fraction", "instances")})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Plan) and all(
+            np.array_equal(getattr(self, k), getattr(other, k))
+            for k in ("cls", "facility", "data", "fraction", "instances")
+        )
+
+    __hash__ = None  # type: ignore[assignment]

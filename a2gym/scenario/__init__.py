@@ -1,0 +1,16 @@
+"""Scenarios: the validated, immutable A² instances, and where they come from.
+
+``load_scenario(uri_or_path)`` accepts
+
+* ``scenario://paper-default-v0``: the bundled real-data scenario (9 AWS regions),
+* ``scenario://a2-test-v0/<n>``: the fixed leaderboard suite (pinned by SHA-256),
+* ``generator://synth-v0/<seed>?classes=N&regions=K&models=M&datas=D&types=H``: reproducible
+  synthetic scenarios drawn around the real tables,
+* a path to a scenario file (see :mod:`a2gym.scenario.model` for the format),
+* a :class:`Scenario` (returned unchanged).
+"""
+
+from a2gym.scenario.model import Scenario, atomic_write_text
+from a2gym.scenario.uri import bundled_scenario_names, load_scenario
+
+__all__ = ["Scenario", "atomic_write_text", "bundled_scenario_names", "load_scenario"]

@@ -1,0 +1,123 @@
+"""Resolve scenario URIs and paths to :class:`Scenario` objects (cached: scenarios are immutable)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import urllib.parse
+from importlib import resources
+from pathlib import Path
+
+from a2gym.errors import ScenarioError
+from a2gym.scenario.model import Scenario
+
+SCENARIO_SCHEME = "scenario://"
+GENERATOR_SCHEME = "generator://"
+
+
+def _scenario_dir() -> Path:
+    return Path(str(resources.files("a2gym") / "data" / "scenarios"))
+
+
+@functools.lru_cache(maxsize=1)
+def _manifest() -> dict[str, str]:
+    """name -> pinned SHA-256 of every bundled scenario file (``data/scenarios/MANIFEST.json``)."""
+    path = _scenario_dir() / "MANIFEST.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def bundled_scenario_names() -> list[str]:
+    """Names usable as ``scenario://<name>``, e.g. ``paper-default-v0``, ``a2-test-v0/placement-0``."""
+    return sorted(_manifest())
+
+
+def load_scenario(uri_or_path: str | os.PathLike[str] | Scenario, *, check_feasible: bool = True) -> Scenario:
+    """Load a scenario from a URI, a file path, or pass a :class:`Scenario` through.
+
+    With ``check_feasible`` (default) a scenario in which some request class has no feasible
+    (region, model, data version, instance type) raises :class:`~a2gym.errors.InfeasibleError` naming
+    the classes; they are never silently dropped.
+    """
+    if isinstance(uri_or_path, Scenario):
+        scn = uri_or_path
+    elif isinstance(uri_or_path, str | os.PathLike):
+        scn = _load_cached(str(uri_or_path))
+    else:
+        raise ScenarioError(f"scenario must be a URI, a path or a Scenario, got {type(uri_or_path).__name__}")
+    if check_feasible:
+        from a2gym.costmodel import CostModel
+
+        CostModel.of(scn).check_feasible()
+    return scn
+
+
+@functools.lru_cache(maxsize=64)
+def _load_cached(uri: str) -> Scenario:
+    if uri.startswith(SCENARIO_SCHEME):
+        return _load_bundled(uri[len(SCENARIO_SCHEME):], uri)
+    if uri.startswith(GENERATOR_SCHEME):
+        return _load_generated(uri)
+    if "://" in uri:
+        raise ScenarioError(
+            f"unknown scenario URI scheme in {uri!r} (use scenario://NAME, generator://synth-v0/SEED or a file path)"
+        )
+    return Scenario.load(uri)
+
+
+def _load_bundled(name: str, uri: str) -> Scenario:
+    pinned = _manifest().get(name)
+    if pinned is None:
+        raise ScenarioError(f"unknown scenario {uri!r}; bundled: {', '.join(bundled_scenario_names()) or 'none'}")
+    path = _scenario_dir() / f"{name}.json"
+    scn = Scenario.load(path, uri=uri)
+    if scn.sha256 != pinned:
+        raise ScenarioError(
+            f"bundled scenario {uri!r} ({path.name}) has SHA-256 {scn.sha256}, but the manifest pins {pinned}: "
+            "the file was changed"
+        )
+    return scn
+
+
+_GEN_PARAMS = {"classes": "n_classes", "regions": "n_regions", "models": "n_models", "datas": "n_data_versions",
+               "types": "n_instance_types"}
+
+
+def parse_generator_uri(uri: str) -> tuple[str, int, dict[str, int]]:
+    """Split ``generator://NAME/SEED?key=value`` into (NAME, seed, keyword arguments of the generator)."""
+    parsed = urllib.parse.urlsplit(uri)
+    name = parsed.netloc
+    seed_s = parsed.path.strip("/")
+    try:
+        seed = int(seed_s)
+        if seed < 0:
+            raise ValueError
+    except ValueError:
+        raise ScenarioError(f"generator URI {uri!r}: seed {seed_s!r} must be a non-negative integer") from None
+    kwargs: dict[str, int] = {}
+    for key, values in urllib.parse.parse_qs(parsed.query, keep_blank_values=True, strict_parsing=False).items():
+        if key not in _GEN_PARAMS:
+            raise ScenarioError(f"generator URI {uri!r}: unknown parameter {key!r} (known: {', '.join(_GEN_PARAMS)})")
+        if len(values) != 1:
+            raise ScenarioError(f"generator URI {uri!r}: parameter {key!r} given {len(values)} times")
+        try:
+            v = int(values[0])
+            if v < 1:
+                raise ValueError
+        except ValueError:
+            raise ScenarioError(f"generator URI {uri!r}: {key}={values[0]!r} must be a positive integer") from None
+        kwargs[_GEN_PARAMS[key]] = v
+    return name, seed, kwargs
+
+
+def _load_generated(uri: str) -> Scenario:
+    from a2gym.scenario import generator
+
+    name, seed, kwargs = parse_generator_uri(uri)
+    if name not in generator.GENERATORS:
+        raise ScenarioError(f"unknown generator {name!r} in {uri!r} (known: {', '.join(generator.GENERATORS)})")
+    scn = generator.GENERATORS[name](seed, **kwargs)
+    object.__setattr__(scn, "uri", uri)
+    return scn
