@@ -22,6 +22,7 @@ Formulas (formulation §11.2, §11.5; units in brackets)
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -63,7 +64,7 @@ class CostModel:
         self.shape = (R, K, M, D, H)
         self.n_facilities = K * M * H
         o = s.class_origin
-        T, rho = s.epoch_hours, s.target_utilisation
+        T = s.epoch_hours
         bits = 8.0 * s.data_bytes  # [D]
         access_ms = s.access_latency_ms + bits / (s.access_bandwidth_mbps * 1e3)  # [D]
         transfer_ms = bits[None, None, :] / (s.bandwidth_gbps[o][:, :, None] * 1e6)  # [R,K,D]
@@ -83,8 +84,15 @@ class CostModel:
         pe = np.broadcast_to(self.price_epoch[:, None, :], (K, M, H)).reshape(-1)
         self.F = np.where(np.isnan(pe), np.inf, pe + self.deploy)
 
-        # A2-UFL assignment costs, one data version at a time to bound memory.
-        per_use = np.nan_to_num(self.price_epoch, nan=np.inf) / rho  # [K,H]
+        k_i, m_i, h_i = (np.asarray(x) for x in s.facility_parts(np.arange(self.n_facilities)))
+        self.fac_region, self.fac_model, self.fac_type = k_i, m_i, h_i
+        self.fac_price_epoch = np.nan_to_num(pe, nan=np.inf)
+        self._derive_ufl()
+
+    def _derive_ufl(self) -> None:
+        """A2-UFL costs C, d*, bw_star, busy_star from ``self.feasible`` (one data version at a time)."""
+        R, K, M, D, H = self.shape
+        per_use = np.nan_to_num(self.price_epoch, nan=np.inf) / self.scenario.target_utilisation  # [K,H]
         best = np.full((R, K, M, H), np.inf)
         dstar = np.full((R, K, M, H), -1, dtype=np.int64)
         for d in range(D):
@@ -97,12 +105,20 @@ class CostModel:
         self.dstar = dstar.reshape(R, -1)
         self.fac_feasible = np.isfinite(self.C)
         ds = np.maximum(self.dstar, 0)
-        k_i, m_i, h_i = (np.asarray(x) for x in s.facility_parts(np.arange(self.n_facilities)))
-        self.fac_region, self.fac_model, self.fac_type = k_i, m_i, h_i
+        k_i, m_i, h_i = self.fac_region, self.fac_model, self.fac_type
         rows = np.arange(R)[:, None]
         self.bw_star = np.where(self.fac_feasible, self.bw_cost[rows, k_i[None, :], ds], np.inf)
         self.busy_star = np.where(self.fac_feasible, self.busy[rows, m_i[None, :], ds, h_i[None, :]], np.inf)
-        self.fac_price_epoch = np.nan_to_num(pe, nan=np.inf)
+
+    def restricted(self, mask: np.ndarray) -> CostModel:
+        """A view of this cost model whose feasible set is ``feasible & mask`` (mask broadcastable to
+        [R,K,M,D,H]); C, d*, bw_star, busy_star are re-derived by the same formulas. Used for the
+        restricted-instance baselines (formulation §9, §11.9); plans keep the original indices, and
+        ``evaluate`` is unchanged (it checks the original SLOs and floors, not the mask)."""
+        view = copy.copy(self)
+        view.feasible = self.feasible & np.broadcast_to(np.asarray(mask, dtype=bool), self.shape)
+        view._derive_ufl()
+        return view
 
     # ----------------------------------------------------------------- access
     @classmethod
@@ -167,8 +183,8 @@ class CostModel:
         With ``check=False`` only the costs are computed (solvers' inner loops).
         """
         s = self.scenario
-        R, I = s.n_classes, self.n_facilities
-        _check_plan_shape(plan, s, I)
+        R, nI = s.n_classes, self.n_facilities
+        _check_plan_shape(plan, s, nI)
         r, i, d, z = plan.cls, plan.facility, plan.data, plan.fraction
         n = plan.instances
         k = self.fac_region[i]
@@ -186,7 +202,7 @@ class CostModel:
         if not check:
             return ev
         busy = self._busy_of(r, i, d, lam) * z
-        load = np.bincount(i, weights=busy, minlength=I)
+        load = np.bincount(i, weights=busy, minlength=nI)
         m, h = self.fac_model[i], self.fac_type[i]
         lat = self.latency_ms(r, k, m, d, h)
         acc = s.accuracy[m, d]
@@ -210,7 +226,7 @@ class CostModel:
                                f"{acc[p]:.4f} with {s.models[m[p]]} on {s.data_versions[d[p]]} "
                                f"< floor {s.class_accuracy_floor[r[p]]:g}"))
         not_offered = (n > 0) & ~np.isfinite(price)
-        used_not_offered = np.zeros(I, dtype=bool)
+        used_not_offered = np.zeros(nI, dtype=bool)
         used_not_offered[i] = True
         for f in np.flatnonzero(not_offered | (used_not_offered & ~np.isfinite(price))):
             v.append(Violation("offered", s.facility_name(f), "instance type is not offered in this region"))

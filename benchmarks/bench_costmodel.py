@@ -47,8 +47,8 @@ def main() -> None:
         cm = CostModel.of(s)
         fac = np.argmin(cm.C, axis=1)
         plan = cm.materialise(fac)
-        ev = _median_s(lambda: cm.evaluate(plan), max(args.repeats, 50))
-        fast = _median_s(lambda: cm.assignment_cost(fac), max(args.repeats, 50))
+        ev = _median_s(lambda cm=cm, plan=plan: cm.evaluate(plan), max(args.repeats, 50))
+        fast = _median_s(lambda cm=cm, fac=fac: cm.assignment_cost(fac), max(args.repeats, 50))
         R, K, M, D, H = cm.shape
         table.add_row(label, f"{R}x{K}x{M}x{D}x{H}", f"{int(cm.feasible.sum()):,}", f"{build * 1e3:.1f}",
                       f"{ev * 1e3:.3f}", f"{fast * 1e3:.3f}")

@@ -1,0 +1,149 @@
+"""Scenario model: exact round trips, stable hashes, every bad input named, immutability (real scenarios)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from a2gym.errors import ScenarioError
+from a2gym.scenario import Scenario, load_scenario
+from a2gym.scenario.uri import _manifest
+
+DEFAULT = "scenario://paper-default-v0"
+
+
+@pytest.fixture(scope="module")
+def scn() -> Scenario:
+    return load_scenario(DEFAULT, check_feasible=False)
+
+
+@pytest.fixture()
+def content(scn: Scenario) -> dict:
+    return copy.deepcopy(scn.to_dict())
+
+
+def _same_arrays(a: Scenario, b: Scenario) -> None:
+    for f in dataclasses.fields(Scenario):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype, f.name
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
+        elif f.name != "uri":
+            assert x == y, f.name
+
+
+def test_save_load_round_trip_is_exact(scn: Scenario, tmp_path) -> None:
+    path = scn.save(tmp_path / "s.json")
+    back = Scenario.load(path)
+    _same_arrays(scn, back)
+    assert back.sha256 == scn.sha256 == _manifest()["paper-default-v0"]
+    again = back.save(tmp_path / "t.json")
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_export_import_same_sha(scn: Scenario) -> None:
+    back = Scenario.from_dict(json.loads(json.dumps(scn.to_dict())))
+    assert back.sha256 == scn.sha256
+    assert back == scn
+    assert pickle.loads(pickle.dumps(scn)).sha256 == scn.sha256
+
+
+def test_sha_changes_with_content(scn: Scenario) -> None:
+    other = scn.replace(class_rate=scn.class_rate * 1.0000001)
+    assert other.sha256 != scn.sha256
+
+
+@pytest.mark.parametrize(
+    ("field", "mutate"),
+    [
+        ("rtt_ms", lambda c: c.pop("rtt_ms")),
+        ("assumptions", lambda c: c.pop("assumptions")),
+        ("rtt_ms", lambda c: c.__setitem__("rtt_ms", c["rtt_ms"][:-1])),
+        ("accuracy", lambda c: c.__setitem__("accuracy", [row[:-1] for row in c["accuracy"]])),
+        ("service_time_ms", lambda c: c.__setitem__("service_time_ms", c["service_time_ms"][1:])),
+        ("price_per_hour", lambda c: c["price_per_hour"][0].__setitem__(0, -0.5)),
+        ("egress_per_gb", lambda c: c["egress_per_gb"][0].__setitem__(1, None)),
+        ("egress_per_gb", lambda c: c["egress_per_gb"][2].__setitem__(2, 0.02)),
+        ("class_origin", lambda c: c["class_origin"].__setitem__(3, "mars-north-1")),
+        ("accuracy", lambda c: c["accuracy"][1].__setitem__(2, 1.2)),
+        ("class_accuracy_floor", lambda c: c["class_accuracy_floor"].__setitem__(0, -0.1)),
+        ("class_rate", lambda c: c["class_rate"].__setitem__(0, "fast")),
+        ("bandwidth_gbps", lambda c: c["bandwidth_gbps"][0].__setitem__(1, 0.0)),
+        ("regions", lambda c: c["regions"].__setitem__(1, c["regions"][0])),
+        ("target_utilisation", lambda c: c.__setitem__("target_utilisation", 1.5)),
+        ("deployment_home_region", lambda c: c.__setitem__("deployment_home_region", "nowhere-1")),
+        ("bogus_field", lambda c: c.__setitem__("bogus_field", 1)),
+    ],
+)
+def test_bad_content_names_the_field(content: dict, field: str, mutate) -> None:
+    mutate(content)
+    with pytest.raises(ScenarioError, match=field):
+        Scenario.from_dict(content)
+
+
+def test_nan_price_allowed_but_not_everywhere(scn: Scenario) -> None:
+    price = scn.price_per_hour.copy()
+    price[0, 0] = np.nan
+    assert np.isnan(scn.replace(price_per_hour=price).price_per_hour[0, 0])
+    with pytest.raises(ScenarioError, match="price_per_hour"):
+        scn.replace(price_per_hour=np.full_like(price, np.nan))
+
+
+def test_keyword_constructor_validates(scn: Scenario) -> None:
+    with pytest.raises(ScenarioError, match="price_per_hour"):
+        scn.replace(price_per_hour=-scn.price_per_hour)
+    with pytest.raises(ScenarioError, match="class_origin"):
+        scn.replace(class_origin=np.full(scn.n_classes, scn.n_regions))
+
+
+def test_tampered_file_is_rejected(scn: Scenario, tmp_path) -> None:
+    path = scn.save(tmp_path / "s.json")
+    doc = json.loads(path.read_text())
+    doc["content"]["class_rate"][0] *= 2
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ScenarioError, match="sha256"):
+        Scenario.load(path)
+
+
+def test_bad_files(tmp_path) -> None:
+    p = tmp_path / "x.json"
+    with pytest.raises(ScenarioError, match="not found"):
+        Scenario.load(p)
+    p.write_text("{not json")
+    with pytest.raises(ScenarioError, match="JSON"):
+        Scenario.load(p)
+    p.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(ScenarioError, match="format"):
+        Scenario.load(p)
+    with pytest.raises(ScenarioError, match="unknown scenario"):
+        load_scenario("scenario://no-such-scenario", check_feasible=False)
+
+
+def test_arrays_and_fields_are_frozen(scn: Scenario) -> None:
+    with pytest.raises(ValueError):
+        scn.rtt_ms[0, 0] = 5.0
+    with pytest.raises(ValueError):
+        scn.class_rate[:] = 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scn.name = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        scn.assumptions["new"] = "value"  # type: ignore[index]
+
+
+def test_caller_arrays_are_copied(scn: Scenario) -> None:
+    rate = scn.class_rate.copy()
+    other = scn.replace(class_rate=rate)
+    rate[0] = 1e9
+    assert other.class_rate[0] == scn.class_rate[0]
+
+
+def test_facility_index_round_trip(scn: Scenario) -> None:
+    i = np.arange(scn.n_facilities)
+    k, m, h = scn.facility_parts(i)
+    assert np.array_equal(scn.facility_index(k, m, h), i)
+    assert scn.facility_name(0) == f"{scn.regions[0]}/{scn.models[0]}/{scn.instance_types[0]}"
