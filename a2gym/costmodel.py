@@ -96,7 +96,8 @@ class CostModel:
         best = np.full((R, K, M, H), np.inf)
         dstar = np.full((R, K, M, H), -1, dtype=np.int64)
         for d in range(D):
-            cost_d = self.bw_cost[:, :, None, None, d] + per_use[None, :, None, :] * self.busy[:, None, :, d, :]
+            with np.errstate(invalid="ignore"):  # inf price (not offered) x 0 load: masked just below
+                cost_d = self.bw_cost[:, :, None, None, d] + per_use[None, :, None, :] * self.busy[:, None, :, d, :]
             cost_d = np.where(self.feasible[:, :, :, d, :], cost_d, np.inf)
             better = cost_d < best
             best = np.where(better, cost_d, best)

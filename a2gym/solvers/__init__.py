@@ -1,0 +1,184 @@
+"""Solvers of the A² problem: the reference A2-Greedy, A2-LPRound, the exact A2-MILP, lower bounds and
+the paper's baselines (formulation §9, §11).
+
+    sol = solve("scenario://paper-default-v0", "greedy")          # reference solver
+    sol = solve(scn, "milp", time_limit=60)                        # exact (status optimal/feasible)
+    sol = solve(scn, "greedy", restrict="no-adaptation")           # baseline on a restricted instance
+    lb = lower_bound(scn)                                          # $ per epoch, ≤ OPT
+
+Methods (``METHODS``): ``greedy``, ``lpround``, ``milp``, ``per-request-cheapest`` (alias ``prc``),
+``random``.  Restrictions (``RESTRICTIONS``): ``no-adaptation``, ``model-only``, ``data-only``,
+``local`` (:mod:`a2gym.solvers.restrict`).  Every returned plan is evaluated by
+:meth:`CostModel.evaluate` on the original scenario and has no violations.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from a2gym.costmodel import CostModel
+from a2gym.errors import SolverError
+from a2gym.scenario import Scenario, load_scenario
+from a2gym.solvers import bounds
+from a2gym.solvers.baselines import per_request_cheapest, random_plan
+from a2gym.solvers.greedy import star_greedy
+from a2gym.solvers.localsearch import LocalSearch
+from a2gym.solvers.lpround import lp_round
+from a2gym.solvers.milp import solve_milp
+from a2gym.solvers.polish import polish
+from a2gym.solvers.restrict import RESTRICTIONS, restricted_costmodel
+from a2gym.solvers.solution import Solution
+
+METHODS = ("greedy", "lpround", "milp", "per-request-cheapest", "random")
+_ALIASES = {"prc": "per-request-cheapest", "a2-greedy": "greedy", "a2-lpround": "lpround", "a2-milp": "milp"}
+_OPTIONS = {
+    "greedy": {"local_search", "bound", "kicks", "split", "starts"},
+    "lpround": {"local_search", "bound", "max_retries", "kicks", "split"},
+    "milp": {"backend", "integral", "msg", "threads"},
+    "per-request-cheapest": {"bound"},
+    "random": {"bound"},
+}
+
+
+def _resolve_method(method: str) -> str:
+    m = _ALIASES.get(method, method)
+    if m not in METHODS:
+        raise SolverError(f"unknown method {method!r}; valid: {', '.join(METHODS)} (alias prc)")
+    return m
+
+
+def solve(scenario: Scenario | str, method: str = "greedy", time_limit: float | None = None,
+          seed: int | None = None, restrict: str | None = None, **options: Any) -> Solution:
+    """Solve an A² instance and return a :class:`Solution` (costs in $ per epoch).
+
+    Args:
+        scenario: a :class:`Scenario` or a URI / path accepted by :func:`a2gym.load_scenario`.
+        method: one of ``METHODS``.
+        time_limit: seconds; the MILP stops there (status ``feasible``/``time_limit`` with an incumbent,
+            else :class:`SolverError`); heuristics stop their local search there; LPs stop there.
+        seed: seed of ``np.random.default_rng`` for ``lpround`` and ``random`` (default 0).
+        restrict: None or one of ``RESTRICTIONS``: solve the restricted instance (baselines, §9).
+        options: ``local_search`` (bool, greedy/lpround, default True), ``kicks`` (int, iterated local
+            search kicks, default 0: on our test sets they never improved), ``starts`` (greedy: extra
+            local-search starts, default ``("prc", "lp")``, see :func:`extra_starts`), ``split`` (bool, default True: finish with the split polish of
+            :mod:`a2gym.solvers.polish`; False keeps every class unsplit), ``bound`` (bool: also compute
+            :func:`lower_bound` of the solved instance), ``backend`` (``"highs"``/``"cbc"``),
+            ``integral`` (bool, unsplittable classes), ``msg``, ``threads`` (milp), ``max_retries`` (lpround).
+    """
+    m = _resolve_method(method)
+    if restrict is not None and restrict not in RESTRICTIONS:
+        raise SolverError(f"unknown restrict {restrict!r}; valid: {', '.join(RESTRICTIONS)} (or None)")
+    bad = set(options) - _OPTIONS[m]
+    if bad:
+        raise SolverError(f"method {m!r} does not take option(s) {', '.join(sorted(bad))}; "
+                          f"valid: {', '.join(sorted(_OPTIONS[m])) or 'none'}")
+    scn = load_scenario(scenario)
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    cm = CostModel.of(scn)
+    info: dict[str, Any] = {}
+    work = cm
+    if restrict is not None:
+        work, fixed = restricted_costmodel(cm, restrict)
+        info["restriction"] = fixed
+    lb = gap = None
+    status = "heuristic"
+    if m == "milp":
+        res = solve_milp(work, time_limit=time_limit, backend=options.get("backend"),
+                         integral=bool(options.get("integral", False)), msg=bool(options.get("msg", False)),
+                         threads=int(options.get("threads", 1)))
+        plan, status, lb, gap = res.plan, res.status, res.bound, res.gap
+        info.update(backend=res.backend, objective=res.objective, n_vars=res.n_vars, n_rows=res.n_rows,
+                    repaired=res.repaired)
+    else:
+        rng = np.random.default_rng(0 if seed is None else seed)
+        if m == "greedy":
+            sigma, ufl = star_greedy(work)
+            info["ufl_cost"] = ufl
+        elif m == "lpround":
+            left = None if deadline is None else max(0.1, deadline - time.perf_counter())
+            sigma, extra = lp_round(work, rng, left, max_retries=int(options.get("max_retries", 50)))
+            info.update(extra)
+        elif m == "per-request-cheapest":
+            sigma = per_request_cheapest(work)
+        else:
+            sigma = random_plan(work, rng)
+        data = work.dstar[np.arange(len(sigma)), sigma]
+        if m in ("greedy", "lpround"):
+            info["materialised_cost"] = work.assignment_cost(sigma, data)
+            if options.get("local_search", True):
+                starts = [(m, sigma)]
+                if m == "greedy":
+                    starts += extra_starts(work, options.get("starts"), deadline)
+                best = None
+                info["start_costs"] = {}
+                for name, sig in starts:
+                    ls = LocalSearch(work, sig, work.dstar[np.arange(len(sig)), sig], deadline=deadline)
+                    ls.kick_search(max_kicks=int(options.get("kicks", 0)))
+                    info["start_costs"][name] = ls.total()
+                    if best is None or ls.total() < best.total() - 1e-9 * max(1.0, best.total()):
+                        best = ls
+                        info["best_start"] = name
+                sigma, data = best.fac.copy(), best.dat.copy()
+                info["moves"] = dict(best.moves)
+                info["stopped_early"] = best.stopped_early
+        plan = work.materialise(sigma, data)
+        if m in ("greedy", "lpround") and options.get("split", True):
+            left = None if deadline is None else max(0.05, deadline - time.perf_counter())
+            pol = polish(work, plan, time_limit=left)
+            if pol is not None and cm.evaluate(pol).feasible and \
+                    work.evaluate(pol, check=False).total < work.evaluate(plan, check=False).total - 1e-9:
+                info["unsplit_cost"] = work.evaluate(plan, check=False).total
+                plan = pol
+    wall = time.perf_counter() - t0
+    ev = cm.evaluate(plan)
+    if ev.violations:
+        raise SolverError(f"{m}: internal error, plan violates {len(ev.violations)} constraint(s): {ev.violations[0]}")
+    if m != "milp" and options.get("bound"):
+        left = None if deadline is None else max(0.1, deadline - time.perf_counter())
+        lb, parts = bounds.lower_bound(work, left)
+        info["bound_parts"] = parts
+    if lb is not None and gap is None:
+        gap = max(0.0, (ev.total - lb) / ev.total) if ev.total > 0 else 0.0
+    return Solution(plan=plan, cost=ev, method=m, restrict=restrict, status=status, wall_time=wall,
+                    lower_bound=lb, gap=gap, scenario_sha256=scn.sha256, scenario_uri=scn.uri, info=info)
+
+
+LP_START_MAX = 100_000  # finite C entries up to which greedy also starts from the LP(A2-UFL) support
+
+
+def extra_starts(cm: CostModel, which: Any, deadline: float | None) -> list[tuple[str, np.ndarray]]:
+    """Further local-search starts of A2-Greedy besides the star greedy: ``prc`` (every class at its
+    cheapest facility) and ``lp`` (every class at its cheapest facility among those with y > 0 in
+    LP(A2-UFL); only when it has at most ``LP_START_MAX`` finite C entries).  A2-Greedy keeps the best
+    local optimum, so its cost never exceeds the star greedy's own (the guarantee is unchanged)."""
+    if which is None:
+        which = ("prc", "lp") if int(np.isfinite(cm.C).sum()) <= LP_START_MAX else ("prc",)
+    out: list[tuple[str, np.ndarray]] = []
+    for name in which:
+        if name == "prc":
+            out.append(("prc", per_request_cheapest(cm)))
+        elif name == "lp":
+            left = None if deadline is None else max(0.1, deadline - time.perf_counter())
+            res = bounds.ufl_lp(cm, left)
+            if res is not None:
+                support = res[2] > 1e-6
+                out.append(("lp", np.argmin(np.where(support[None, :], cm.C, np.inf), axis=1)))
+        else:
+            raise SolverError(f"unknown greedy start {name!r}; valid: prc, lp")
+    return out
+
+
+def lower_bound(scenario: Scenario | str, time_limit: float | None = None) -> float:
+    """max(LP relaxation of A2-MILP with linking cuts, ½·LP(A2-UFL)) [$ per epoch]; ≤ OPT (Lemma B).
+
+    Raises :class:`SolverError` if neither LP is solved within ``time_limit`` seconds.
+    """
+    scn = load_scenario(scenario)
+    return bounds.lower_bound(CostModel.of(scn), time_limit)[0]
+
+
+__all__ = ["METHODS", "RESTRICTIONS", "Solution", "lower_bound", "solve"]

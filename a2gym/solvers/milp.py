@@ -1,0 +1,235 @@
+"""Exact A2-MILP (formulation §11.3–11.4) with PuLP; HiGHS (highspy API) when available, else CBC.
+
+    min  Σ_i (π_i·T·n_i + g_i·y_i) + Σ_{(r,i,d)} V_r·b_{r,k,d}·z_{r,i,d}                 [$ per epoch]
+    s.t. Σ_{(i,d)} z_{r,i,d} = 1                          ∀ r            (coverage)
+         Σ_{(r,d)} λ_r·τ_{m,d,h}·z_{r,i,d} ≤ ρ·n_i          ∀ i            (elastic capacity)
+         Σ_d z_{r,i,d} ≤ y_i,   y_i ≤ n_i ≤ N_i·y_i         ∀ r, i         (linking)
+         z ∈ [0, 1] (split classes allowed; ``integral=True`` for {0, 1}), n ∈ ℤ≥0, y ∈ {0, 1}
+
+z lives only on the feasible, Pareto-optimal options (:mod:`a2gym.solvers.options`; exact), and
+N_i = ⌈Σ_r max_d λ_r τ / ρ⌉ is the most instances facility i can ever need.  The aggregated linking
+row Σ_d z ≤ y is the tighter form of §11.4's z ≤ y.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pulp
+
+from a2gym.costmodel import CostModel, instances_needed
+from a2gym.errors import SolverError
+from a2gym.plan import Plan
+from a2gym.solvers.bounds import n_max
+from a2gym.solvers.options import Options
+
+BACKENDS = ("highs", "cbc")
+
+
+def highs_available() -> bool:
+    """True when the highspy package imports (PuLP's ``HiGHS`` API solver is usable)."""
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_BANNER_DONE = False
+
+
+def _silence_highs_banner() -> None:
+    """highspy prints a banner to the C-level stdout on the first ``Highs()`` of a process; create that
+    first instance with stdout pointed at /dev/null so ``a2gym solve --json`` output stays pure JSON."""
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        return
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_DONE = True
+
+
+@dataclasses.dataclass(frozen=True)
+class MilpResult:
+    """A solved A2-MILP: the extracted plan, solver objective and bound [$ per epoch], status, gap."""
+
+    plan: Plan
+    objective: float
+    bound: float | None
+    status: str  # "optimal" | "feasible" | "time_limit"
+    gap: float | None
+    backend: str
+    n_vars: int
+    n_rows: int
+    repaired: bool
+
+
+def build(cm: CostModel, integral: bool = False) -> tuple[pulp.LpProblem, Options, dict, dict, dict]:
+    """The PuLP model; returns (problem, options, z vars by option index, n vars, y vars by facility)."""
+    opts = Options.of(cm)
+    rho = cm.scenario.target_utilisation
+    P = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
+    nmax = n_max(cm, opts)
+    prob = pulp.LpProblem("A2_MILP", pulp.LpMinimize)
+    cat = pulp.LpBinary if integral else pulp.LpContinuous
+    var = getattr(prob, "add_variable", None) or pulp.LpVariable  # PuLP ≥ 3.3 prefers prob.add_variable
+    z = {o: var(f"z_{o}", 0, 1, cat) for o in range(len(opts))}
+    facs = np.unique(opts.i)
+    n = {int(i): var(f"n_{i}", 0, int(nmax[i]), pulp.LpInteger) for i in facs}
+    y = {int(i): var(f"y_{i}", 0, 1, pulp.LpBinary) for i in facs}
+    obj = {n[i]: float(P[i]) for i in n}
+    obj.update({y[i]: float(cm.deploy[i]) for i in y})
+    obj.update({z[o]: float(opts.w[o]) for o in z})
+    prob += pulp.LpAffineExpression(obj)
+    by_class: dict[int, list[int]] = {}
+    by_fac: dict[int, list[int]] = {}
+    by_pair: dict[tuple[int, int], list[int]] = {}
+    for o, (r, i) in enumerate(zip(opts.r.tolist(), opts.i.tolist(), strict=True)):
+        by_class.setdefault(r, []).append(o)
+        by_fac.setdefault(i, []).append(o)
+        by_pair.setdefault((r, i), []).append(o)
+    for r, os_ in by_class.items():
+        prob += pulp.LpAffineExpression({z[o]: 1.0 for o in os_}) == 1, f"cover_{r}"
+    for i, os_ in by_fac.items():
+        e = {z[o]: float(opts.b[o]) for o in os_}
+        e[n[i]] = -rho
+        prob += pulp.LpAffineExpression(e) <= 0, f"cap_{i}"
+    for (r, i), os_ in by_pair.items():
+        e = {z[o]: 1.0 for o in os_}
+        e[y[i]] = -1.0
+        prob += pulp.LpAffineExpression(e) <= 0, f"link_{r}_{i}"
+    for i in n:
+        prob += y[i] - n[i] <= 0, f"ylen_{i}"
+        prob += n[i] - float(nmax[i]) * y[i] <= 0, f"nley_{i}"
+    return prob, opts, z, n, y
+
+
+def solve_milp(cm: CostModel, time_limit: float | None = None, backend: str | None = None,
+               integral: bool = False, msg: bool = False, threads: int = 1) -> MilpResult:
+    """Solve A2-MILP; raise :class:`SolverError` if no solution is found (never a partial answer)."""
+    if backend is None:
+        backend = "highs" if highs_available() else "cbc"
+    if backend not in BACKENDS:
+        raise SolverError(f"unknown MILP backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if backend == "highs" and not highs_available():
+        raise SolverError("MILP backend 'highs' needs the highspy package (pip install a2gym[highs]); use backend='cbc'")
+    prob, opts, z, n, y = build(cm, integral=integral)
+    bound = gap = None
+    if backend == "highs":
+        _silence_highs_banner()
+        solver = pulp.HiGHS(msg=msg, timeLimit=time_limit, threads=threads, mip_feasibility_tolerance=1e-9,
+                            primal_feasibility_tolerance=1e-9, mip_rel_gap=1e-9)
+        prob.solve(solver)
+        import highspy
+
+        h = prob.solverModel
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if ms == highspy.HighsModelStatus.kOptimal:
+            status = "optimal"
+        elif has_sol and ms in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt,
+                                highspy.HighsModelStatus.kIterationLimit):
+            status = "feasible"
+        elif ms == highspy.HighsModelStatus.kTimeLimit:
+            raise SolverError(f"milp (highs): no solution within {time_limit} s")
+        else:
+            raise SolverError(f"milp (highs): solver ended with status {h.modelStatusToString(ms)} and no solution")
+        bound = float(info.mip_dual_bound)
+        gap = float(info.mip_gap) if status == "feasible" else 0.0
+    else:
+        fd, log_path = tempfile.mkstemp(suffix=".log", prefix="a2gym_cbc_")
+        os.close(fd)
+        try:
+            with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled-CBC class name only
+                warnings.simplefilter("ignore", DeprecationWarning)
+                solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, threads=threads, logPath=log_path,
+                                           options=["primalTolerance 1e-9", "integerTolerance 1e-9",
+                                                    "ratioGap 1e-9"])
+            prob.solve(solver)
+            log = Path(log_path).read_text(encoding="utf-8", errors="replace")
+        finally:
+            os.unlink(log_path)
+        if prob.sol_status == pulp.LpSolutionOptimal and prob.status == pulp.LpStatusOptimal:
+            status, gap = "optimal", 0.0
+        elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
+            status = "time_limit"
+            m = re.search(r"best possible\s*([-+0-9.eE]+)", log) or re.search(r"Lower bound:\s*([-+0-9.eE]+)", log)
+            if m:
+                bound = float(m.group(1))
+                status = "feasible"
+        elif prob.status == pulp.LpStatusInfeasible:
+            raise SolverError("milp (cbc): the model is infeasible")
+        else:
+            raise SolverError(f"milp (cbc): no solution within {time_limit} s")
+    objective = float(pulp.value(prob.objective))
+    if status == "optimal":
+        bound = objective if bound is None else min(bound, objective)
+    if bound is not None and status != "optimal":
+        gap = max(0.0, (objective - bound) / max(abs(objective), 1e-12))
+    zval = np.array([z[o].varValue or 0.0 for o in range(len(opts))])
+    nval = np.zeros(cm.n_facilities)
+    for i, v in n.items():
+        nval[i] = v.varValue or 0.0
+    plan, repaired = extract_plan(cm, opts, zval, nval)
+    n_rows = prob.numConstraints()
+    return MilpResult(plan=plan, objective=objective, bound=bound, status=status, gap=gap, backend=backend,
+                      n_vars=len(prob.variables()), n_rows=n_rows, repaired=repaired)
+
+
+def extract_plan(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarray) -> tuple[Plan, bool]:
+    """Turn solver values into a plan that meets every constraint exactly (solver tolerances removed).
+
+    Parts below 1e-7 are dropped and each class's fractions renormalised to sum to 1; a class with a
+    part ≥ 1 − 1e-6 is snapped to it.  Instances are then n_i = max(1, ⌈load_i/ρ⌉) on used facilities
+    (Lemma A for integral plans), never above the solver's n unless its tolerance left a capacity a
+    hair short (``repaired`` = True; the plan is then exactly feasible and the extra cost is visible).
+    """
+    R = cm.shape[0]
+    z = np.where(zval > 1e-7, zval, 0.0)
+    zmax = np.zeros(R)
+    np.maximum.at(zmax, opts.r, z)
+    snap = zmax[opts.r] >= 1 - 1e-6
+    z = np.where(snap, np.where(z == zmax[opts.r], 1.0, 0.0), z)
+    # one part per snapped class (the first of several equal maxima)
+    keep = z > 0
+    r, i, d, f = opts.r[keep], opts.i[keep], opts.d[keep], z[keep]
+    first = np.ones(len(r), dtype=bool)
+    seen: set[int] = set()
+    for p in np.flatnonzero(snap[keep]):
+        if int(r[p]) in seen:
+            first[p] = False
+        seen.add(int(r[p]))
+    r, i, d, f = r[first], i[first], d[first], f[first]
+    tot = np.bincount(r, weights=f, minlength=R)
+    if np.any(tot <= 0):
+        raise SolverError(f"milp: solution leaves class {cm.scenario.classes[int(np.flatnonzero(tot <= 0)[0])]} unserved")
+    f = f / tot[r]
+    if np.all(f == 1.0) and len(r) == R:
+        order = np.argsort(r)
+        return cm.materialise(i[order], d[order]), False
+    busy = cm.busy[r, cm.fac_model[i], d, cm.fac_type[i]] * f
+    load = np.bincount(i, weights=busy, minlength=cm.n_facilities)
+    used = np.bincount(i, minlength=cm.n_facilities) > 0
+    need = np.maximum(1, instances_needed(load, cm.scenario.target_utilisation))
+    solver_n = np.round(nval).astype(np.int64)
+    n = np.where(used, need, 0)
+    repaired = bool(np.any(used & (need > solver_n)))
+    return Plan(cls=r, facility=i, data=d, fraction=f, instances=n), repaired
