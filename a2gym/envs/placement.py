@@ -1,0 +1,393 @@
+"""``a2gym/Placement-v0``: build one epoch's serving plan by opening facilities one at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from a2gym.costmodel import CostModel, Evaluation, instances_needed
+from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, facility_ranks, squash
+from a2gym.envs.reward import cached_on, greedy_plan
+from a2gym.errors import ActionError
+from a2gym.plan import Plan
+from a2gym.scenario import Scenario
+
+
+class PlacementTables:
+    """Per-scenario arrays of the Placement env, all taken from :class:`CostModel` (no new cost formula).
+
+    rank [R, I]: facility rank in each class's cheapest-first order (|I| = infeasible), see ``facility_ranks``.
+    bw_flat, busy_flat [R·(I+1)]: bandwidth cost [$/epoch] and busy instances at d* of (r, i), flattened;
+    column |I| of each row = unserved (0).
+    price [I]: π·T [$/epoch] (0 where not offered).  deploy [I]: g [$].
+    """
+
+    def __init__(self, scenario: Scenario):
+        cm = CostModel.of(scenario)
+        self.cm = cm
+        R, n_fac = cm.C.shape
+        self.n_classes, self.n_facilities = R, n_fac
+        self.rank = facility_ranks(cm)
+        self.rank_t = np.ascontiguousarray(self.rank.T)
+        pad = np.zeros((R, 1))
+        self.bw_flat = np.hstack([np.where(cm.fac_feasible, cm.bw_star, 0.0), pad]).ravel()
+        self.busy_flat = np.hstack([np.where(cm.fac_feasible, cm.busy_star, 0.0), pad]).ravel()
+        self.price = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
+        self.deploy = cm.deploy
+        self.rho = scenario.target_utilisation
+        self.busy_positive = bool(np.all(cm.busy_star[cm.fac_feasible] > 0))
+        self.attract0 = (self.rank < n_fac).sum(axis=0)
+        finite = np.isfinite(cm.F)
+        fmax = cm.F[finite].max() if finite.any() else 1.0
+        self.open_cost_obs = np.where(finite, cm.F / fmax, 1.0).astype(np.float32)
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> PlacementTables:
+        return cached_on(scenario, "placement_tables", lambda: cls(scenario))
+
+    def route(self, is_open: np.ndarray) -> np.ndarray:
+        """Each class's cheapest open facility (by C, ties to the lower index); |I| if none is feasible."""
+        masked = np.where(is_open[None, :], self.rank, self.n_facilities)
+        j = masked.argmin(axis=1)
+        return np.where(masked[np.arange(self.n_classes), j] < self.n_facilities, j, self.n_facilities)
+
+
+def placement_reference_cost(scenario: Scenario) -> float:
+    """Cost [$/epoch] this env reaches when A2-Greedy's open facilities are opened (the reward normaliser)."""
+
+    def compute() -> float:
+        t = PlacementTables.of(scenario)
+        is_open = np.zeros(t.n_facilities, dtype=bool)
+        is_open[greedy_plan(scenario).open_facilities] = True
+        return t.cm.evaluate(t.cm.materialise(t.route(is_open)), check=False).total
+
+    return cached_on(scenario, "placement_reference_cost", compute)
+
+
+class PlacementBatch:
+    """State of N Placement episodes on one scenario, stepped together (numpy over the batch).
+
+    The single env is a batch of one, so the single and the vector env compute identical numbers.
+    """
+
+    def __init__(self, tables: PlacementTables, n: int, check: bool = True):
+        self.t = tables
+        self.n = n
+        self.check = check  # list violations at STOP (the cost is the same either way)
+        R, n_fac = tables.n_classes, tables.n_facilities
+        self.open = np.zeros((n, n_fac), dtype=bool)
+        self.best = np.full((n, R), n_fac, dtype=np.int64)      # rank of each class's current facility
+        self.assign = np.full((n, R), n_fac, dtype=np.int64)    # its facility (|I| = unserved)
+        self.attract = np.zeros((n, n_fac), dtype=np.int64)     # classes that would move to i if it opened
+        self.unserved = np.zeros(n, dtype=np.int64)
+        self.costs = np.zeros((n, 4))  # total, compute, bandwidth, deployment [$/epoch]
+        self.done = np.zeros(n, dtype=bool)
+        self._mask = np.zeros((n, n_fac + 1), dtype=bool)
+        self._obs = np.zeros((n, 3 * n_fac + 2), dtype=np.float32)
+        self._obs[:, n_fac:2 * n_fac] = tables.open_cost_obs
+        self._key_offset = (np.arange(n) * (n_fac + 1))[:, None]
+        self._row_offset = np.arange(R) * (n_fac + 1)
+        self.reset(np.arange(n))
+
+    def reset(self, b: np.ndarray) -> None:
+        t = self.t
+        self.open[b] = False
+        self.best[b] = t.n_facilities
+        self.assign[b] = t.n_facilities
+        self.attract[b] = t.attract0
+        self.unserved[b] = t.n_classes
+        self.costs[b] = 0.0
+        self.done[b] = False
+        self._update_masks()
+
+    def masks(self) -> np.ndarray:
+        """[N, I+1]: open facility i (useful and not open), STOP (every class served). Read-only view."""
+        return self._mask
+
+    def _update_masks(self) -> None:
+        n_fac = self.t.n_facilities
+        np.greater(self.attract, 0, out=self._mask[:, :n_fac])
+        np.equal(self.unserved, 0, out=self._mask[:, n_fac])
+
+    def open_facilities(self, b: np.ndarray, i: np.ndarray) -> None:
+        """Open facility i[j] in episode b[j] (valid, unmasked actions); reroute and recost in O(moved·|I|)."""
+        t = self.t
+        rk = t.rank_t[i]                                   # [nb, R]
+        moved = rk < self.best[b]
+        pj, pr = np.nonzero(moved)
+        if pr.size:
+            env = b[pj]
+            new, old = rk[pj, pr], self.best[env, pr]
+            rows = t.rank[pr]                              # [P, I]
+            band = (rows >= new[:, None]) & (rows < old[:, None])
+            if len(b) == 1:
+                self.attract[env[0]] -= band.sum(axis=0)
+            else:
+                start = np.flatnonzero(np.concatenate(([True], pj[1:] != pj[:-1])))
+                self.attract[env[start]] -= np.add.reduceat(band, start, axis=0, dtype=np.int64)
+            np.subtract.at(self.unserved, env, old == t.n_facilities)
+            self.best[env, pr] = new
+            self.assign[env, pr] = i[pj]
+        self.open[b, i] = True
+        self.recost(b)
+        self._update_masks()
+
+    def open_one(self, e: int, i: int) -> None:
+        """``open_facilities`` for one episode (same integers, then the same ``recost``), with less overhead."""
+        t = self.t
+        best = self.best[e]
+        rk = t.rank_t[i]
+        moved = np.flatnonzero(rk < best)
+        if moved.size:
+            new, old = rk[moved], best[moved]
+            rows = t.rank[moved]
+            self.attract[e] -= ((rows >= new[:, None]) & (rows < old[:, None])).sum(axis=0)
+            self.unserved[e] -= np.count_nonzero(old == t.n_facilities)
+            best[moved] = new
+            self.assign[e, moved] = i
+        self.open[e, i] = True
+        self.recost(slice(e, e + 1))
+        self._update_masks()
+
+    def recost(self, b: np.ndarray | slice) -> None:
+        """Cost of the served classes' routing, materialised by Lemma A (as CostModel.materialise)."""
+        t = self.t
+        n_fac = t.n_facilities
+        a = self.assign[b]
+        nb = a.shape[0]
+        flat = a + self._row_offset
+        key = (a + self._key_offset[:nb]).ravel()
+        size = nb * (n_fac + 1)
+        x = np.bincount(key, weights=t.busy_flat.take(flat).ravel(), minlength=size).reshape(nb, -1)[:, :n_fac]
+        # with every busy time > 0, a facility is used exactly when it carries load
+        used = (x > 0) if t.busy_positive else (np.bincount(key, minlength=size).reshape(nb, -1)[:, :n_fac] > 0)
+        n = np.where(used, np.maximum(1, instances_needed(x, t.rho)), 0)
+        c = self.costs
+        c[b, 1] = (n * t.price).sum(axis=1)
+        c[b, 2] = t.bw_flat.take(flat).sum(axis=1)
+        c[b, 3] = (used * t.deploy).sum(axis=1)
+        c[b, 0] = c[b, 1] + c[b, 2] + c[b, 3]
+
+    def finish(self, e: int) -> Evaluation:
+        """STOP in episode e: the true cost of its plan by ``CostModel.evaluate`` (with violations)."""
+        cm = self.t.cm
+        ev = cm.evaluate(cm.materialise(self.assign[e]), check=self.check)  # STOP: every class is served
+        self.costs[e] = (ev.total, ev.compute, ev.bandwidth, ev.deployment)
+        self.done[e] = True
+        return ev
+
+    def plan(self, e: int) -> Plan:
+        """Episode e's plan of its served classes, materialised by ``CostModel.materialise`` (Lemma A)."""
+        cm = self.t.cm
+        a = self.assign[e]
+        served = np.flatnonzero(a < self.t.n_facilities)
+        fac = a[served]
+        data = cm.dstar[served, fac]
+        sub = cm.materialise(fac, data, rates=cm.scenario.class_rate[served])  # classes renumbered 0..P-1
+        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size), instances=sub.instances)
+
+    def observe(self, ref: float) -> np.ndarray:
+        """[N, 3I+2] observations (a fresh array)."""
+        t = self.t
+        n_fac, R = t.n_facilities, t.n_classes
+        o = self._obs
+        o[:, :n_fac] = self.open
+        np.multiply(self.attract, 1.0 / R, out=o[:, 2 * n_fac:3 * n_fac], casting="unsafe")
+        o[:, 3 * n_fac] = (R - self.unserved) / R
+        o[:, 3 * n_fac + 1] = squash(self.costs[:, 0], ref)
+        return o.copy()
+
+
+class PlacementEnv(A2Env):
+    """Build one epoch's A² serving plan by opening facilities (region, model, instance type) one at a time.
+
+    ## Description
+
+    The scenario's request classes (origin region, accuracy floor, latency SLO, rate) must all be served.
+    Each step the agent opens one facility i = (k, m, h) (index ``(k*|M| + m)*|H| + h``) or says STOP.
+    The env itself routes every class to its cheapest feasible *open* facility by the A2-UFL assignment
+    cost C[r, i] (ties to the lower index, so the routing depends only on the open set), sends it in the
+    data version d*(r, i), and sizes each used facility with n_i = max(1, ⌈x_i/ρ⌉) instances (Lemma A,
+    ``CostModel.materialise``).  The episode's cost is ``CostModel.evaluate`` of that plan [$ per epoch].
+
+    ## Action Space
+
+    ``Discrete(|I| + 1)``: action i < |I| opens facility i; action |I| is STOP.  Masked off (see
+    ``info["action_mask"]`` / ``action_masks()``): a facility that is open, not offered, or would serve no
+    class (every class it can serve already has a cheaper open facility); STOP while any class is unserved.
+    Some action is always valid.  A masked or out-of-space action raises ``a2gym.ActionError``.
+
+    ## Observation Space
+
+    ``Box(0, 1, (3|I| + 2,), float32)``:
+
+    | index            | meaning                                                            | min | max |
+    |------------------|--------------------------------------------------------------------|-----|-----|
+    | 0 … I-1          | facility i is open (0/1)                                           | 0   | 1   |
+    | I … 2I-1         | opening cost F_i / max_j F_j ($/$; 1 if not offered)               | 0   | 1   |
+    | 2I … 3I-1        | fraction of classes that would move to i if it opened              | 0   | 1   |
+    | 3I               | fraction of classes served                                         | 0   | 1   |
+    | 3I+1             | cost so far c / (c + ref) (c, ref in $/epoch)                       | 0   | 1   |
+
+    ``info``: ``cost`` (dollars so far), ``compute``, ``bandwidth``, ``deployment`` [$/epoch],
+    ``reference_cost`` [$/epoch], ``unserved`` (classes), ``violations`` (at STOP; always empty here),
+    ``action_mask``.
+
+    ## Rewards
+
+    r_t = -(c_t - c_{t-1}) / ref, where c_t is the cost of the plan serving the classes routed so far (0
+    at reset; at STOP the true ``CostModel.evaluate`` cost) and ref = :func:`placement_reference_cost`.
+    The return is -final_cost / ref: -1.0 for the reference, > -1 beats it.
+
+    ## Starting State
+
+    Nothing open, every class unserved, cost 0.  Deterministic given the scenario.
+
+    ## Episode End
+
+    Terminated at STOP (at most |I| + 1 steps).  Truncation only by ``max_episode_steps`` (a safety
+    cap of 4096; reset raises if a scenario could need more).
+
+    ## Arguments
+
+    * ``scenario``: URI, path or Scenario (default ``scenario://paper-default-v0``).
+    * ``resample``: with a ``generator://`` URI, draw a fresh scenario (same sizes) at every reset from
+      the reset's seeded RNG.  The observation is per facility, so |R| may vary.
+    * ``max_classes``: largest |R| a resampled scenario may have (default: the first scenario's).
+    * ``reward``: ``"normalised"`` (default), ``"dollars"`` or a callable (cost_before, cost_after, ref).
+    * ``render_mode``: ``"rgb_array"`` (map) or ``"ansi"`` (table).
+
+    >>> import gymnasium, a2gym
+    >>> env = gymnasium.make("a2gym/Placement-v0", scenario="generator://synth-v0/1?classes=8&regions=3")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape == env.observation_space.shape and info["cost"] == 0.0
+    True
+
+    ## Vectorized environment
+
+    :class:`PlacementVectorEnv` steps N copies with numpy (``gymnasium.make_vec("a2gym/Placement-v0",
+    num_envs=N, vectorization_mode="vector_entry_point")``), same numbers as N single envs, NEXT_STEP
+    autoreset.
+
+    ## Reference
+
+    A2-Greedy's plan as actions: open its open facilities in index order (skipping any that have become
+    masked, which would serve nothing), then STOP (:func:`a2gym.policies.reference_policy`).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
+                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None):
+        super().__init__(scenario, resample, max_classes, reward, render_mode)
+        n_fac = self.source.n_facilities
+        self.n_facilities = n_fac
+        self.action_space = spaces.Discrete(n_fac + 1)
+        self.observation_space = spaces.Box(0.0, 1.0, (3 * n_fac + 2,), dtype=np.float32)
+        self._setup(self.scenario)
+        self._last_eval: Evaluation | None = None
+
+    def _setup(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.tables = PlacementTables.of(scenario)
+        self.reference_cost = placement_reference_cost(scenario)
+        self.batch = PlacementBatch(self.tables, 1)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._setup(self._choose_scenario(options))
+        self._check_steps(self.n_facilities + 1)
+        self._last_eval = None
+        return self._obs(), self._info()
+
+    def step(self, action: Any):
+        a = discrete_action(action, self.n_facilities + 1)
+        if self.batch.done[0]:
+            raise gym.error.ResetNeeded("Placement episode has ended (STOP); call reset()")
+        if not self.batch.masks()[0, a]:
+            raise ActionError(self._why_masked(a))
+        before = self.batch.costs[0, 0]
+        if a == self.n_facilities:
+            self._last_eval = self.batch.finish(0)
+        else:
+            self.batch.open_one(0, a)
+        after = self.batch.costs[0, 0]
+        reward = float(self.reward_fn(before, after, self.reference_cost))
+        return self._obs(), reward, bool(self.batch.done[0]), False, self._info()
+
+    def _why_masked(self, a: int) -> str:
+        if a == self.n_facilities:
+            return (f"action {a} (STOP) is masked off: {int(self.batch.unserved[0])} class(es) are still unserved")
+        name = self.scenario.facility_name(a)
+        if self.batch.open[0, a]:
+            why = "it is already open"
+        elif not np.isfinite(self.tables.cm.F[a]):
+            why = "its instance type is not offered in that region"
+        else:
+            why = "it would serve no class (each class it can serve already has a cheaper open facility)"
+        return f"action {a} (open {name}) is masked off: {why}"
+
+    def _mask(self) -> np.ndarray:
+        return self.batch.masks()[0]
+
+    def _obs(self) -> np.ndarray:
+        return self.batch.observe(self.reference_cost)[0]
+
+    def _info(self) -> dict[str, Any]:
+        total, compute, bandwidth, deployment = self.batch.costs[0].tolist()
+        info = {"cost": total, "compute": compute, "bandwidth": bandwidth, "deployment": deployment,
+                "reference_cost": self.reference_cost, "unserved": int(self.batch.unserved[0]),
+                "action_mask": self.batch.masks()[0].copy()}
+        if self._last_eval is not None:
+            info["violations"] = [str(v) for v in self._last_eval.violations]
+        return info
+
+    def plan(self) -> Plan:
+        """The plan built so far (served classes only), materialised by Lemma A."""
+        return self.batch.plan(0)
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return self.viewer.rgb(self.scenario, self.plan())
+        if self.render_mode == "ansi":
+            c = self.batch.costs[0]
+            return self.viewer.ansi(self.scenario, self.plan(), dict(zip(("total", "compute", "bandwidth",
+                                                                          "deployment"), c, strict=True)),
+                                    title=f"Placement-v0 on {self.scenario.name}")
+        return None
+
+
+
+class PlacementVectorEnv(A2VectorEnv):
+    """N copies of :class:`PlacementEnv` on one scenario, stepped with numpy (see its docstring).
+
+    ``gymnasium.make_vec("a2gym/Placement-v0", num_envs=64, vectorization_mode="vector_entry_point",
+    scenario=...)``.  Rewards, observations, infos and autoresets equal those of N single envs.
+    """
+
+    def __init__(self, num_envs: int = 1, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
+                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
+                 max_episode_steps: int | None = None):
+        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps)
+        n_fac = self.source.n_facilities
+        self.n_facilities = n_fac
+        self.single_action_space = spaces.Discrete(n_fac + 1)
+        self.single_observation_space = spaces.Box(0.0, 1.0, (3 * n_fac + 2,), dtype=np.float32)
+        self._finish_init()
+
+    def _setup(self, scenario: Scenario) -> None:
+        self.tables = PlacementTables.of(scenario)
+        self.reference_cost = placement_reference_cost(scenario)
+        self.batch = PlacementBatch(self.tables, self.num_envs, check=False)
+
+    def _apply(self, b: np.ndarray, a: np.ndarray) -> None:
+        stop = a == self.n_facilities
+        if (~stop).any():
+            self.batch.open_facilities(b[~stop], a[~stop])
+        for e in b[stop]:
+            self.batch.finish(int(e))

@@ -1,0 +1,356 @@
+"""``a2gym/Scheduling-v0``: serve the request classes one at a time, choosing (region, model, data, type)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from a2gym.costmodel import CostModel, Evaluation, instances_needed
+from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, squash
+from a2gym.envs.reward import cached_on, greedy_plan
+from a2gym.errors import ActionError
+from a2gym.plan import Plan
+from a2gym.scenario import Scenario
+
+SLO_SCALE_MS = 1000.0  # observation of a latency SLO L: L / (L + 1000 ms)
+
+
+class SchedulingTables:
+    """Per-scenario arrays of the Scheduling env, taken from :class:`CostModel` (no new cost formula).
+
+    Actions a = ((k·|M| + m)·|D| + d)·|H| + h.  order [R]: visiting order of the classes (rate descending,
+    ties by index).  feasible [R, A].  act_facility [A], act_data [A].  busy [R, A] busy instances,
+    bw [R, A] bandwidth cost [$/epoch].  price [I] π·T [$/epoch] (0 if not offered), deploy [I] g [$].
+    """
+
+    def __init__(self, scenario: Scenario):
+        cm = CostModel.of(scenario)
+        self.cm = cm
+        R, K, M, D, H = cm.shape
+        s = scenario
+        self.n_classes, self.n_actions, self.n_facilities = R, K * M * D * H, cm.n_facilities
+        self.order = np.argsort(-s.class_rate, kind="stable")
+        self.feasible = cm.feasible.reshape(R, -1)
+        k, m, d, h = np.unravel_index(np.arange(self.n_actions), (K, M, D, H))
+        self.act_facility = (k * M + m) * H + h
+        self.act_data = d
+        self.busy = np.ascontiguousarray(np.broadcast_to(cm.busy[:, None], (R, K, M, D, H)).reshape(R, -1))
+        self.bw = np.ascontiguousarray(np.broadcast_to(cm.bw_cost[:, :, None, :, None], (R, K, M, D, H))
+                                       .reshape(R, -1))
+        self.price = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
+        self.deploy = cm.deploy
+        self.rho = s.target_utilisation
+        self.price_a = self.price[self.act_facility]
+        self.deploy_a = self.deploy[self.act_facility]
+        onehot = np.eye(K, dtype=np.float32)[s.class_origin]
+        self.class_obs = np.concatenate([
+            onehot, s.class_accuracy_floor[:, None], squash(s.class_latency_slo_ms, SLO_SCALE_MS)[:, None],
+            (s.class_rate / max(s.class_rate.sum(), 1e-300))[:, None]], axis=1).astype(np.float32)
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> SchedulingTables:
+        return cached_on(scenario, "scheduling_tables", lambda: cls(scenario))
+
+    def action_of(self, facility: int, data: int) -> int:
+        """Action index of (facility i, data version d)."""
+        s = self.cm.scenario
+        k, m, h = (int(v) for v in s.facility_parts(facility))
+        return ((k * s.n_models + m) * s.n_data_versions + int(data)) * s.n_instance_types + h
+
+
+def reference_assignment(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """A2-Greedy's (facility, data version) of every class (its plan must be integral)."""
+    plan = greedy_plan(scenario)
+    if not plan.is_integral or len(plan.cls) != scenario.n_classes:
+        raise ValueError("the reference plan is not integral (one part per class); Scheduling needs one")
+    fac = np.empty(scenario.n_classes, dtype=np.int64)
+    data = np.empty(scenario.n_classes, dtype=np.int64)
+    fac[plan.cls], data[plan.cls] = plan.facility, plan.data
+    return fac, data
+
+
+def scheduling_reference_cost(scenario: Scenario) -> float:
+    """Cost [$/epoch] this env reaches with A2-Greedy's choice for every class (the reward normaliser)."""
+
+    def compute() -> float:
+        cm = CostModel.of(scenario)
+        fac, data = reference_assignment(scenario)
+        return cm.evaluate(cm.materialise(fac, data), check=False).total
+
+    return cached_on(scenario, "scheduling_reference_cost", compute)
+
+
+class SchedulingBatch:
+    """State of N Scheduling episodes on one scenario (numpy over the batch; the single env is N = 1)."""
+
+    def __init__(self, tables: SchedulingTables, n: int):
+        self.t = tables
+        self.n = n
+        R, n_fac = tables.n_classes, tables.n_facilities
+        self.step_no = np.zeros(n, dtype=np.int64)
+        self.load = np.zeros((n, n_fac))                    # busy instances per facility
+        self.inst = np.zeros((n, n_fac), dtype=np.int64)    # instances per facility
+        self.facility = np.full((n, R), -1, dtype=np.int64)
+        self.data = np.full((n, R), -1, dtype=np.int64)
+        self.costs = np.zeros((n, 4))  # total, compute, bandwidth, deployment [$/epoch]
+        self.done = np.zeros(n, dtype=bool)
+
+    def reset(self, b: np.ndarray) -> None:
+        self.step_no[b] = 0
+        self.load[b] = 0.0
+        self.inst[b] = 0
+        self.facility[b] = -1
+        self.data[b] = -1
+        self.costs[b] = 0.0
+        self.done[b] = False
+
+    def current(self) -> np.ndarray:
+        """Index of each episode's current class (the last one once done)."""
+        return self.t.order[np.minimum(self.step_no, self.t.n_classes - 1)]
+
+    def masks(self) -> np.ndarray:
+        return self.t.feasible[self.current()]
+
+    def assign(self, b: np.ndarray, a: np.ndarray) -> None:
+        """Serve episode b[j]'s current class with action a[j]: rent instances as load grows, pay bandwidth."""
+        t = self.t
+        r = t.order[self.step_no[b]]
+        i = t.act_facility[a]
+        self.load[b, i] += t.busy[r, a]
+        old = self.inst[b, i]
+        new = np.maximum(1, instances_needed(self.load[b, i], t.rho))
+        c = self.costs
+        c[b, 1] += (new - old) * t.price[i]
+        c[b, 2] += t.bw[r, a]
+        c[b, 3] += np.where(old == 0, t.deploy[i], 0.0)
+        c[b, 0] = c[b, 1] + c[b, 2] + c[b, 3]
+        self.inst[b, i] = new
+        self.facility[b, r] = i
+        self.data[b, r] = t.act_data[a]
+        self.step_no[b] += 1
+
+    def finish(self, e: int) -> Evaluation:
+        """Last class served: the true cost by ``CostModel.evaluate`` of the materialised plan."""
+        ev = self.t.cm.evaluate(self.plan(e))
+        self.costs[e] = (ev.total, ev.compute, ev.bandwidth, ev.deployment)
+        self.done[e] = True
+        return ev
+
+    def plan(self, e: int) -> Plan:
+        cm = self.t.cm
+        served = np.flatnonzero(self.facility[e] >= 0)
+        fac, data = self.facility[e, served], self.data[e, served]
+        sub = cm.materialise(fac, data, rates=cm.scenario.class_rate[served])
+        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size), instances=sub.instances)
+
+    def observe(self, ref: float) -> np.ndarray:
+        t = self.t
+        r = self.current()
+        is_open = self.inst > 0
+        cap = t.rho * self.inst
+        spare = np.where(is_open, (cap - self.load) / np.where(is_open, cap, 1.0), 0.0)
+        inst_a = self.inst[:, t.act_facility]
+        need = np.maximum(1, instances_needed(self.load[:, t.act_facility] + t.busy[r], t.rho))
+        delta = (need - inst_a) * t.price_a + np.where(inst_a == 0, t.deploy_a, 0.0) + t.bw[r]
+        marginal = np.where(t.feasible[r], squash(delta, ref / t.n_classes), 1.0)
+        return np.concatenate([
+            t.class_obs[r], (self.step_no / t.n_classes)[:, None], is_open,
+            np.clip(spare, 0.0, 1.0), marginal], axis=1).astype(np.float32)
+
+
+class SchedulingEnv(A2Env):
+    """Serve the request classes one at a time: choose the (region, model, data version, instance type).
+
+    ## Description
+
+    The classes are visited in a fixed order: rate λ_r descending (ties: lower class index).  For the
+    current class the agent picks where it is served (region k, model m, instance type h: facility
+    i = (k·|M| + m)·|H| + h) and in which data version d it is sent.  The env rents instances as load
+    accumulates, n_i = max(1, ⌈x_i/ρ⌉) with x_i the busy instances sent to i so far, pays the class's
+    bandwidth, and the model's deployment g when a facility is first used.  After the last class the
+    cost is ``CostModel.evaluate`` of the materialised plan [$ per epoch].
+
+    ## Action Space
+
+    ``Discrete(|K|·|M|·|D|·|H|)``, a = ((k·|M| + m)·|D| + d)·|H| + h.  Masked off: (k, m, d, h) that miss
+    the current class's latency SLO or accuracy floor, or whose instance type k does not offer.  A masked
+    or out-of-space action raises ``a2gym.ActionError``.
+
+    ## Observation Space
+
+    ``Box(0, 1, (|K| + 4 + 2|I| + |A|,), float32)``:
+
+    | index                    | meaning                                                              | min | max |
+    |--------------------------|----------------------------------------------------------------------|-----|-----|
+    | 0 … K-1                  | current class's origin region (one-hot)                              | 0   | 1   |
+    | K                        | its accuracy floor α (top-1 fraction)                                | 0   | 1   |
+    | K+1                      | its latency SLO L / (L + 1000 ms)                                    | 0   | 1   |
+    | K+2                      | its share of the total rate λ_r / Σλ                                 | 0   | 1   |
+    | K+3                      | classes served so far / |R|                                          | 0   | 1   |
+    | K+4 … K+3+I              | facility i has instances (0/1)                                       | 0   | 1   |
+    | K+4+I … K+3+2I           | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)           | 0   | 1   |
+    | K+4+2I … K+3+2I+A        | marginal cost Δ of action a for this class: Δ / (Δ + ref/|R|); 1 if masked | 0 | 1 |
+
+    ``info``: ``cost`` (dollars so far), ``compute``, ``bandwidth``, ``deployment`` [$/epoch],
+    ``reference_cost``, ``class`` (index of the class the next action serves), ``violations`` (at the end),
+    ``action_mask``.
+
+    ## Rewards
+
+    r_t = -(c_t - c_{t-1}) / ref with c_t the cost of the classes served so far (instances rented,
+    bandwidth, deployment) and, after the last class, the true evaluated cost; ref =
+    :func:`scheduling_reference_cost`.  Return = -final_cost / ref (-1.0 for the reference).
+
+    ## Starting State
+
+    No class served, nothing rented; the first class is the one with the highest rate.  Deterministic.
+
+    ## Episode End
+
+    Terminated after |R| steps (every class served).  ``max_episode_steps`` is a safety cap (4096).
+
+    ## Arguments
+
+    * ``scenario``: URI, path or Scenario (default ``scenario://paper-default-v0``).
+    * ``resample``: with a ``generator://`` URI, a fresh generated scenario (same K, M, D, H) per reset;
+      the observation describes the current class, so |R| may vary.
+    * ``max_classes``: largest |R| a resampled scenario may have (default: the first scenario's).
+    * ``reward``: ``"normalised"`` (default), ``"dollars"`` or a callable (cost_before, cost_after, ref).
+    * ``render_mode``: ``"rgb_array"`` or ``"ansi"``.
+
+    >>> import gymnasium, a2gym
+    >>> env = gymnasium.make("a2gym/Scheduling-v0", scenario="generator://synth-v0/1?classes=8&regions=3")
+    >>> obs, info = env.reset(seed=0)
+    >>> int(env.action_space.n) == 3 * 6 * 12 * 2
+    True
+
+    ## Vectorized environment
+
+    :class:`SchedulingVectorEnv` steps N copies with numpy (``vectorization_mode="vector_entry_point"``),
+    same numbers as N single envs, NEXT_STEP autoreset.
+
+    ## Reference
+
+    A2-Greedy's plan as actions: each class gets the (k, m, d, h) the greedy plan serves it with.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
+                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None):
+        super().__init__(scenario, resample, max_classes, reward, render_mode)
+        K, M, D, H = self.source.sizes
+        n_fac, n_act = K * M * H, K * M * D * H
+        self.action_space = spaces.Discrete(n_act)
+        self.observation_space = spaces.Box(0.0, 1.0, (K + 4 + 2 * n_fac + n_act,), dtype=np.float32)
+        self._setup(self.scenario)
+        self._last_eval: Evaluation | None = None
+
+    def _setup(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.tables = SchedulingTables.of(scenario)
+        self.reference_cost = scheduling_reference_cost(scenario)
+        self.batch = SchedulingBatch(self.tables, 1)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._setup(self._choose_scenario(options))
+        self._check_steps(self.scenario.n_classes)
+        self._last_eval = None
+        self._row_mask = self.batch.masks()[0]
+        return self._obs(), self._info()
+
+    def step(self, action: Any):
+        a = discrete_action(action, self.tables.n_actions)
+        if self.batch.done[0]:
+            raise gym.error.ResetNeeded("Scheduling episode has ended (every class served); call reset()")
+        if not self._row_mask[a]:
+            raise ActionError(self._why_masked(a))
+        before = self.batch.costs[0, 0]
+        self.batch.assign(_ZERO, np.array([a]))
+        if self.batch.step_no[0] == self.tables.n_classes:
+            self._last_eval = self.batch.finish(0)
+        after = self.batch.costs[0, 0]
+        self._row_mask = self.batch.masks()[0]
+        reward = float(self.reward_fn(before, after, self.reference_cost))
+        return self._obs(), reward, bool(self.batch.done[0]), False, self._info()
+
+    def _why_masked(self, a: int) -> str:
+        s, t = self.scenario, self.tables
+        r = int(self.batch.current()[0])
+        i, d = int(t.act_facility[a]), int(t.act_data[a])
+        what = f"action {a} ({s.facility_name(i)} with {s.data_versions[d]}) for class {s.classes[r]}"
+        k, m, h = (int(v) for v in s.facility_parts(i))
+        cm = t.cm
+        if not cm.offered[k, h]:
+            why = "the instance type is not offered in that region"
+        elif not cm.acc_ok[r, m, d]:
+            why = f"accuracy {s.accuracy[m, d]:.4f} < floor {s.class_accuracy_floor[r]:g}"
+        else:
+            why = f"latency {float(cm.latency_ms(r, k, m, d, h)):.1f} ms > SLO {s.class_latency_slo_ms[r]:g} ms"
+        return f"{what} is masked off: {why}"
+
+    def _mask(self) -> np.ndarray:
+        return self._row_mask
+
+    def _obs(self) -> np.ndarray:
+        return self.batch.observe(self.reference_cost)[0]
+
+    def _info(self) -> dict[str, Any]:
+        c = self.batch.costs[0]
+        info = {"cost": float(c[0]), "compute": float(c[1]), "bandwidth": float(c[2]), "deployment": float(c[3]),
+                "reference_cost": self.reference_cost, "class": int(self.batch.current()[0]),
+                "action_mask": self._row_mask.copy()}
+        if self._last_eval is not None:
+            info["violations"] = [str(v) for v in self._last_eval.violations]
+        return info
+
+    def plan(self) -> Plan:
+        """The plan of the classes served so far (Lemma A instance counts)."""
+        return self.batch.plan(0)
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return self.viewer.rgb(self.scenario, self.plan())
+        if self.render_mode == "ansi":
+            c = self.batch.costs[0]
+            return self.viewer.ansi(self.scenario, self.plan(), dict(zip(("total", "compute", "bandwidth",
+                                                                          "deployment"), c, strict=True)),
+                                    title=f"Scheduling-v0 on {self.scenario.name}")
+        return None
+
+
+_ZERO = np.zeros(1, dtype=np.int64)
+
+
+class SchedulingVectorEnv(A2VectorEnv):
+    """N copies of :class:`SchedulingEnv` on one scenario, stepped with numpy (see its docstring).
+
+    All copies visit the classes in the same order, so a step serves class ``order[t]`` in each copy.
+    Rewards, observations, infos and autoresets equal those of N single envs.
+    """
+
+    def __init__(self, num_envs: int = 1, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
+                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
+                 max_episode_steps: int | None = None):
+        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps)
+        K, M, D, H = self.source.sizes
+        n_fac, n_act = K * M * H, K * M * D * H
+        self.single_action_space = spaces.Discrete(n_act)
+        self.single_observation_space = spaces.Box(0.0, 1.0, (K + 4 + 2 * n_fac + n_act,), dtype=np.float32)
+        self._finish_init()
+
+    def _setup(self, scenario: Scenario) -> None:
+        self.tables = SchedulingTables.of(scenario)
+        self.reference_cost = scheduling_reference_cost(scenario)
+        self.batch = SchedulingBatch(self.tables, self.num_envs)
+
+    def _apply(self, b: np.ndarray, a: np.ndarray) -> None:
+        self.batch.assign(b, a)
+        for e in b[self.batch.step_no[b] == self.tables.n_classes]:
+            self.batch.finish(int(e))

@@ -1,0 +1,106 @@
+"""Heuristic policies for the a2gym envs; each is a callable ``policy(obs, info) -> action``.
+
+A heuristic picks a *target facility* per class (then data version d*), and acts through the env:
+
+* Placement-v0: open the next target facility that is not masked, then STOP.
+* Scheduling-v0: serve the current class (``info["class"]``) at its target with d*.
+* GeoServe-v0: deploy the target set in every slot.
+
+``random`` draws uniformly among the valid actions (GeoServe: each deployable facility with probability
+½) from ``np.random.default_rng(seed)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from a2gym.costmodel import CostModel
+from a2gym.envs.geoserve import GeoServeEnv
+from a2gym.envs.placement import PlacementEnv
+from a2gym.envs.reward import cached_on
+from a2gym.envs.scheduling import SchedulingEnv
+from a2gym.scenario import Scenario
+
+Policy = Callable[[Any, dict], Any]
+
+
+def local_targets(scenario: Scenario) -> np.ndarray:
+    """Per class: cheapest (by C) facility in the nearest region (by RTT from its origin) able to serve it."""
+
+    def compute() -> np.ndarray:
+        cm = CostModel.of(scenario)
+        out = np.empty(scenario.n_classes, dtype=np.int64)
+        for r in range(scenario.n_classes):
+            o = scenario.class_origin[r]
+            by_distance = np.lexsort((np.arange(scenario.n_regions) != o, scenario.rtt_ms[o]))
+            for k in by_distance:
+                c = np.where(cm.fac_region == k, cm.C[r], np.inf)
+                if np.isfinite(c).any():
+                    out[r] = int(np.argmin(c))
+                    break
+        return out
+
+    return cached_on(scenario, "baseline_local_targets", compute)
+
+
+def cheapest_targets(scenario: Scenario) -> np.ndarray:
+    """Per class: argmin_i C[r, i], the per-request cheapest facility (opening cost ignored)."""
+    return cached_on(scenario, "baseline_cheapest_targets", lambda: np.argmin(CostModel.of(scenario).C, axis=1))
+
+
+TARGETS: dict[str, Callable[[Scenario], np.ndarray]] = {"local": local_targets, "cheapest": cheapest_targets}
+
+
+def _target_policy(env: Any, targets: Callable[[Scenario], np.ndarray]) -> Policy:
+    if isinstance(env, PlacementEnv):
+        def placement(obs: Any, info: dict) -> int:
+            mask = info["action_mask"]
+            for i in np.unique(targets(env.scenario)):
+                if mask[i]:
+                    return int(i)
+            return env.n_facilities  # every class is served once its target is open or useless
+        return placement
+    if isinstance(env, SchedulingEnv):
+        def scheduling(obs: Any, info: dict) -> int:
+            r = info["class"]
+            i = int(targets(env.scenario)[r])
+            return env.tables.action_of(i, int(CostModel.of(env.scenario).dstar[r, i]))
+        return scheduling
+    if isinstance(env, GeoServeEnv):
+        def geoserve(obs: Any, info: dict) -> np.ndarray:
+            bits = np.zeros(env.n_facilities, dtype=np.int8)
+            bits[targets(env.scenario)] = 1
+            return bits
+        return geoserve
+    raise TypeError(f"no heuristic policies for {type(env).__name__}")
+
+
+def _random_policy(env: Any, seed: int | None) -> Policy:
+    rng = np.random.default_rng(seed)
+    if isinstance(env, GeoServeEnv):
+        def geoserve(obs: Any, info: dict) -> np.ndarray:
+            can = info["action_mask"].reshape(-1, 2)[:, 1]
+            return (can & (rng.random(can.size) < 0.5)).astype(np.int8)
+        return geoserve
+
+    def discrete(obs: Any, info: dict) -> int:
+        return int(rng.choice(np.flatnonzero(info["action_mask"])))
+    return discrete
+
+
+POLICIES = ("local", "nearest", "cheapest", "random")
+
+
+def make_policy(name: str, env: gym.Env, seed: int | None = None) -> Policy:
+    """The heuristic ``name`` (one of ``POLICIES``) for ``env`` (any wrapper around an a2gym env)."""
+    base = env.unwrapped
+    if name == "random":
+        return _random_policy(base, seed)
+    key = "local" if name == "nearest" else name
+    if key not in TARGETS:
+        raise ValueError(f"unknown policy {name!r} (known: {', '.join(POLICIES)})")
+    return _target_policy(base, TARGETS[key])
