@@ -44,15 +44,9 @@ def lower_bound(scenario: Any, time_limit: float | None = None) -> float:
     return _lb(scenario, time_limit=time_limit)
 
 
-def _register_envs() -> None:
-    try:
-        from a2gym.envs import register_envs
-    except ImportError:  # envs not present in a partial checkout
-        return
-    register_envs()
+from a2gym.envs import register_envs  # noqa: E402  (envs import the names above)
 
-
-_register_envs()
+register_envs()
 
 __all__ = [
     "A2GymError", "ActionError", "CostModel", "Evaluation", "InfeasibleError", "Plan", "PlanError", "RecordError",
