@@ -1,0 +1,114 @@
+"""The fixed test suites of the leaderboard (``a2-test-v0``).
+
+A suite lists, per env, the ``gymnasium.make`` kwargs and the bundled scenario files
+(``scenario://a2-test-v0/<env>-<n>``, pinned by SHA-256 in ``a2gym/data/scenarios/MANIFEST.json``),
+and the rule that gives the evaluation seeds. Scenario files are frozen copies: ``SOURCES`` says where
+each one was exported from (by ``scripts/build_suite.py``), but once bundled the file, not its source,
+is the test scenario; a changed file fails to load.
+
+Seed rule: an entry evaluated with ``n`` seeds (``n >= MIN_SEEDS``) runs every scenario with the seeds
+``seed_base, seed_base + 1, ..., seed_base + n - 1`` (:meth:`Suite.seeds`). The base is far from the
+small seeds training scripts use by default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from a2gym.errors import RecordError
+
+MIN_SEEDS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteEntry:
+    """One env of a suite: its id, its ``make`` kwargs (besides ``scenario``) and its scenario URIs."""
+
+    env_id: str
+    env_kwargs: Mapping[str, Any]
+    scenarios: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    """A named, fixed test suite: entries per env, a default seed count and the seed rule."""
+
+    name: str
+    entries: tuple[SuiteEntry, ...]
+    default_seeds: int = MIN_SEEDS
+    seed_base: int = 10_000
+
+    def seeds(self, n: int | None = None) -> list[int]:
+        """The evaluation seeds for ``n`` seeds per scenario (default ``default_seeds``, at least MIN_SEEDS)."""
+        n = self.default_seeds if n is None else n
+        if n < MIN_SEEDS:
+            raise RecordError(f"suite {self.name}: {n} seeds is too few (at least {MIN_SEEDS})")
+        return [self.seed_base + j for j in range(n)]
+
+    def entry(self, env_id: str) -> SuiteEntry:
+        """The entry of ``env_id``; RecordError if the suite has none."""
+        for e in self.entries:
+            if e.env_id == env_id:
+                return e
+        raise RecordError(f"suite {self.name} has no env {env_id!r} (envs: {', '.join(self.env_ids)})")
+
+    @property
+    def env_ids(self) -> tuple[str, ...]:
+        return tuple(e.env_id for e in self.entries)
+
+    def episodes(self, n_seeds: int | None = None, env_ids: tuple[str, ...] | None = None
+                 ) -> list[tuple[SuiteEntry, str, int]]:
+        """Every (entry, scenario URI, seed) to run, in a fixed order."""
+        return [(e, uri, seed) for e in self.entries if env_ids is None or e.env_id in env_ids
+                for uri in e.scenarios for seed in self.seeds(n_seeds)]
+
+    def is_seed(self, seed: int) -> bool:
+        """Whether ``seed`` follows the seed rule (any count of seeds)."""
+        return seed >= self.seed_base
+
+
+GEOSERVE_MAX_CLASSES = 64
+"""GeoServe's ``max_classes`` in the suite (>= every GeoServe test scenario's |R|): train with the same."""
+
+
+def _uris(env: str, n: int) -> tuple[str, ...]:
+    return tuple(f"scenario://a2-test-v0/{env}-{j}" for j in range(n))
+
+
+A2_TEST_V0 = Suite(
+    name="a2-test-v0",
+    entries=(
+        SuiteEntry("a2gym/Placement-v0", {}, _uris("placement", 3)),
+        SuiteEntry("a2gym/Scheduling-v0", {}, _uris("scheduling", 3)),
+        SuiteEntry("a2gym/GeoServe-v0", {"max_classes": GEOSERVE_MAX_CLASSES}, _uris("geoserve", 2)),
+    ),
+)
+
+SUITES: dict[str, Suite] = {A2_TEST_V0.name: A2_TEST_V0}
+
+SAME_SPACES = "regions=9&models=8&datas=15&types=2"
+"""Set sizes of every generated suite scenario: those of ``paper-default-v0`` (K=9, M=8, D=15, H=2), so
+the action and observation spaces of an env are the same on all its test scenarios and one trained
+agent plays them all (GeoServe's observation also lists classes: ``max_classes`` pads it)."""
+
+SOURCES: dict[str, str] = {
+    "a2-test-v0/placement-0": "scenario://paper-default-v0",
+    "a2-test-v0/placement-1": f"generator://synth-v0/101?classes=20&{SAME_SPACES}",
+    "a2-test-v0/placement-2": f"generator://synth-v0/102?classes=80&{SAME_SPACES}",
+    "a2-test-v0/scheduling-0": "scenario://paper-default-v0",
+    "a2-test-v0/scheduling-1": f"generator://synth-v0/201?classes=20&{SAME_SPACES}",
+    "a2-test-v0/scheduling-2": f"generator://synth-v0/202?classes=80&{SAME_SPACES}",
+    "a2-test-v0/geoserve-0": "scenario://paper-default-v0",
+    "a2-test-v0/geoserve-1": f"generator://synth-v0/301?classes=30&{SAME_SPACES}",
+}
+"""Bundled suite scenario name -> the URI it was exported from by ``scripts/build_suite.py``."""
+
+
+def get_suite(name: str) -> Suite:
+    """The suite called ``name``; RecordError listing the known suites otherwise."""
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise RecordError(f"unknown suite {name!r} (known: {', '.join(SUITES)})") from None

@@ -1,0 +1,63 @@
+"""Regenerate the initial committed leaderboard records and the table.
+
+Run from the repository root::
+
+    python experiments/leaderboard_runs.py            # every initial entry, then `a2gym leaderboard build`
+    python experiments/leaderboard_runs.py local random  # only these entries (then build)
+
+Each entry is evaluated with ``a2gym eval`` on the full ``a2-test-v0`` suite with the suite's default
+seeds and written to ``leaderboard/<name>.jsonl``; the records are then validated and
+``LEADERBOARD.md`` and ``leaderboard/leaderboard.png`` regenerated. The reference and the baselines are
+deterministic given the seed, so rerunning reproduces the records (wall times aside, which equality
+and the table's scores ignore; the table's time column changes with them, so commit the records and
+the table together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "leaderboard"
+
+
+ALIASES = {"nearest"}  # another name of `local` in baselines.POLICIES
+
+
+def initial_entries() -> list[str]:
+    """The reference, then every baseline policy (random included, aliases skipped), in a fixed order."""
+    from baselines import POLICIES
+
+    return ["reference", *sorted(set(POLICIES) - ALIASES)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("entries", nargs="*", help="policy specs to (re)run (default: every initial entry)")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds per scenario (suite default)")
+    ap.add_argument("--no-build", action="store_true", help="only write the records")
+    args = ap.parse_args(argv)
+
+    from tqdm import tqdm
+
+    from a2gym.leaderboard.build import build
+    from a2gym.leaderboard.evaluate import evaluate_suite
+    from a2gym.leaderboard.record import write_records
+    from a2gym.leaderboard.suite import A2_TEST_V0
+
+    for spec in args.entries or initial_entries():
+        n = len(A2_TEST_V0.episodes(args.seeds))
+        records = list(tqdm(evaluate_suite(spec, A2_TEST_V0, args.seeds), total=n, desc=spec, unit="episode",
+                            disable=None))
+        path = write_records(OUT / f"{spec}.jsonl", records)
+        print(f"{spec}: {len(records)} records -> {path.relative_to(ROOT)}")
+    if not args.no_build:
+        build(OUT, ROOT / "LEADERBOARD.md")
+        print("wrote LEADERBOARD.md and leaderboard/leaderboard.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
