@@ -2,7 +2,8 @@
 
 Names: ``local`` (alias ``nearest``: serve each class in its origin region, else the nearest region by RTT
 that can serve it), ``cheapest`` (per-request cheapest: each class's least C[r, i], ignoring opening
-costs) and ``random`` (uniform over the valid actions).
+costs), ``random`` (uniform over the valid actions), and the paper's baselines as A2-Greedy on a restricted
+instance: ``no-adaptation``, ``model-only``, ``data-only``, ``local-greedy``.
 """
 
 from baselines.heuristics import POLICIES, make_policy

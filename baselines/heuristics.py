@@ -8,6 +8,12 @@ A heuristic picks a *target facility* per class (then data version d*), and acts
 
 ``random`` draws uniformly among the valid actions (GeoServe: each deployable facility with probability
 ½) from ``np.random.default_rng(seed)``.
+
+The paper's baselines (formulation §9) are A2-Greedy on a restricted instance, so each isolates one
+adaptation dimension: ``no-adaptation`` (one model, highest-fidelity data), ``model-only`` (data fixed),
+``data-only`` (one model) and ``local-greedy`` (every class in its origin region, facilities shared).
+Their target is the restricted plan's facility and data version of each class (Scheduling plays both;
+Placement opens the restricted plan's facilities and the env routes; GeoServe deploys them every slot).
 """
 
 from __future__ import annotations
@@ -52,10 +58,42 @@ def cheapest_targets(scenario: Scenario) -> np.ndarray:
     return cached_on(scenario, "baseline_cheapest_targets", lambda: np.argmin(CostModel.of(scenario).C, axis=1))
 
 
-TARGETS: dict[str, Callable[[Scenario], np.ndarray]] = {"local": local_targets, "cheapest": cheapest_targets}
+def restricted_plan_targets(restrict: str) -> Callable[[Scenario], np.ndarray]:
+    """Per class: the facility of A2-Greedy's integral plan on the ``restrict``-ed instance (§9 baselines)."""
+
+    def targets(scenario: Scenario) -> np.ndarray:
+        fac, _ = restricted_assignment(scenario, restrict)
+        return fac
+
+    return targets
 
 
-def _target_policy(env: Any, targets: Callable[[Scenario], np.ndarray]) -> Policy:
+def restricted_assignment(scenario: Scenario, restrict: str) -> tuple[np.ndarray, np.ndarray]:
+    """(facility, data version) per class of ``a2gym.solve(scenario, "greedy", restrict=…, split=False)``."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        import a2gym
+
+        plan = a2gym.solve(scenario, "greedy", restrict=restrict, split=False).plan
+        fac = np.empty(scenario.n_classes, dtype=np.int64)
+        data = np.empty(scenario.n_classes, dtype=np.int64)
+        fac[plan.cls], data[plan.cls] = plan.facility, plan.data
+        return fac, data
+
+    return cached_on(scenario, f"baseline_restricted_{restrict}", compute)
+
+
+PAPER_BASELINES = {"no-adaptation": "no-adaptation", "model-only": "model-only", "data-only": "data-only",
+                   "local-greedy": "local"}
+"""Policy name -> ``restrict`` argument of :func:`a2gym.solve`."""
+
+TARGETS: dict[str, Callable[[Scenario], np.ndarray]] = {
+    "local": local_targets, "cheapest": cheapest_targets,
+    **{name: restricted_plan_targets(r) for name, r in PAPER_BASELINES.items()},
+}
+
+
+def _target_policy(env: Any, targets: Callable[[Scenario], np.ndarray], restrict: str | None = None) -> Policy:
     if isinstance(env, PlacementEnv):
         def placement(obs: Any, info: dict) -> int:
             mask = info["action_mask"]
@@ -68,6 +106,8 @@ def _target_policy(env: Any, targets: Callable[[Scenario], np.ndarray]) -> Polic
         def scheduling(obs: Any, info: dict) -> int:
             r = info["class"]
             i = int(targets(env.scenario)[r])
+            if restrict is not None:  # the restricted plan's own data version (data may be restricted too)
+                return env.tables.action_of(i, int(restricted_assignment(env.scenario, restrict)[1][r]))
             return env.tables.action_of(i, int(CostModel.of(env.scenario).dstar[r, i]))
         return scheduling
     if isinstance(env, GeoServeEnv):
@@ -92,7 +132,7 @@ def _random_policy(env: Any, seed: int | None) -> Policy:
     return discrete
 
 
-POLICIES = ("local", "nearest", "cheapest", "random")
+POLICIES = ("local", "nearest", "cheapest", "random", *PAPER_BASELINES)
 
 
 def make_policy(name: str, env: gym.Env, seed: int | None = None) -> Policy:
@@ -103,4 +143,4 @@ def make_policy(name: str, env: gym.Env, seed: int | None = None) -> Policy:
     key = "local" if name == "nearest" else name
     if key not in TARGETS:
         raise ValueError(f"unknown policy {name!r} (known: {', '.join(POLICIES)})")
-    return _target_policy(base, TARGETS[key])
+    return _target_policy(base, TARGETS[key], PAPER_BASELINES.get(key))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gymnasium
 import numpy as np
 import pytest
 
+import a2gym
 from a2gym import CostModel
 from baselines import make_policy
 from baselines.heuristics import cheapest_targets, local_targets
@@ -12,7 +14,7 @@ from tests.env_checks import ENV_IDS, check_no_smoke, make
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-@pytest.mark.parametrize("name", ["local", "cheapest", "random"])
+@pytest.mark.parametrize("name", ["local", "cheapest", "random", "no-adaptation", "local-greedy"])
 def test_baselines_run_everywhere(env_id, name):
     env = make(env_id)
     ret = check_no_smoke(env, seed=1, policy=make_policy(name, env, seed=1))
@@ -33,3 +35,21 @@ def test_local_serves_in_the_origin_when_it_can():
 def test_unknown_policy_name():
     with pytest.raises(ValueError, match="unknown policy 'genius'"):
         make_policy("genius", make("a2gym/Placement-v0"))
+
+
+@pytest.mark.parametrize("name", ["no-adaptation", "model-only", "data-only", "local-greedy"])
+def test_paper_baselines_replay_the_restricted_solver_plan_in_scheduling(name):
+    """Scheduling plays the restricted A2-Greedy plan class by class, so it reaches exactly its cost."""
+    from baselines.heuristics import PAPER_BASELINES
+
+    uri = "generator://synth-v0/5?classes=12&regions=4"
+    env = gymnasium.make("a2gym/Scheduling-v0", scenario=uri)
+    policy = make_policy(name, env)
+    obs, info = env.reset(seed=0)
+    done = False
+    while not done:
+        obs, _, term, trunc, info = env.step(policy(obs, info))
+        done = term or trunc
+    sol = a2gym.solve(uri, "greedy", restrict=PAPER_BASELINES[name], split=False)
+    assert info["cost"] == pytest.approx(sol.cost.total, rel=1e-9)
+    assert info["cost"] >= info["reference_cost"] * (1 - 1e-9)
