@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 from tqdm import tqdm
+
+
+def _ray_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--ray``, ``--ray-address`` and ``--ray-num-cpus`` options of eval and validate."""
+    f = click.option("--ray-num-cpus", type=click.IntRange(min=1), default=None,
+                     help="CPUs of the local Ray started when there is no --ray-address (default: all).")(f)
+    f = click.option("--ray-address", default=None,
+                     help="Join this Ray cluster (e.g. auto, ray://HEAD:10001) instead of starting a local one.")(f)
+    return click.option("--ray", "use_ray", is_flag=True,
+                        help='Run the episodes as Ray tasks (extra: pip install "a2gym[ray]").')(f)
+
+
+def _ray_args(use_ray: bool, address: str | None, num_cpus: int | None) -> dict[str, Any] | None:
+    """Keyword arguments of the Ray path, or None for the sequential one; checks the option combination."""
+    if not use_ray:
+        if address is not None or num_cpus is not None:
+            raise click.UsageError("--ray-address and --ray-num-cpus need --ray")
+        return None
+    if address is not None and num_cpus is not None:
+        raise click.UsageError("--ray-num-cpus sizes a local Ray; the cluster at --ray-address has its own")
+    from a2gym.leaderboard.distributed import import_ray
+
+    import_ray()  # fails now, naming the extra, if Ray is missing
+    return {"address": address, "num_cpus": num_cpus}
 
 
 @click.command("eval")
@@ -19,13 +45,16 @@ from tqdm import tqdm
 @click.option("--trained-on-test/--not-trained-on-test", default=None,
               help="Declare whether the policy was trained or tuned on the test scenarios (required for "
                    "MODULE:OBJECT and sb3 policies).")
+@_ray_options
 def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str | None,
-             env_ids: tuple[str, ...], trained_on_test: bool | None) -> None:
+             env_ids: tuple[str, ...], trained_on_test: bool | None, use_ray: bool, ray_address: str | None,
+             ray_num_cpus: int | None) -> None:
     """Evaluate a policy on every scenario and seed of a suite; write one replay-checked record per episode."""
     from a2gym.leaderboard.evaluate import evaluate_suite, resolve_policy
     from a2gym.leaderboard.record import write_records
     from a2gym.leaderboard.suite import get_suite
 
+    ray_args = _ray_args(use_ray, ray_address, ray_num_cpus)
     suite = get_suite(suite_name)
     envs = tuple(env_ids) or None
     for e in envs or ():
@@ -33,20 +62,33 @@ def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str 
     if trained_on_test is None and not resolve_policy(spec)[2]:
         raise click.UsageError("declare --trained-on-test or --not-trained-on-test for a submitted policy")
     total = len(suite.episodes(seeds, envs))
-    records = list(tqdm(evaluate_suite(spec, suite, seeds, name, envs, trained_on_test), total=total,
-                        desc=f"eval {name or spec}", unit="episode", file=sys.stderr, disable=None))
+    if ray_args is None:
+        episodes = evaluate_suite(spec, suite, seeds, name, envs, trained_on_test)
+    else:
+        from a2gym.leaderboard.distributed import evaluate_suite_ray
+
+        episodes = evaluate_suite_ray(spec, suite, seeds, name, envs, trained_on_test, **ray_args)
+    records = list(tqdm(episodes, total=total, desc=f"eval {name or spec}", unit="episode", file=sys.stderr,
+                        disable=None))
     path = write_records(out, records)
     click.echo(f"wrote {len(records)} records to {path}")
 
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate_cmd(files: tuple[str, ...]) -> None:
+@_ray_options
+def validate_cmd(files: tuple[str, ...], use_ray: bool, ray_address: str | None, ray_num_cpus: int | None) -> None:
     """Replay every record of FILES in fresh envs; exit 1 naming file:line of every mismatch."""
     from a2gym.leaderboard.validate import validate_files
 
+    ray_args = _ray_args(use_ray, ray_address, ray_num_cpus)
     with tqdm(desc="validate", unit="record", file=sys.stderr, leave=False, disable=None) as bar:
-        good, problems = validate_files(files, progress=lambda n: bar.update(1))
+        if ray_args is None:
+            good, problems = validate_files(files, progress=lambda n: bar.update(1))
+        else:
+            from a2gym.leaderboard.distributed import validate_files_ray
+
+            good, problems = validate_files_ray(files, lambda n: bar.update(1), **ray_args)
     for p in problems:
         click.echo(p, err=True)
     if problems:

@@ -5,6 +5,7 @@
 * :mod:`~a2gym.leaderboard.episode`: run an episode, replay a record in a fresh env;
 * :mod:`~a2gym.leaderboard.evaluate`: ``a2gym eval`` (policy specs, integrity checks);
 * :mod:`~a2gym.leaderboard.validate`: ``a2gym validate``;
+* :mod:`~a2gym.leaderboard.distributed`: both as Ray tasks (``--ray``, optional extra ``a2gym[ray]``);
 * :mod:`~a2gym.leaderboard.score`, :mod:`~a2gym.leaderboard.bounds`: scores, intervals, lower bounds;
 * :mod:`~a2gym.leaderboard.table`, :mod:`~a2gym.leaderboard.build`: ``LEADERBOARD.md`` and its chart.
 """

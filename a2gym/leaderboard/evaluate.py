@@ -46,7 +46,7 @@ from a2gym.leaderboard.episode import (
     run_episode,
 )
 from a2gym.leaderboard.record import EpisodeRecord
-from a2gym.leaderboard.suite import Suite
+from a2gym.leaderboard.suite import Suite, SuiteEntry
 
 PolicyFactory = Callable[[gym.Env, int], Policy]
 """Makes a fresh policy for one episode from its env and seed."""
@@ -183,10 +183,31 @@ def evaluate_suite(spec: str, suite: Suite, n_seeds: int | None = None, name: st
 
     Built-in policies (reference, baselines) declare ``trained_on_test=False`` unless told otherwise.
     """
+    name, factory, trained_on_test = policy_entry(spec, name, trained_on_test)
+    pools = (ScenarioPool(), ScenarioPool())
+    for entry, uri, seed in suite.episodes(n_seeds, env_ids):
+        yield evaluate_episode(suite, entry.env_id, dict(entry.env_kwargs), uri, seed, factory, name,
+                               trained_on_test, pools)
+
+
+def policy_entry(spec: str, name: str | None, trained_on_test: bool | None
+                 ) -> tuple[str, PolicyFactory, bool | None]:
+    """(leaderboard name, factory, ``trained_on_test``) of the entry ``spec``: the name defaults to the
+    spec's, and built-in policies (reference, baselines) declare False unless told otherwise."""
     default_name, factory, builtin = resolve_policy(spec)
     if trained_on_test is None and builtin:
         trained_on_test = BUILTIN_TRAINED_ON_TEST
+    return name or default_name, factory, trained_on_test
+
+
+def evaluate_seeds(spec: str, suite: Suite, entry: SuiteEntry, scenario_uri: str, seeds: list[int], name: str,
+                   trained_on_test: bool | None) -> list[EpisodeRecord]:
+    """The records of one scenario of ``suite`` for every seed, the policy made from its spec here.
+
+    One unit of work for a remote worker (:mod:`a2gym.leaderboard.distributed`): it receives the spec
+    string, not a policy object, and its own scenario pools serve all its seeds.
+    """
+    factory = resolve_policy(spec)[1]
     pools = (ScenarioPool(), ScenarioPool())
-    for entry, uri, seed in suite.episodes(n_seeds, env_ids):
-        yield evaluate_episode(suite, entry.env_id, dict(entry.env_kwargs), uri, seed, factory,
-                               name or default_name, trained_on_test, pools)
+    return [evaluate_episode(suite, entry.env_id, dict(entry.env_kwargs), scenario_uri, seed, factory, name,
+                             trained_on_test, pools) for seed in seeds]

@@ -15,9 +15,10 @@ Checked per record:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import gymnasium as gym
 from gymnasium.envs.registration import parse_env_id
@@ -108,40 +109,73 @@ def replay_problems(rec: EpisodeRecord, pool: ScenarioPool | None = None) -> lis
     return out
 
 
-def validate_files(paths: Iterable[str | os.PathLike[str]],
-                   progress: Callable[[int], None] | None = None) -> tuple[list[EpisodeRecord], list[str]]:
-    """Validate every record of every file; returns (valid records, problems as ``path:line: message``).
+Replayer = Callable[[list[EpisodeRecord]], Iterator[list[str]]]
+"""Replays records and yields each one's :func:`replay_problems`, in the order given (lazily or not)."""
 
-    ``progress(n)`` is called with the number of records checked after each one.
-    """
-    pins = manifest()
-    pool = ScenarioPool()  # no policy runs here: one scenario object per URI serves every replay
+
+def replay_each(recs: list[EpisodeRecord]) -> Iterator[list[str]]:
+    """The sequential :data:`Replayer`: one scenario object per URI serves every replay (no policy runs)."""
+    pool = ScenarioPool()
+    for rec in recs:
+        yield replay_problems(rec, pool)
+
+
+@dataclasses.dataclass
+class _Checked:
+    """A parsed record at ``where`` (``path:line``), its problems so far and whether it can be replayed."""
+
+    where: str
+    rec: EpisodeRecord
+    found: list[str]
+    replayable: bool
+
+
+def _check_files(paths: Iterable[str | os.PathLike[str]], pins: dict[str, str]) -> list[str | _Checked]:
+    """Parse every file and run the checks that need no replay; a problem line, or a record, per item."""
     seen: dict[tuple[str, str, str, int], str] = {}
-    good: list[EpisodeRecord] = []
-    problems: list[str] = []
-    done = 0
+    items: list[str | _Checked] = []
     for path in paths:
         try:
             lines = list(iter_records(path))
         except RecordError as e:
-            problems.append(str(e))
+            items.append(str(e))
             continue
         for n, rec in lines:
-            where = f"{path}:{n}"
             if isinstance(rec, LineError):
-                problems.append(str(rec))
+                items.append(str(rec))
                 continue
+            where = f"{path}:{n}"
             found = static_problems(rec, pins)
             if rec.key in seen:
                 found.append(f"duplicate of {seen[rec.key]} (same policy, env, scenario and seed)")
             else:
                 seen[rec.key] = where
-            if _replayable(rec, pins):
-                found += replay_problems(rec, pool)
-            problems += [f"{where}: {p}" for p in found]
-            if not found:
-                good.append(rec)
-            done += 1
-            if progress:
-                progress(done)
+            items.append(_Checked(where, rec, found, _replayable(rec, pins)))
+    return items
+
+
+def validate_files(paths: Iterable[str | os.PathLike[str]], progress: Callable[[int], None] | None = None,
+                   replayer: Replayer = replay_each) -> tuple[list[EpisodeRecord], list[str]]:
+    """Validate every record of every file; returns (valid records, problems as ``path:line: message``).
+
+    ``progress(n)`` is called with the number of records checked after each one. ``replayer`` runs the
+    replays (e.g. as Ray tasks, :func:`a2gym.leaderboard.distributed.validate_files_ray`); the result does
+    not depend on it.
+    """
+    items = _check_files(paths, manifest())
+    replays = replayer([it.rec for it in items if isinstance(it, _Checked) and it.replayable])
+    good: list[EpisodeRecord] = []
+    problems: list[str] = []
+    done = 0
+    for it in items:
+        if isinstance(it, str):
+            problems.append(it)
+            continue
+        found = it.found + (next(replays) if it.replayable else [])
+        problems += [f"{it.where}: {p}" for p in found]
+        if not found:
+            good.append(it.rec)
+        done += 1
+        if progress:
+            progress(done)
     return good, problems
