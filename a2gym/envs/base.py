@@ -27,6 +27,8 @@ def squash(x: Any, scale: Any) -> Any:
 
 def discrete_action(action: Any, n: int) -> int:
     """The int of a ``Discrete(n)`` action, or :class:`ActionError` naming it (no silent conversion)."""
+    if type(action) is int and 0 <= action < n:  # the common case, checked first
+        return action
     if isinstance(action, np.ndarray):
         if action.shape != () or action.dtype.kind not in "iu":
             raise ActionError(f"action {action!r} is not an integer in Discrete({n})")

@@ -19,9 +19,11 @@ from a2gym.scenario import Scenario
 class PlacementTables:
     """Per-scenario arrays of the Placement env, all taken from :class:`CostModel` (no new cost formula).
 
-    rank [R, I]: facility rank in each class's cheapest-first order (|I| = infeasible), see ``facility_ranks``.
+    rank [R, I]: facility rank in each class's cheapest-first order (|I| = infeasible), see ``facility_ranks``;
+    order_flat [R·I]: the facilities of each class in that order (row-major), n_feasible [R]: how many are
+    feasible, so the facilities of rank new … stop-1 of class r are ``order_flat[r·I + new : r·I + stop]``.
     bw_flat, busy_flat [R·(I+1)]: bandwidth cost [$/epoch] and busy instances at d* of (r, i), flattened;
-    column |I| of each row = unserved (0).
+    column |I| of each row = unserved (0).  bw_t, busy_t [I+1, R]: the same, one row per facility.
     price [I]: π·T [$/epoch] (0 where not offered).  deploy [I]: g [$].
     """
 
@@ -32,9 +34,13 @@ class PlacementTables:
         self.n_classes, self.n_facilities = R, n_fac
         self.rank = facility_ranks(cm)
         self.rank_t = np.ascontiguousarray(self.rank.T)
+        self.order_flat = np.argsort(cm.C, axis=1, kind="stable").ravel()
+        self.n_feasible = cm.fac_feasible.sum(axis=1)
         pad = np.zeros((R, 1))
-        self.bw_flat = np.hstack([np.where(cm.fac_feasible, cm.bw_star, 0.0), pad]).ravel()
-        self.busy_flat = np.hstack([np.where(cm.fac_feasible, cm.busy_star, 0.0), pad]).ravel()
+        bw = np.hstack([np.where(cm.fac_feasible, cm.bw_star, 0.0), pad])
+        busy = np.hstack([np.where(cm.fac_feasible, cm.busy_star, 0.0), pad])
+        self.bw_flat, self.busy_flat = bw.ravel(), busy.ravel()
+        self.bw_t, self.busy_t = np.ascontiguousarray(bw.T), np.ascontiguousarray(busy.T)
         self.price = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
         self.deploy = cm.deploy
         self.rho = scenario.target_utilisation
@@ -70,7 +76,12 @@ def placement_reference_cost(scenario: Scenario) -> float:
 class PlacementBatch:
     """State of N Placement episodes on one scenario, stepped together (numpy over the batch).
 
-    The single env is a batch of one, so the single and the vector env compute identical numbers.
+    Opening a facility updates the state incrementally: only the classes that move to it are rerouted,
+    and each class keeps the busy instances and bandwidth cost of its current facility (``busy_cls``,
+    ``bw_cls``, copies of ``CostModel`` values), so recosting is one ``bincount`` of the load per facility
+    plus Lemma A's instance counts.  The sums run over the same arrays in the same order as a recost
+    from scratch, so the dollars are the same bits.  The single env is a batch of one (``open_one``
+    is ``open_facilities`` for one episode), so the single and the vector env compute identical numbers.
     """
 
     def __init__(self, tables: PlacementTables, n: int, check: bool = True):
@@ -81,6 +92,8 @@ class PlacementBatch:
         self.open = np.zeros((n, n_fac), dtype=bool)
         self.best = np.full((n, R), n_fac, dtype=np.int64)      # rank of each class's current facility
         self.assign = np.full((n, R), n_fac, dtype=np.int64)    # its facility (|I| = unserved)
+        self.busy_cls = np.zeros((n, R))                        # its busy instances at d* (0 if unserved)
+        self.bw_cls = np.zeros((n, R))                          # its bandwidth cost at d* [$/epoch]
         self.attract = np.zeros((n, n_fac), dtype=np.int64)     # classes that would move to i if it opened
         self.unserved = np.zeros(n, dtype=np.int64)
         self.costs = np.zeros((n, 4))  # total, compute, bandwidth, deployment [$/epoch]
@@ -89,14 +102,16 @@ class PlacementBatch:
         self._obs = np.zeros((n, 3 * n_fac + 2), dtype=np.float32)
         self._obs[:, n_fac:2 * n_fac] = tables.open_cost_obs
         self._key_offset = (np.arange(n) * (n_fac + 1))[:, None]
-        self._row_offset = np.arange(R) * (n_fac + 1)
         self.reset(np.arange(n))
 
     def reset(self, b: np.ndarray) -> None:
         t = self.t
         self.open[b] = False
+        self._obs[b, :t.n_facilities] = 0.0
         self.best[b] = t.n_facilities
         self.assign[b] = t.n_facilities
+        self.busy_cls[b] = 0.0
+        self.bw_cls[b] = 0.0
         self.attract[b] = t.attract0
         self.unserved[b] = t.n_classes
         self.costs[b] = 0.0
@@ -113,63 +128,88 @@ class PlacementBatch:
         np.equal(self.unserved, 0, out=self._mask[:, n_fac])
 
     def open_facilities(self, b: np.ndarray, i: np.ndarray) -> None:
-        """Open facility i[j] in episode b[j] (valid, unmasked actions); reroute and recost in O(moved·|I|)."""
+        """Open facility i[j] in episode b[j] (valid, unmasked actions); reroute and recost.
+
+        A class r moving from rank ``old`` to rank ``new`` no longer attracts to the facilities of rank
+        new … old-1 (a slice of its cheapest-first order), so ``attract`` drops by one bincount over
+        those (episode, facility) pairs: work in proportion to what changes, no loop over episodes.
+        """
         t = self.t
+        n_fac = t.n_facilities
         rk = t.rank_t[i]                                   # [nb, R]
-        moved = rk < self.best[b]
-        pj, pr = np.nonzero(moved)
-        if pr.size:
-            env = b[pj]
-            new, old = rk[pj, pr], self.best[env, pr]
-            rows = t.rank[pr]                              # [P, I]
-            band = (rows >= new[:, None]) & (rows < old[:, None])
-            if len(b) == 1:
-                self.attract[env[0]] -= band.sum(axis=0)
-            else:
-                start = np.flatnonzero(np.concatenate(([True], pj[1:] != pj[:-1])))
-                self.attract[env[start]] -= np.add.reduceat(band, start, axis=0, dtype=np.int64)
-            np.subtract.at(self.unserved, env, old == t.n_facilities)
-            self.best[env, pr] = new
-            self.assign[env, pr] = i[pj]
+        pj, pr = np.nonzero(rk < self.best[b])             # the (episode, class) pairs that move
+        env, fac = b[pj], i[pj]
+        new, old = rk[pj, pr], self.best[env, pr]
+        length = np.minimum(old, t.n_feasible[pr]) - new   # ranks new … stop-1 (stop ≤ #feasible)
+        end = np.cumsum(length)
+        pos = np.repeat(pr * n_fac + new - (end - length), length) + np.arange(end[-1] if end.size else 0)
+        key = np.repeat(env * n_fac, length) + t.order_flat[pos]
+        self.attract -= np.bincount(key, minlength=self.n * n_fac).reshape(self.n, n_fac)
+        self.unserved -= np.bincount(env[old == n_fac], minlength=self.n)
+        self.best[env, pr] = new
+        self.assign[env, pr] = fac
+        cell = pr * (n_fac + 1) + fac
+        self.busy_cls[env, pr] = t.busy_flat[cell]
+        self.bw_cls[env, pr] = t.bw_flat[cell]
         self.open[b, i] = True
+        self._obs[b, i] = 1.0
         self.recost(b)
         self._update_masks()
 
     def open_one(self, e: int, i: int) -> None:
-        """``open_facilities`` for one episode (same integers, then the same ``recost``), with less overhead."""
+        """``open_facilities`` for one episode (same integers, then the same ``lemma_a_costs``), less overhead."""
         t = self.t
-        best = self.best[e]
+        best, assign, busy, bw = self.best[e], self.assign[e], self.busy_cls[e], self.bw_cls[e]
         rk = t.rank_t[i]
-        moved = np.flatnonzero(rk < best)
-        if moved.size:
-            new, old = rk[moved], best[moved]
-            rows = t.rank[moved]
-            self.attract[e] -= ((rows >= new[:, None]) & (rows < old[:, None])).sum(axis=0)
-            self.unserved[e] -= np.count_nonzero(old == t.n_facilities)
-            best[moved] = new
-            self.assign[e, moved] = i
+        moving = rk < best                                  # the classes that move to i
+        new, old = rk[moving], best[moving]
+        rows = t.rank[moving]
+        attract = self.attract[e]
+        attract -= np.add.reduce((rows >= new[:, None]) & (rows < old[:, None]), 0)
+        unserved = self.unserved[e] - np.count_nonzero(old == t.n_facilities)
+        self.unserved[e] = unserved
+        np.copyto(best, rk, where=moving)
+        np.copyto(assign, i, where=moving)
+        np.copyto(busy, t.busy_t[i], where=moving)
+        np.copyto(bw, t.bw_t[i], where=moving)
         self.open[e, i] = True
-        self.recost(slice(e, e + 1))
-        self._update_masks()
+        self._obs[e, i] = 1.0
+        compute, bandwidth, deployment = self.lemma_a_costs(assign, busy, bw)
+        c = self.costs[e]
+        c[1], c[2], c[3] = compute, bandwidth, deployment
+        c[0] = compute + bandwidth + deployment
+        mask = self._mask[e]
+        np.greater(attract, 0, out=mask[:t.n_facilities])
+        mask[t.n_facilities] = unserved == 0
 
-    def recost(self, b: np.ndarray | slice) -> None:
-        """Cost of the served classes' routing, materialised by Lemma A (as CostModel.materialise)."""
+    def recost(self, b: np.ndarray) -> None:
+        """Recost episodes b (``lemma_a_costs`` of their routings)."""
+        compute, bandwidth, deployment = self.lemma_a_costs(self.assign[b], self.busy_cls[b], self.bw_cls[b])
+        c = self.costs
+        c[b, 1], c[b, 2], c[b, 3] = compute, bandwidth, deployment
+        c[b, 0] = compute + bandwidth + deployment
+
+    def lemma_a_costs(self, assign: np.ndarray, busy: np.ndarray, bw: np.ndarray) -> tuple[Any, Any, Any]:
+        """(compute, bandwidth, deployment) [$/epoch] of routings ``assign`` [R] or [nb, R] (|I| = unserved).
+
+        ``busy``, ``bw``: each class's busy instances and bandwidth cost at its facility (0 if unserved).
+        The plan is materialised by Lemma A as ``CostModel.materialise`` does: load x_i summed in class order
+        (``bincount``), n_i = max(1, ⌈x_i/ρ⌉) on used facilities.
+        """
         t = self.t
         n_fac = t.n_facilities
-        a = self.assign[b]
-        nb = a.shape[0]
-        flat = a + self._row_offset
-        key = (a + self._key_offset[:nb]).ravel()
-        size = nb * (n_fac + 1)
-        x = np.bincount(key, weights=t.busy_flat.take(flat).ravel(), minlength=size).reshape(nb, -1)[:, :n_fac]
+        if assign.ndim == 1:
+            key, shape = assign, (n_fac + 1,)
+        else:
+            key, shape = (assign + self._key_offset[:len(assign)]).ravel(), (len(assign), n_fac + 1)
+        size = shape[0] * shape[-1] if len(shape) == 2 else shape[0]
+        x = np.bincount(key, busy.ravel(), size).reshape(shape)[..., :n_fac]
         # with every busy time > 0, a facility is used exactly when it carries load
-        used = (x > 0) if t.busy_positive else (np.bincount(key, minlength=size).reshape(nb, -1)[:, :n_fac] > 0)
-        n = np.where(used, np.maximum(1, instances_needed(x, t.rho)), 0)
-        c = self.costs
-        c[b, 1] = (n * t.price).sum(axis=1)
-        c[b, 2] = t.bw_flat.take(flat).sum(axis=1)
-        c[b, 3] = (used * t.deploy).sum(axis=1)
-        c[b, 0] = c[b, 1] + c[b, 2] + c[b, 3]
+        used = (x > 0) if t.busy_positive else (np.bincount(key, None, size).reshape(shape)[..., :n_fac] > 0)
+        # n = max(1, ⌈x/ρ⌉) where used, else 0 (an unused facility has x = 0, so ⌈x/ρ⌉ = 0)
+        n = np.maximum(instances_needed(x, t.rho), used)
+        axis = assign.ndim - 1
+        return np.add.reduce(n * t.price, axis), np.add.reduce(bw, axis), np.add.reduce(used * t.deploy, axis)
 
     def finish(self, e: int) -> Evaluation:
         """STOP in episode e: the true cost of its plan by ``CostModel.evaluate`` (with violations)."""
@@ -193,11 +233,20 @@ class PlacementBatch:
         """[N, 3I+2] observations (a fresh array)."""
         t = self.t
         n_fac, R = t.n_facilities, t.n_classes
-        o = self._obs
-        o[:, :n_fac] = self.open
+        o = self._obs  # columns 0 … I-1 (open) are kept up to date by reset / open_*
         np.multiply(self.attract, 1.0 / R, out=o[:, 2 * n_fac:3 * n_fac], casting="unsafe")
         o[:, 3 * n_fac] = (R - self.unserved) / R
         o[:, 3 * n_fac + 1] = squash(self.costs[:, 0], ref)
+        return o.copy()
+
+    def observe_one(self, e: int, ref: float) -> np.ndarray:
+        """Row e of ``observe`` (same numbers: the scalars are the same IEEE operations), a fresh array."""
+        t = self.t
+        n_fac, R = t.n_facilities, t.n_classes
+        o = self._obs[e]
+        np.multiply(self.attract[e], 1.0 / R, out=o[2 * n_fac:3 * n_fac], casting="unsafe")
+        o[3 * n_fac] = (R - int(self.unserved[e])) / R
+        o[3 * n_fac + 1] = squash(float(self.costs[e, 0]), ref)
         return o.copy()
 
 
@@ -294,9 +343,13 @@ class PlacementEnv(A2Env):
 
     def _setup(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        self.tables = PlacementTables.of(scenario)
-        self.reference_cost = placement_reference_cost(scenario)
-        self.batch = PlacementBatch(self.tables, 1)
+        tables = PlacementTables.of(scenario)
+        if getattr(self, "tables", None) is tables:  # same scenario: reuse the state arrays
+            self.batch.reset(_FIRST)
+        else:
+            self.tables = tables
+            self.reference_cost = placement_reference_cost(scenario)
+            self.batch = PlacementBatch(tables, 1)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -307,18 +360,18 @@ class PlacementEnv(A2Env):
 
     def step(self, action: Any):
         a = discrete_action(action, self.n_facilities + 1)
-        if self.batch.done[0]:
+        batch = self.batch
+        if batch.done[0]:
             raise gym.error.ResetNeeded("Placement episode has ended (STOP); call reset()")
-        if not self.batch.masks()[0, a]:
+        if not batch.masks()[0, a]:
             raise ActionError(self._why_masked(a))
-        before = self.batch.costs[0, 0]
+        before = batch.costs[0, 0]
         if a == self.n_facilities:
-            self._last_eval = self.batch.finish(0)
+            self._last_eval = batch.finish(0)
         else:
-            self.batch.open_one(0, a)
-        after = self.batch.costs[0, 0]
-        reward = float(self.reward_fn(before, after, self.reference_cost))
-        return self._obs(), reward, bool(self.batch.done[0]), False, self._info()
+            batch.open_one(0, a)
+        reward = float(self.reward_fn(before, batch.costs[0, 0], self.reference_cost))
+        return self._obs(), reward, bool(batch.done[0]), False, self._info()
 
     def _why_masked(self, a: int) -> str:
         if a == self.n_facilities:
@@ -336,7 +389,7 @@ class PlacementEnv(A2Env):
         return self.batch.masks()[0]
 
     def _obs(self) -> np.ndarray:
-        return self.batch.observe(self.reference_cost)[0]
+        return self.batch.observe_one(0, self.reference_cost)
 
     def _info(self) -> dict[str, Any]:
         total, compute, bandwidth, deployment = self.batch.costs[0].tolist()
@@ -361,6 +414,9 @@ class PlacementEnv(A2Env):
                                     title=f"Placement-v0 on {self.scenario.name}")
         return None
 
+
+
+_FIRST = np.zeros(1, dtype=np.int64)
 
 
 class PlacementVectorEnv(A2VectorEnv):

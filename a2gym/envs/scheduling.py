@@ -24,6 +24,8 @@ class SchedulingTables:
     Actions a = ((k·|M| + m)·|D| + d)·|H| + h.  order [R]: visiting order of the classes (rate descending,
     ties by index).  feasible [R, A].  act_facility [A], act_data [A].  busy [R, A] busy instances,
     bw [R, A] bandwidth cost [$/epoch].  price [I] π·T [$/epoch] (0 if not offered), deploy [I] g [$].
+    feas_* [F]: the feasible (class, action) pairs, grouped by class and facility (see ``feas_ptr``), with
+    their facility, busy, bw, price and deploy.
     """
 
     def __init__(self, scenario: Scenario):
@@ -45,6 +47,18 @@ class SchedulingTables:
         self.rho = s.target_utilisation
         self.price_a = self.price[self.act_facility]
         self.deploy_a = self.deploy[self.act_facility]
+        # the feasible (class, action) pairs sorted by class, facility, action: class r's feasible actions
+        # on facility i are entries feas_ptr[r, i] … feas_ptr[r, i+1]-1 of the feas_* arrays
+        cls, act = np.nonzero(self.feasible)
+        fac = self.act_facility[act]
+        o = np.lexsort((act, fac, cls))
+        cls, act, fac = cls[o], act[o], fac[o]
+        self.feas_cls, self.feas_act, self.feas_fac = cls, act, fac
+        self.feas_busy, self.feas_bw = self.busy[cls, act], self.bw[cls, act]
+        self.feas_price, self.feas_deploy = self.price_a[act], self.deploy_a[act]
+        starts = np.arange(R)[:, None] * self.n_facilities + np.arange(self.n_facilities + 1)[None, :]
+        self.feas_ptr = np.searchsorted(cls * self.n_facilities + fac, starts)
+        self.class_rows: dict[float, np.ndarray] = {}  # scale -> SchedulingBatch._class_rows
         onehot = np.eye(K, dtype=np.float32)[s.class_origin]
         self.class_obs = np.concatenate([
             onehot, s.class_accuracy_floor[:, None], squash(s.class_latency_slo_ms, SLO_SCALE_MS)[:, None],
@@ -86,9 +100,10 @@ def scheduling_reference_cost(scenario: Scenario) -> float:
 class SchedulingBatch:
     """State of N Scheduling episodes on one scenario (numpy over the batch; the single env is N = 1)."""
 
-    def __init__(self, tables: SchedulingTables, n: int):
+    def __init__(self, tables: SchedulingTables, n: int, check: bool = True):
         self.t = tables
         self.n = n
+        self.check = check  # list violations at the end (the cost is the same either way)
         R, n_fac = tables.n_classes, tables.n_facilities
         self.step_no = np.zeros(n, dtype=np.int64)
         self.load = np.zeros((n, n_fac))                    # busy instances per facility
@@ -97,6 +112,7 @@ class SchedulingBatch:
         self.data = np.full((n, R), -1, dtype=np.int64)
         self.costs = np.zeros((n, 4))  # total, compute, bandwidth, deployment [$/epoch]
         self.done = np.zeros(n, dtype=bool)
+        self._all = np.arange(n)
 
     def reset(self, b: np.ndarray) -> None:
         self.step_no[b] = 0
@@ -134,7 +150,8 @@ class SchedulingBatch:
 
     def finish(self, e: int) -> Evaluation:
         """Last class served: the true cost by ``CostModel.evaluate`` of the materialised plan."""
-        ev = self.t.cm.evaluate(self.plan(e))
+        cm = self.t.cm
+        ev = cm.evaluate(cm.materialise(self.facility[e], self.data[e]), check=self.check)  # = plan(e): all served
         self.costs[e] = (ev.total, ev.compute, ev.bandwidth, ev.deployment)
         self.done[e] = True
         return ev
@@ -146,19 +163,73 @@ class SchedulingBatch:
         sub = cm.materialise(fac, data, rates=cm.scenario.class_rate[served])
         return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size), instances=sub.instances)
 
-    def observe(self, ref: float) -> np.ndarray:
+    def marginal(self, pos: np.ndarray, load: np.ndarray, inst: np.ndarray, deploy: np.ndarray | None,
+                 scale: float) -> np.ndarray:
+        """Observed marginal cost Δ/(Δ + scale) of the feasible pairs ``feas_*[pos]`` at a facility with
+        ``load`` busy instances and ``inst`` instances: rent up to max(1, ⌈(x + busy)/ρ⌉) instances, pay
+        ``deploy`` [$] if the facility is closed, and the class's bandwidth (the arithmetic of ``assign``).
+
+        ``deploy=None`` for open facilities: the rental term is then ≥ +0.0 (the load only grows, so
+        ``need ≥ inst``), and adding 0.0 to it would change no bit, so the addition is skipped.
+        """
         t = self.t
+        need = np.maximum(1, instances_needed(load + t.feas_busy[pos], t.rho))
+        delta = (need - inst) * t.feas_price[pos]
+        if deploy is not None:
+            delta += deploy
+        delta += t.feas_bw[pos]
+        return squash(delta, scale)
+
+    def _class_rows(self, scale: float) -> np.ndarray:
+        """[R, K+4+2I+A] float32: each class's observation row with every facility closed: the class
+        columns, zeros, and the marginal cost of every action at a closed facility (no load, no
+        instances; 1.0 where masked).  Computed once per scale (cached on the tables)."""
+        t = self.t
+        rows = t.class_rows.get(scale)
+        if rows is None:
+            n_cls = t.class_obs.shape[1]
+            rows = np.zeros((t.n_classes, n_cls + 1 + 2 * t.n_facilities + t.n_actions), dtype=np.float32)
+            rows[:, :n_cls] = t.class_obs
+            marginal = rows[:, n_cls + 1 + 2 * t.n_facilities:]
+            marginal[:] = 1.0
+            pos = np.arange(t.feas_act.size)
+            closed = self.marginal(pos, np.zeros(pos.size), np.zeros(pos.size, np.int64), t.feas_deploy, scale)
+            marginal[t.feas_cls, t.feas_act] = closed
+            t.class_rows[scale] = rows
+        return rows
+
+    def observe(self, ref: float) -> np.ndarray:
+        """[N, K+4+2I+A] observations (a fresh float32 array).
+
+        A closed facility has no load, so its actions observe the class's precomputed closed-facility
+        marginal cost (``_class_rows``); only the feasible actions on open facilities are computed, for
+        all episodes at once.
+        """
+        t = self.t
+        R, n_fac = t.n_classes, t.n_facilities
+        col = t.class_obs.shape[1] + 1      # first facility column
         r = self.current()
+        scale = ref / R
+        out = self._class_rows(scale)[r]    # a fresh copy
         is_open = self.inst > 0
         cap = t.rho * self.inst
         spare = np.where(is_open, (cap - self.load) / np.where(is_open, cap, 1.0), 0.0)
-        inst_a = self.inst[:, t.act_facility]
-        need = np.maximum(1, instances_needed(self.load[:, t.act_facility] + t.busy[r], t.rho))
-        delta = (need - inst_a) * t.price_a + np.where(inst_a == 0, t.deploy_a, 0.0) + t.bw[r]
-        marginal = np.where(t.feasible[r], squash(delta, ref / t.n_classes), 1.0)
-        return np.concatenate([
-            t.class_obs[r], (self.step_no / t.n_classes)[:, None], is_open,
-            np.clip(spare, 0.0, 1.0), marginal], axis=1).astype(np.float32)
+        out[:, col - 1] = self.step_no / R
+        out[:, col:col + n_fac] = is_open
+        out[:, col + n_fac:col + 2 * n_fac] = np.clip(spare, 0.0, 1.0)
+        flat = out.reshape(-1)
+        classes = r[:1] if (r == r[0]).all() else np.unique(r)  # the copies run in lockstep: usually one
+        for cls in classes:
+            envs = self._all if len(classes) == 1 else np.flatnonzero(r == cls)
+            lo, hi = t.feas_ptr[cls, 0], t.feas_ptr[cls, -1]                   # class cls's feasible pairs
+            hit = is_open.take(t.feas_fac[lo:hi], axis=1)                      # ... on open facilities
+            k, j = (hit if len(classes) == 1 else hit[envs]).nonzero()
+            if k.size:
+                env, pos = envs[k], lo + j
+                at = env * n_fac + t.feas_fac[pos]
+                value = self.marginal(pos, self.load.reshape(-1)[at], self.inst.reshape(-1)[at], None, scale)
+                flat[env * out.shape[1] + (col + 2 * n_fac) + t.feas_act[pos]] = value
+        return out
 
 
 class SchedulingEnv(A2Env):
@@ -348,7 +419,7 @@ class SchedulingVectorEnv(A2VectorEnv):
     def _setup(self, scenario: Scenario) -> None:
         self.tables = SchedulingTables.of(scenario)
         self.reference_cost = scheduling_reference_cost(scenario)
-        self.batch = SchedulingBatch(self.tables, self.num_envs)
+        self.batch = SchedulingBatch(self.tables, self.num_envs, check=False)
 
     def _apply(self, b: np.ndarray, a: np.ndarray) -> None:
         self.batch.assign(b, a)
