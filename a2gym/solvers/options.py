@@ -16,38 +16,37 @@ import numpy as np
 from a2gym.costmodel import CostModel
 
 
-def option_arrays(cm: CostModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bandwidth [$ per epoch] and busy [instances] views [R, I, D], plus the feasible mask [R, I, D]."""
-    R, K, M, D, H = cm.shape
-    bw = np.broadcast_to(cm.bw_cost[:, :, None, :], (R, K, M * H, D)).reshape(R, K * M * H, D)
-    bz = cm.busy.transpose(0, 1, 3, 2).reshape(R, 1, M * H, D)
-    bz = np.broadcast_to(bz, (R, K, M * H, D)).reshape(R, K * M * H, D)
-    feas = cm.feasible.transpose(0, 1, 2, 4, 3).reshape(R, K * M * H, D)
-    return bw, bz, feas
-
-
-def pareto_mask(cm: CostModel, chunk_elems: int = 2_000_000) -> np.ndarray:
+def pareto_mask(cm: CostModel, chunk_elems: int = 4_000_000) -> np.ndarray:
     """[R, I, D] bool: feasible and not dominated at the same facility (computed in class chunks, cached on
-    the cost model and keyed by its ``feasible`` array, so a restricted view never reuses its parent's)."""
+    the cost model and keyed by its ``feasible`` array, so a restricted view never reuses its parent's).
+
+    Version e dominates d at facility i = (k, m, h) when e is feasible there, needs no more bandwidth $
+    (a function of (r, k)) and no more busy time (a function of (r, m, h)), and is strictly better in
+    one of them or equal with a lower index.  The pairwise comparisons are made once per (r, k) and per
+    (r, m, h) and combined by broadcasting over [B, K, M·H, E, D].
+    """
     cached = cm.__dict__.get("_pareto")
     if cached is not None and cached[0] is cm.feasible:
         return cached[1]
-    bw, bz, feas = option_arrays(cm)
-    R, nI, D = feas.shape
-    out = np.zeros((R, nI, D), dtype=bool)
-    step = max(1, chunk_elems // max(1, nI * D))
+    R, K, M, D, H = cm.shape
+    MH = M * H
+    feas = cm.feasible.transpose(0, 1, 2, 4, 3).reshape(R, K, MH, D)  # [R, K, M·H, D]
+    bw = cm.bw_cost  # [R, K, D]
+    bz = cm.busy.transpose(0, 1, 3, 2).reshape(R, MH, D)  # [R, M·H, D]
+    lower = np.arange(D)[:, None] < np.arange(D)[None, :]  # [E, D]: e < d
+    out = np.zeros((R, K, MH, D), dtype=bool)
+    step = max(1, chunk_elems // max(1, K * MH * D * D))
     for s0 in range(0, R, step):
         sl = slice(s0, min(R, s0 + step))
-        f, w, b = feas[sl], np.asarray(bw[sl]), np.asarray(bz[sl])
-        keep = f.copy()
-        for d in range(D):
-            for e in range(D):
-                if e == d:
-                    continue
-                dom = f[:, :, e] & (w[:, :, e] <= w[:, :, d]) & (b[:, :, e] <= b[:, :, d])
-                strict = (w[:, :, e] < w[:, :, d]) | (b[:, :, e] < b[:, :, d]) | (e < d)
-                keep[:, :, d] &= ~(dom & strict)
-        out[sl] = keep
+        w, b, f = bw[sl], bz[sl], feas[sl]
+        w_le = w[:, :, :, None] <= w[:, :, None, :]  # [B, K, E, D]: w_e <= w_d
+        w_st = (w[:, :, :, None] < w[:, :, None, :]) | lower
+        b_le = b[:, :, :, None] <= b[:, :, None, :]  # [B, M·H, E, D]
+        b_lt = b[:, :, :, None] < b[:, :, None, :]
+        dom = (f[:, :, :, :, None] & w_le[:, :, None] & b_le[:, None]
+               & (w_st[:, :, None] | b_lt[:, None]))  # [B, K, M·H, E, D]: e dominates d
+        out[sl] = f & ~dom.any(axis=3)
+    out = out.reshape(R, K * MH, D)
     out.setflags(write=False)
     cm.__dict__["_pareto"] = (cm.feasible, out)
     return out
