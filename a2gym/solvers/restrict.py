@@ -14,7 +14,9 @@ on the original scenario.
 * ``model-only``: data fixed at the highest-fidelity version; models, placement and types free.
 * ``data-only``: one model (the most accurate that can serve every class with some data version);
   data versions, placement and types free.
-* ``local``: every class served in its origin region; model, data version and type free.
+* ``local`` (nearest-DC): every class served in its origin region, or, where the origin can host none of
+  its feasible options (e.g. a region without instance prices), in the nearest region by RTT that can;
+  model, data version and type free.
 
 A class that becomes infeasible under a restriction raises :class:`InfeasibleError` naming it; it is
 never dropped.
@@ -51,14 +53,26 @@ def _most_accurate_serving_all(cm: CostModel, data_mask: np.ndarray, what: str) 
         f"{s.models[best]}, cannot serve {len(bad)} class(es): {', '.join(bad[:10])}", bad)
 
 
+def nearest_serving_region(cm: CostModel) -> np.ndarray:
+    """Per class: its origin if some feasible option lies there, else the nearest such region by RTT."""
+    s = cm.scenario
+    R, K = s.n_classes, s.n_regions
+    o = s.class_origin
+    can = cm.feasible.any(axis=(2, 3, 4))  # [R, K]
+    # Rank regions per class by (RTT from the origin, not-the-origin, index): the origin comes first.
+    key = s.rtt_ms[o] + np.where(np.arange(K)[None, :] == o[:, None], -np.inf, 0.0)
+    rank = np.argsort(np.argsort(key, axis=1, kind="stable"), axis=1)
+    return np.argmin(np.where(can, rank, K), axis=1)
+
+
 def restriction_mask(cm: CostModel, restrict: str) -> tuple[np.ndarray, dict[str, str]]:
     """Mask broadcastable to [R, K, M, D, H] and a description of the fixed choices."""
     s = cm.scenario
     R, K, M, D, H = cm.shape
     if restrict == "local":
         mask = np.zeros((R, K, 1, 1, 1), dtype=bool)
-        mask[np.arange(R), s.class_origin] = True
-        return mask, {"region": "origin of each class"}
+        mask[np.arange(R), nearest_serving_region(cm)] = True
+        return mask, {"region": "origin of each class (else the nearest region that can serve it)"}
     dmax = highest_fidelity_data(cm)
     one_d = np.zeros(D, dtype=bool)
     one_d[dmax] = True
