@@ -328,3 +328,21 @@ def test_plan_to_rgb_shape():
     img = plan_to_rgb(s, solve(s, "per-request-cheapest").plan, width=400, height=240)
     assert img.dtype == np.uint8 and img.shape == (240, 400, 3)
     assert img.std() > 0
+
+
+def test_local_baseline_is_nearest_dc_where_the_origin_cannot_host():
+    """sa-east-1 has no instance prices: its classes go to the nearest region that can serve them."""
+    s = a2gym.load_scenario("generator://synth-v0/101?classes=20&regions=9&models=8&datas=15&types=2")
+    cm = CostModel.of(s)
+    can = cm.feasible.any(axis=(2, 3, 4))
+    assert not can[np.arange(s.n_classes), s.class_origin].all()  # some origin cannot host its class
+    sol = a2gym.solve(s, "greedy", restrict="local")
+    assert sol.cost.violations == ()
+    region = cm.fac_region[sol.plan.facility]
+    for r, k in zip(sol.plan.cls, region, strict=True):
+        o = s.class_origin[r]
+        if can[r, o]:
+            assert k == o
+        else:
+            nearer = [j for j in range(s.n_regions) if can[r, j] and s.rtt_ms[o, j] < s.rtt_ms[o, k]]
+            assert not nearer, (s.classes[r], s.regions[k], [s.regions[j] for j in nearer])
