@@ -201,12 +201,56 @@ def extract_plan(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarra
     part ≥ 1 − 1e-6 is snapped to it.  Instances are then n_i = max(1, ⌈load_i/ρ⌉) on used facilities
     (Lemma A for integral plans), never above the solver's n unless its tolerance left a capacity a
     hair short (``repaired`` = True; the plan is then exactly feasible and the extra cost is visible).
+    Snapping moves load between facilities, so on a capacity that the solver left exactly tight it can
+    cost a whole instance: when it needs more instances than the solver's n, the plan is extracted again
+    without snapping (the solver's own fractions, renormalised) and the cheaper of the two is returned.
     """
+    plan, repaired = _extract(cm, opts, zval, nval, drop=1e-7, snap_at=1 - 1e-6)
+    if not repaired:
+        return plan, False
+    candidates = [(plan, repaired), _extract(cm, opts, zval, nval, drop=0.0, snap_at=np.inf)]
+    z_exact = _refit_fractions(cm, opts, np.round(nval))
+    if z_exact is not None:
+        candidates.append(_extract(cm, opts, z_exact, nval, drop=1e-12, snap_at=1 - 1e-12))
+    return min(candidates, key=lambda c: (c[1], cm.evaluate(c[0], check=False).total))
+
+
+def _refit_fractions(cm: CostModel, opts: Options, n: np.ndarray, margin: float = 1e-9) -> np.ndarray | None:
+    """Cheapest fractions for the solver's instance counts ``n``, solved in full double precision.
+
+    A solver's values carry its tolerances (CBC's solution file even rounds them to about 8 digits), so a
+    capacity the MILP left exactly tight can read as a hair over ρ·n and cost a whole extra instance.
+    With n fixed, the best fractions are an LP: min Σ w·z s.t. every class covered, Σ b·z ≤ ρ·n·(1 − margin),
+    solved by SciPy's HiGHS. Returns z per option, or None when that LP is infeasible.
+    """
+    import scipy.optimize
+    import scipy.sparse as sp
+
+    open_ = n[opts.i] >= 1
+    idx = np.flatnonzero(open_)
+    if idx.size == 0:
+        return None
+    R, P = cm.shape[0], idx.size
+    cols = np.arange(P)
+    A_eq = sp.csr_matrix((np.ones(P), (opts.r[idx], cols)), shape=(R, P))
+    A_ub = sp.csr_matrix((opts.b[idx], (opts.i[idx], cols)), shape=(cm.n_facilities, P))
+    cap = cm.scenario.target_utilisation * n * (1 - margin)
+    res = scipy.optimize.linprog(opts.w[idx], A_ub=A_ub, b_ub=cap, A_eq=A_eq, b_eq=np.ones(R), bounds=(0, 1),
+                                 method="highs")
+    if res.status != 0:
+        return None
+    z = np.zeros(len(opts))
+    z[idx] = np.clip(res.x, 0.0, 1.0)
+    return z
+
+
+def _extract(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarray, drop: float,
+             snap_at: float) -> tuple[Plan, bool]:
     R = cm.shape[0]
-    z = np.where(zval > 1e-7, zval, 0.0)
+    z = np.where(zval > drop, zval, 0.0)
     zmax = np.zeros(R)
     np.maximum.at(zmax, opts.r, z)
-    snap = zmax[opts.r] >= 1 - 1e-6
+    snap = zmax[opts.r] >= snap_at
     z = np.where(snap, np.where(z == zmax[opts.r], 1.0, 0.0), z)
     # one part per snapped class (the first of several equal maxima)
     keep = z > 0

@@ -56,7 +56,7 @@ def _most_accurate_serving_all(cm: CostModel, data_mask: np.ndarray, what: str) 
 def nearest_serving_region(cm: CostModel) -> np.ndarray:
     """Per class: its origin if some feasible option lies there, else the nearest such region by RTT."""
     s = cm.scenario
-    R, K = s.n_classes, s.n_regions
+    K = s.n_regions
     o = s.class_origin
     can = cm.feasible.any(axis=(2, 3, 4))  # [R, K]
     # Rank regions per class by (RTT from the origin, not-the-origin, index): the origin comes first.
