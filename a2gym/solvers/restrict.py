@@ -72,7 +72,7 @@ def restriction_mask(cm: CostModel, restrict: str) -> tuple[np.ndarray, dict[str
     if restrict == "local":
         mask = np.zeros((R, K, 1, 1, 1), dtype=bool)
         mask[np.arange(R), nearest_serving_region(cm)] = True
-        return mask, {"region": "origin of each class (else the nearest region that can serve it)"}
+        return mask, {"region": "origin, else the nearest that can serve"}
     dmax = highest_fidelity_data(cm)
     one_d = np.zeros(D, dtype=bool)
     one_d[dmax] = True
