@@ -11,6 +11,17 @@ seeds and written to ``leaderboard/<name>.jsonl``; the records are then validate
 deterministic given the seed, so rerunning reproduces the records (wall times aside, which equality
 and the table's scores ignore; the table's time column changes with them, so commit the records and
 the table together).
+
+Trained agents are entered with ``a2gym eval`` on a model from ``python -m experiments.train_agents``
+(the seed-0 best model, not the best seed), e.g. the committed ``maskable-ppo-placement`` entry::
+
+    a2gym eval --policy sb3:maskable_ppo:runs/agents-experiment/maskable_ppo/placement-default_s0/best_model.zip \
+        --env a2gym/Placement-v0 --trained-on-test --name maskable-ppo-placement \
+        --out leaderboard/maskable-ppo-placement.jsonl
+
+It was trained on ``paper-default-v0``, which is ``placement-0`` of the suite, hence "trained on test".
+The GeoServe agents were trained with the env's default ``max_classes`` and do not fit the suite's
+(64); the eval refuses them with a message naming both observation spaces.
 """
 
 from __future__ import annotations

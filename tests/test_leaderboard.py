@@ -463,3 +463,19 @@ def test_sb3_maskable_model_is_evaluated_with_masks(tmp_path: Path) -> None:
     rec = evaluate_episode(A2_TEST_V0, "a2gym/Placement-v0", {}, SMALL["a2gym/Placement-v0"], 10_000, factory,
                            "untrained", False)
     assert rec.actions[-1] == env.action_space.n - 1  # ended with STOP, every action valid on replay
+
+
+def test_sb3_model_with_other_spaces_is_refused_by_name(tmp_path: Path) -> None:
+    """A model trained with other env kwargs (GeoServe's max_classes) gets a RecordError naming both spaces."""
+    pytest.importorskip("sb3_contrib")
+    from sb3_contrib import MaskablePPO
+
+    from a2gym.leaderboard.evaluate import evaluate_episode, resolve_policy
+
+    uri = SMALL["a2gym/Placement-v0"]
+    other = gym.make("a2gym/Placement-v0",
+                     scenario="generator://synth-v0/3?classes=6&regions=2&models=2&datas=2&types=1")
+    MaskablePPO("MlpPolicy", other, n_steps=16, batch_size=16, seed=0, device="cpu").save(tmp_path / "m.zip")
+    _, factory, _ = resolve_policy(f"sb3:{tmp_path / 'm.zip'}")
+    with pytest.raises(RecordError, match="was trained with observation_space"):
+        evaluate_episode(A2_TEST_V0, "a2gym/Placement-v0", {}, uri, 10_000, factory, "mismatch", False)

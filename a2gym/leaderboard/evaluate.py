@@ -134,6 +134,14 @@ def _sb3_factory(rest: str) -> PolicyFactory:
     masked = cls == "MaskablePPO"
 
     def factory(env: gym.Env, seed: int) -> Policy:
+        for what in ("observation_space", "action_space"):
+            mine, theirs = getattr(model, what), getattr(env, what)
+            if mine.shape != theirs.shape or type(mine) is not type(theirs):
+                raise RecordError(
+                    f"sb3 model {path!r} was trained with {what} {mine}, but {env.spec.id if env.spec else env} "
+                    f"on {env_scenario(env).name!r} with these env kwargs has {theirs}: train it with the "
+                    "suite's env kwargs (see a2gym.leaderboard.suite)")
+
         def policy(obs: Any, info: dict[str, Any]) -> Any:
             kw = {"action_masks": env.unwrapped.action_masks()} if masked else {}
             action, _ = model.predict(obs, deterministic=True, **kw)
