@@ -127,8 +127,14 @@ class SchedulingBatch:
         """Index of each episode's current class (the last one once done)."""
         return self.t.order[np.minimum(self.step_no, self.t.n_classes - 1)]
 
+    masks_are_fresh = True  # masks() returns a new array (no copy needed)
+
     def masks(self) -> np.ndarray:
         return self.t.feasible[self.current()]
+
+    def allowed(self, b: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``masks()[b, a]`` without building the whole mask."""
+        return self.t.feasible[self.current()[b], a]
 
     def assign(self, b: np.ndarray, a: np.ndarray) -> None:
         """Serve episode b[j]'s current class with action a[j]: rent instances as load grows, pay bandwidth."""
@@ -185,7 +191,7 @@ class SchedulingBatch:
         stay integral floats (max(1, ⌈·⌉) − inst is an exact small integer either way, so the product with
         the price is the same), and the temporaries are updated in place."""
         t = self.t
-        x = load + t.feas_busy[pos]
+        x = load + t.feas_busy.take(pos)
         x /= t.rho                                   # need = busy / ρ
         m = np.maximum(x, 1.0)
         m *= TOL
@@ -193,8 +199,8 @@ class SchedulingBatch:
         np.ceil(x, out=x)                            # ⌈need − TOL·max(1, need)⌉
         np.maximum(x, 1.0, out=x)
         x -= inst
-        x *= t.feas_price[pos]
-        x += t.feas_bw[pos]
+        x *= t.feas_price.take(pos)
+        x += t.feas_bw.take(pos)
         m = x + scale
         x /= m                                       # squash(delta, scale)
         return x
@@ -247,9 +253,9 @@ class SchedulingBatch:
             if q.size:
                 k = q // (hi - lo)
                 env, pos = envs[k], q - k * (hi - lo) + lo
-                at = env * n_fac + t.feas_fac[pos]
-                value = self.marginal_open(pos, self.load.reshape(-1)[at], self.inst.reshape(-1)[at], scale)
-                flat[env * out.shape[1] + (col + 2 * n_fac) + t.feas_act[pos]] = value
+                at = env * n_fac + t.feas_fac.take(pos)
+                value = self.marginal_open(pos, self.load.take(at), self.inst.take(at), scale)
+                flat[env * out.shape[1] + (col + 2 * n_fac) + t.feas_act.take(pos)] = value
         return out
 
 
