@@ -155,8 +155,9 @@ class A2VectorEnv(VectorEnv):
             raise ActionError(f"env {e}: action {int(a[e])} is outside the action space Discrete({n_act})")
         resetting = self.prev_done.copy()
         acting = np.flatnonzero(~resetting)
-        masks = self.batch.masks()
-        bad = acting[~masks[acting, a[acting]]]
+        allowed = self.batch.allowed(acting, a[acting]) if hasattr(self.batch, "allowed") else \
+            self.batch.masks()[acting, a[acting]]
+        bad = acting[~allowed]
         if bad.size:
             e = int(bad[0])
             raise ActionError(f"env {e}: action {int(a[e])} is masked off")
@@ -180,11 +181,15 @@ class A2VectorEnv(VectorEnv):
         """[N, n_actions] valid actions of every copy (MaskablePPO with a VecEnv calls this per copy)."""
         return self.batch.masks().copy()
 
+    def _masks_copy(self) -> np.ndarray:
+        m = self.batch.masks()
+        return m if getattr(self.batch, "masks_are_fresh", False) else m.copy()
+
     def _info(self) -> dict[str, Any]:
         c = self.batch.costs
         ones = np.ones(self.num_envs, dtype=bool)
         info: dict[str, Any] = {"cost": c[:, 0].copy(), "compute": c[:, 1].copy(), "bandwidth": c[:, 2].copy(),
-                                "deployment": c[:, 3].copy(), "action_mask": self.batch.masks().copy(),
+                                "deployment": c[:, 3].copy(), "action_mask": self._masks_copy(),
                                 "reference_cost": np.full(self.num_envs, self.reference_cost)}
         info.update({f"_{k}": ones for k in list(info)})
         return info

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from math import ceil
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from a2gym.costmodel import CostModel, Evaluation, instances_needed
+from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, facility_ranks, squash
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.errors import ActionError
@@ -49,6 +50,22 @@ class PlacementTables:
         finite = np.isfinite(cm.F)
         fmax = cm.F[finite].max() if finite.any() else 1.0
         self.open_cost_obs = np.where(finite, cm.F / fmax, 1.0).astype(np.float32)
+        self._py: tuple | None = None
+
+    def py(self) -> tuple:
+        """Python lists of the same numbers for the single-episode path (``PlacementBatch.open_one``):
+        fac_cls[i] = [(r, rank, busy, bw), …] of the classes feasible at i (class order), the cheapest-first
+        order of each class, #feasible, busy[r][i], price, deploy (all Python ints/floats)."""
+        if self._py is None:
+            n_fac = self.n_facilities
+            busy = self.busy_flat.reshape(self.n_classes, n_fac + 1).tolist()
+            bw = self.bw_flat.reshape(self.n_classes, n_fac + 1).tolist()
+            rank = self.rank.tolist()
+            fac_cls = [[(r, rank[r][i], busy[r][i], bw[r][i]) for r in range(self.n_classes) if rank[r][i] < n_fac]
+                       for i in range(n_fac)]
+            order = self.order_flat.reshape(self.n_classes, n_fac).tolist()
+            self._py = (fac_cls, order, self.n_feasible.tolist(), busy, self.price.tolist(), self.deploy.tolist())
+        return self._py
 
     @classmethod
     def of(cls, scenario: Scenario) -> PlacementTables:
@@ -102,6 +119,8 @@ class PlacementBatch:
         self._obs = np.zeros((n, 3 * n_fac + 2), dtype=np.float32)
         self._obs[:, n_fac:2 * n_fac] = tables.open_cost_obs
         self._key_offset = (np.arange(n) * (n_fac + 1))[:, None]
+        if n == 1:  # the single env: Python mirrors of episode 0 for open_one
+            self._fac_cost = np.zeros((2, n_fac))  # n_i·price_i and used_i·deploy_i of every facility
         self.reset(np.arange(n))
 
     def reset(self, b: np.ndarray) -> None:
@@ -117,6 +136,13 @@ class PlacementBatch:
         self.costs[b] = 0.0
         self.done[b] = False
         self._update_masks()
+        if self.n == 1:
+            self._best = [t.n_facilities] * t.n_classes       # rank of each class's facility
+            self._fac_of = [t.n_facilities] * t.n_classes     # its facility
+            self._members: dict[int, list[int]] = {}          # open facility -> its classes (class order)
+            self._unserved = t.n_classes
+            self._fac_cost.fill(0.0)
+            self.py_costs = (0.0, 0.0, 0.0, 0.0)               # = costs[0] as Python floats
 
     def masks(self) -> np.ndarray:
         """[N, I+1]: open facility i (useful and not open), STOP (every class served). Read-only view."""
@@ -157,30 +183,78 @@ class PlacementBatch:
         self._update_masks()
 
     def open_one(self, e: int, i: int) -> None:
-        """``open_facilities`` for one episode (same integers, then the same ``lemma_a_costs``), less overhead."""
+        """``open_facilities`` for the single episode of a batch of one (e = 0): the same numbers, in Python.
+
+        Only what changes is recomputed: the classes that move to i, the load of i and of the facilities
+        they leave (summed over their classes in class order from 0.0, as ``bincount`` sums), those
+        facilities' n_i·price_i and used_i·deploy_i (the elementwise products of ``lemma_a_costs``); the
+        totals are the same ``np.add.reduce`` over the same per-facility and per-class arrays, so the
+        dollars are the same bits as ``lemma_a_costs``.
+        """
         t = self.t
-        best, assign, busy, bw = self.best[e], self.assign[e], self.busy_cls[e], self.bw_cls[e]
-        rk = t.rank_t[i]
-        moving = rk < best                                  # the classes that move to i
-        new, old = rk[moving], best[moving]
-        rows = t.rank[moving]
+        n_fac = t.n_facilities
+        fac_cls, order, n_feasible, busy_of, price, deploy = t.py()
+        best, fac_of, members = self._best, self._fac_of, self._members
+        best_row, assign_row, busy_row, bw_row = self.best[e], self.assign[e], self.busy_cls[e], self.bw_cls[e]
+        idx: list[int] = []
+        rs: list[int] = []
+        left = set()
+        x = 0.0
+        unserved = self._unserved
+        for r, k, b, w in fac_cls[i]:
+            old = best[r]
+            if k < old:
+                stop = n_feasible[r]
+                idx += order[r][k:old if old < stop else stop]
+                if old == n_fac:
+                    unserved -= 1
+                else:
+                    f = fac_of[r]
+                    members[f].remove(r)
+                    left.add(f)
+                best[r] = best_row[r] = k
+                fac_of[r] = assign_row[r] = i
+                busy_row[r] = b
+                bw_row[r] = w
+                rs.append(r)
+                x += b
+        self._unserved = unserved
+        members[i] = rs
         attract = self.attract[e]
-        attract -= np.add.reduce((rows >= new[:, None]) & (rows < old[:, None]), 0)
-        unserved = self.unserved[e] - np.count_nonzero(old == t.n_facilities)
+        if len(idx) > 8:
+            attract -= np.bincount(idx, minlength=n_fac)
+        else:
+            for f in idx:
+                attract[f] -= 1
         self.unserved[e] = unserved
-        np.copyto(best, rk, where=moving)
-        np.copyto(assign, i, where=moving)
-        np.copyto(busy, t.busy_t[i], where=moving)
-        np.copyto(bw, t.bw_t[i], where=moving)
         self.open[e, i] = True
         self._obs[e, i] = 1.0
-        compute, bandwidth, deployment = self.lemma_a_costs(assign, busy, bw)
-        c = self.costs[e]
-        c[1], c[2], c[3] = compute, bandwidth, deployment
-        c[0] = compute + bandwidth + deployment
+        fc = self._fac_cost
+        rho = t.rho
+        need = x / rho
+        n = max(ceil(need - TOL * max(1.0, need)), 1)
+        fc[0, i] = n * price[i]
+        fc[1, i] = 1.0 * deploy[i]
+        for f in left:
+            cls = members[f]
+            if cls:
+                x = 0.0
+                for r in cls:
+                    x += busy_of[r][f]
+                need = x / rho
+                n = max(ceil(need - TOL * max(1.0, need)), 1)
+                fc[0, f] = n * price[f]
+            else:
+                fc[0, f] = 0 * price[f]
+                fc[1, f] = 0.0 * deploy[f]
+        compute, deployment = np.add.reduce(fc, 1).tolist()
+        bandwidth = float(np.add.reduce(bw_row))
+        total = compute + bandwidth + deployment
+        self.py_costs = (total, compute, bandwidth, deployment)
+        self.costs[e] = self.py_costs
         mask = self._mask[e]
-        np.greater(attract, 0, out=mask[:t.n_facilities])
-        mask[t.n_facilities] = unserved == 0
+        np.greater(attract, 0, out=mask[:n_fac])
+        mask[n_fac] = unserved == 0
 
     def recost(self, b: np.ndarray) -> None:
         """Recost episodes b (``lemma_a_costs`` of their routings)."""
@@ -245,8 +319,12 @@ class PlacementBatch:
         n_fac, R = t.n_facilities, t.n_classes
         o = self._obs[e]
         np.multiply(self.attract[e], 1.0 / R, out=o[2 * n_fac:3 * n_fac], casting="unsafe")
-        o[3 * n_fac] = (R - int(self.unserved[e])) / R
-        o[3 * n_fac + 1] = squash(float(self.costs[e, 0]), ref)
+        if self.n == 1:  # the Python mirrors of the same numbers
+            o[3 * n_fac] = (R - self._unserved) / R
+            o[3 * n_fac + 1] = squash(self.py_costs[0], ref)
+        else:
+            o[3 * n_fac] = (R - int(self.unserved[e])) / R
+            o[3 * n_fac + 1] = squash(float(self.costs[e, 0]), ref)
         return o.copy()
 
 
@@ -359,19 +437,29 @@ class PlacementEnv(A2Env):
         return self._obs(), self._info()
 
     def step(self, action: Any):
-        a = discrete_action(action, self.n_facilities + 1)
+        n_fac = self.n_facilities
+        a = action if type(action) is int and 0 <= action <= n_fac else discrete_action(action, n_fac + 1)
         batch = self.batch
         if batch.done[0]:
             raise gym.error.ResetNeeded("Placement episode has ended (STOP); call reset()")
-        if not batch.masks()[0, a]:
+        mask = batch._mask[0]
+        if not mask[a]:
             raise ActionError(self._why_masked(a))
-        before = batch.costs[0, 0]
-        if a == self.n_facilities:
+        before = batch.py_costs[0]
+        if a == n_fac:
             self._last_eval = batch.finish(0)
+            costs = batch.py_costs = tuple(batch.costs[0].tolist())
+            done = True
         else:
             batch.open_one(0, a)
-        reward = float(self.reward_fn(before, batch.costs[0, 0], self.reference_cost))
-        return self._obs(), reward, bool(batch.done[0]), False, self._info()
+            costs = batch.py_costs
+            done = False
+        reward = float(self.reward_fn(before, costs[0], self.reference_cost))
+        info = {"cost": costs[0], "compute": costs[1], "bandwidth": costs[2], "deployment": costs[3],
+                "reference_cost": self.reference_cost, "unserved": batch._unserved, "action_mask": mask.copy()}
+        if done:
+            info["violations"] = [str(v) for v in self._last_eval.violations]
+        return self._obs(), reward, done, False, info
 
     def _why_masked(self, a: int) -> str:
         if a == self.n_facilities:

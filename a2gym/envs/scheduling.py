@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from a2gym.costmodel import CostModel, Evaluation, instances_needed
+from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, squash
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.errors import ActionError
@@ -127,8 +127,14 @@ class SchedulingBatch:
         """Index of each episode's current class (the last one once done)."""
         return self.t.order[np.minimum(self.step_no, self.t.n_classes - 1)]
 
+    masks_are_fresh = True  # masks() returns a new array (no copy needed)
+
     def masks(self) -> np.ndarray:
         return self.t.feasible[self.current()]
+
+    def allowed(self, b: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``masks()[b, a]`` without building the whole mask."""
+        return self.t.feasible[self.current()[b], a]
 
     def assign(self, b: np.ndarray, a: np.ndarray) -> None:
         """Serve episode b[j]'s current class with action a[j]: rent instances as load grows, pay bandwidth."""
@@ -180,6 +186,25 @@ class SchedulingBatch:
         delta += t.feas_bw[pos]
         return squash(delta, scale)
 
+    def marginal_open(self, pos: np.ndarray, load: np.ndarray, inst: np.ndarray, scale: float) -> np.ndarray:
+        """``marginal(pos, load, inst, None, scale)`` with fewer passes, the same bits: the instance counts
+        stay integral floats (max(1, ⌈·⌉) − inst is an exact small integer either way, so the product with
+        the price is the same), and the temporaries are updated in place."""
+        t = self.t
+        x = load + t.feas_busy.take(pos)
+        x /= t.rho                                   # need = busy / ρ
+        m = np.maximum(x, 1.0)
+        m *= TOL
+        x -= m
+        np.ceil(x, out=x)                            # ⌈need − TOL·max(1, need)⌉
+        np.maximum(x, 1.0, out=x)
+        x -= inst
+        x *= t.feas_price.take(pos)
+        x += t.feas_bw.take(pos)
+        m = x + scale
+        x /= m                                       # squash(delta, scale)
+        return x
+
     def _class_rows(self, scale: float) -> np.ndarray:
         """[R, K+4+2I+A] float32: each class's observation row with every facility closed: the class
         columns, zeros, and the marginal cost of every action at a closed facility (no load, no
@@ -213,7 +238,8 @@ class SchedulingBatch:
         out = self._class_rows(scale)[r]    # a fresh copy
         is_open = self.inst > 0
         cap = t.rho * self.inst
-        spare = np.where(is_open, (cap - self.load) / np.where(is_open, cap, 1.0), 0.0)
+        # a closed facility has load 0 and cap 0, so (cap - load) / 1.0 = 0.0 there, as the spare of a closed one
+        spare = (cap - self.load) / np.where(is_open, cap, 1.0)
         out[:, col - 1] = self.step_no / R
         out[:, col:col + n_fac] = is_open
         out[:, col + n_fac:col + 2 * n_fac] = np.clip(spare, 0.0, 1.0)
@@ -223,12 +249,13 @@ class SchedulingBatch:
             envs = self._all if len(classes) == 1 else np.flatnonzero(r == cls)
             lo, hi = t.feas_ptr[cls, 0], t.feas_ptr[cls, -1]                   # class cls's feasible pairs
             hit = is_open.take(t.feas_fac[lo:hi], axis=1)                      # ... on open facilities
-            k, j = (hit if len(classes) == 1 else hit[envs]).nonzero()
-            if k.size:
-                env, pos = envs[k], lo + j
-                at = env * n_fac + t.feas_fac[pos]
-                value = self.marginal(pos, self.load.reshape(-1)[at], self.inst.reshape(-1)[at], None, scale)
-                flat[env * out.shape[1] + (col + 2 * n_fac) + t.feas_act[pos]] = value
+            q = np.flatnonzero(hit if len(classes) == 1 else hit[envs])        # row-major, as nonzero()
+            if q.size:
+                k = q // (hi - lo)
+                env, pos = envs[k], q - k * (hi - lo) + lo
+                at = env * n_fac + t.feas_fac.take(pos)
+                value = self.marginal_open(pos, self.load.take(at), self.inst.take(at), scale)
+                flat[env * out.shape[1] + (col + 2 * n_fac) + t.feas_act.take(pos)] = value
         return out
 
 
