@@ -86,6 +86,31 @@ class A2Env(gym.Env):
         """Valid actions now (bool), for sb3-contrib's MaskablePPO; equals ``info["action_mask"]``."""
         return self._mask().copy()
 
+    def render(self):
+        """``rgb_array``: a map of the current plan; ``ansi``: a table of it with the cost so far [$]."""
+        if self.render_mode == "rgb_array":
+            return self.viewer.rgb(self.scenario, self.plan())
+        if self.render_mode == "ansi":
+            return self.viewer.ansi(self.scenario, self.plan(), self._cost_parts(), title=self._render_title())
+        return None
+
+    def _render_title(self) -> str:
+        name = self.spec.id.removeprefix("a2gym/") if self.spec is not None else type(self).__name__
+        return f"{name} on {self.scenario.name}"
+
+    def _cost_parts(self) -> dict[str, float]:
+        """Cost so far [$] as total / compute / bandwidth / deployment (envs built on a one-copy batch)."""
+        return dict(zip(("total", "compute", "bandwidth", "deployment"), self.batch.costs[0].tolist(), strict=True))
+
+    def _cost_info(self, **extra: Any) -> dict[str, Any]:
+        """``info``: the cost keys [$], the reference cost, ``extra``, then the plan's violations once the
+        episode has been evaluated (always in this key order)."""
+        parts = self._cost_parts()
+        info: dict[str, Any] = {"cost": parts.pop("total"), **parts, "reference_cost": self.reference_cost, **extra}
+        if self._last_eval is not None:
+            info["violations"] = [str(v) for v in self._last_eval.violations]
+        return info
+
     def _mask(self) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 

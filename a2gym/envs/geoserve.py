@@ -318,10 +318,8 @@ class GeoServeEnv(A2Env):
             return Plan(cls=[], facility=[], data=[], fraction=[], instances=np.zeros(self.n_facilities))
         return self._plan
 
-    def render(self):
-        if self.render_mode == "rgb_array":
-            return self.viewer.rgb(self.scenario, self.plan())
-        if self.render_mode == "ansi":
-            return self.viewer.ansi(self.scenario, self.plan(), self.totals,
-                                    title=f"GeoServe-v0 on {self.scenario.name}, slot {self.slot_no}/{self.n_slots}")
-        return None
+    def _cost_parts(self) -> dict[str, float]:
+        return self.totals
+
+    def _render_title(self) -> str:
+        return f"{super()._render_title()}, slot {self.slot_no}/{self.n_slots}"

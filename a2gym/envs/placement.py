@@ -480,27 +480,11 @@ class PlacementEnv(A2Env):
         return self.batch.observe_one(0, self.reference_cost)
 
     def _info(self) -> dict[str, Any]:
-        total, compute, bandwidth, deployment = self.batch.costs[0].tolist()
-        info = {"cost": total, "compute": compute, "bandwidth": bandwidth, "deployment": deployment,
-                "reference_cost": self.reference_cost, "unserved": int(self.batch.unserved[0]),
-                "action_mask": self.batch.masks()[0].copy()}
-        if self._last_eval is not None:
-            info["violations"] = [str(v) for v in self._last_eval.violations]
-        return info
+        return self._cost_info(unserved=int(self.batch.unserved[0]), action_mask=self.batch.masks()[0].copy())
 
     def plan(self) -> Plan:
         """The plan built so far (served classes only), materialised by Lemma A."""
         return self.batch.plan(0)
-
-    def render(self):
-        if self.render_mode == "rgb_array":
-            return self.viewer.rgb(self.scenario, self.plan())
-        if self.render_mode == "ansi":
-            c = self.batch.costs[0]
-            return self.viewer.ansi(self.scenario, self.plan(), dict(zip(("total", "compute", "bandwidth",
-                                                                          "deployment"), c, strict=True)),
-                                    title=f"Placement-v0 on {self.scenario.name}")
-        return None
 
 
 

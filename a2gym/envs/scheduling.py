@@ -400,27 +400,11 @@ class SchedulingEnv(A2Env):
         return self.batch.observe(self.reference_cost)[0]
 
     def _info(self) -> dict[str, Any]:
-        c = self.batch.costs[0]
-        info = {"cost": float(c[0]), "compute": float(c[1]), "bandwidth": float(c[2]), "deployment": float(c[3]),
-                "reference_cost": self.reference_cost, "class": int(self.batch.current()[0]),
-                "action_mask": self._row_mask.copy()}
-        if self._last_eval is not None:
-            info["violations"] = [str(v) for v in self._last_eval.violations]
-        return info
+        return self._cost_info(**{"class": int(self.batch.current()[0])}, action_mask=self._row_mask.copy())
 
     def plan(self) -> Plan:
         """The plan of the classes served so far (Lemma A instance counts)."""
         return self.batch.plan(0)
-
-    def render(self):
-        if self.render_mode == "rgb_array":
-            return self.viewer.rgb(self.scenario, self.plan())
-        if self.render_mode == "ansi":
-            c = self.batch.costs[0]
-            return self.viewer.ansi(self.scenario, self.plan(), dict(zip(("total", "compute", "bandwidth",
-                                                                          "deployment"), c, strict=True)),
-                                    title=f"Scheduling-v0 on {self.scenario.name}")
-        return None
 
 
 _ZERO = np.zeros(1, dtype=np.int64)
