@@ -1,7 +1,7 @@
 """Record (or check) every obs, reward, terminated, truncated, info and action mask of seeded episodes.
 
-    python -m benchmarks.golden_envs record /tmp/golden.pkl
-    python -m benchmarks.golden_envs check /tmp/golden.pkl
+    python -m benchmarks.golden_envs record golden.pkl
+    python -m benchmarks.golden_envs check golden.pkl
 
 Single envs (gymnasium.make) play seeded random masked episodes and the reference policy; native vector
 envs (N = 1, 7, 64) play seeded random masked actions through autoresets.  ``check`` compares exactly
