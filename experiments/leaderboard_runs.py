@@ -20,8 +20,16 @@ Trained agents are entered with ``a2gym eval`` on a model from ``python -m exper
         --out leaderboard/maskable-ppo-placement.jsonl
 
 It was trained on ``paper-default-v0``, which is ``placement-0`` of the suite, hence "trained on test".
-The GeoServe agents were trained with the env's default ``max_classes`` and do not fit the suite's
-(64); the eval refuses them with a message naming both observation spaces.
+The experiment's GeoServe agents were trained with the env's default ``max_classes`` and do not fit the
+suite's (64; the eval refuses them, naming both observation spaces), so the GeoServe entry is one more
+seed-0 run of the experiment's cloning-warm-started setting with the suite's kwargs::
+
+    python -m agents.train --algo maskable_ppo --env a2gym/GeoServe-v0 --env-kwargs max_classes=64 --seed 0 \
+        --total-timesteps 16000 --hyperparams pretrain_episodes=20 pretrain_epochs=40 pretrain_mode=myopic \
+        learning_rate=3e-5 target_kl=0.02 eval_freq=1024 --log-dir runs/suite --run-name geoserve-bc-suite_s0
+    a2gym eval --policy sb3:maskable_ppo:runs/suite/maskable_ppo/geoserve-bc-suite_s0/best_model.zip \
+        --env a2gym/GeoServe-v0 --trained-on-test --name maskable-ppo-bc-geoserve \
+        --out leaderboard/maskable-ppo-bc-geoserve.jsonl
 """
 
 from __future__ import annotations
