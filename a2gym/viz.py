@@ -59,6 +59,9 @@ def draw_plan(scenario: Scenario, plan: Plan, ax: Any = None, title: str | None 
     # deployed versions
     n = np.asarray(plan.instances)
     used = np.flatnonzero(n > 0)
+    hosts = np.unique(np.asarray(s.facility_parts(used)[0], dtype=int))
+    # A host with another host close to its east labels its deployments on its left, so stacks don't collide.
+    left = {int(k) for k in hosts if any(0 < lon[j] - lon[k] < 50 and abs(lat[j] - lat[k]) < 12 for j in hosts)}
     per_region: dict[int, int] = {}
     for i in used:
         k, m, h = (int(v) for v in s.facility_parts(int(i)))
@@ -68,10 +71,10 @@ def draw_plan(scenario: Scenario, plan: Plan, ax: Any = None, title: str | None 
         ax.scatter([lon[k]], [lat[k]], s=40 + 30 * n[i], marker="s" if gpu else "o",
                    facecolors="none", edgecolors="#2e7d32" if gpu else "#8e24aa", lw=1.5, zorder=4)
         ax.annotate(f"{s.models[m]}×{n[i]} ({s.instance_types[h]})", (lon[k], lat[k]),
-                    xytext=(6, 4 + 9 * row), textcoords="offset points", fontsize=7, zorder=5,
-                    color="#2e7d32" if gpu else "#8e24aa")
+                    xytext=(-6 if k in left else 6, 4 + 9 * row), textcoords="offset points", fontsize=7,
+                    zorder=5, ha="right" if k in left else "left", color="#2e7d32" if gpu else "#8e24aa")
     pad = 12.0
-    ax.set_xlim(lon.min() - pad - 10, lon.max() + pad + 25)
+    ax.set_xlim(lon.min() - pad - 45, lon.max() + pad + 25)
     ax.set_ylim(lat.min() - pad, lat.max() + pad)
     served_local = local.sum() / max(flow.sum(), 1e-12)
     ax.set_title(title or f"{s.name}: {len(used)} deployments, {int(n.sum())} instances, "
