@@ -23,6 +23,7 @@ import datetime as _dt
 import json
 import re
 import shlex
+import shutil
 import signal
 import sys
 import zipfile
@@ -195,7 +196,12 @@ def train(args: argparse.Namespace) -> Path:
     if remaining <= 0:
         print(f"{run_dir}: already trained {start_steps} >= {cfg['total_timesteps']} steps; nothing to do")
         return run_dir
-    model, venv, callbacks = build(cfg, run_dir, resume_from, start_steps, args.verbose)
+    try:
+        model, venv, callbacks = build(cfg, run_dir, resume_from, start_steps, args.verbose)
+    except AgentConfigError:
+        if resume_from is None:  # leave no run directory behind that --resume could not continue
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     # SIGTERM (a scheduler pre-empting the job, `kill PID`) stops like Ctrl-C: model.zip is saved for --resume.
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"run dir: {run_dir}  ({cfg['algo']} on {cfg['env']}, seed {cfg['seed']}, "
@@ -248,7 +254,13 @@ def build(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, start_st
 
     cls = algorithms()[algo]
     if resume_from is None:
-        model = cls(hp["policy"], venv, seed=seed, verbose=verbose, device="cpu", **algo_kwargs(hp))
+        try:
+            model = cls(hp["policy"], venv, seed=seed, verbose=verbose, device="cpu", **algo_kwargs(hp))
+        except (TypeError, ValueError, AssertionError) as exc:  # a hyperparameter of the wrong type or range
+            venv.close()
+            eval_env.close()
+            raise AgentConfigError(f"{cls.__name__} rejects the hyperparameters {algo_kwargs(hp)}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
     else:
         model = cls.load(str(resume_from), env=venv, device="cpu")
         model.set_random_seed(seed + start_steps)

@@ -271,3 +271,12 @@ def test_multibinary_masked_bits_are_cleared() -> None:
     _, _, _, _, info = env.step(np.ones(env.action_space.n, dtype=np.int8))
     assert info["cleared_bits"] == int((~allowed).sum())
     assert np.array_equal(info["executed_action"], allowed.astype(np.int8))
+
+
+def test_bad_hyperparameter_value_fails_cleanly_and_leaves_no_run_dir(tmp_path: Path) -> None:
+    from agents.train import main
+
+    code = main(["--algo", "ppo", "--env", PLACEMENT, "--hyperparams", "n_steps=abc", "--total-timesteps", "64",
+                 "--log-dir", str(tmp_path), "--no-progress-bar"])
+    assert code == 2  # was a TypeError traceback from inside PPO
+    assert not list(tmp_path.rglob("config.yml")), "a run dir that --resume cannot continue was left behind"

@@ -204,3 +204,13 @@ def test_registration_is_idempotent():
     register_envs()
     assert all(gym.registry[k] is before[k] for k in ENV_IDS)
     assert all(gym.registry[k].max_episode_steps for k in ENV_IDS)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"max_classes": 12.5}, "max_classes"),   # was truncated to 12 by int() (and "12" was accepted)
+    ({"max_classes": "12"}, "max_classes"),
+    ({"resample": "no"}, "resample"),         # was bool("no") = True: resampling silently on
+])
+def test_non_integer_max_classes_and_non_bool_resample_are_refused(kwargs, name):
+    with pytest.raises(a2gym.ScenarioError, match=name):
+        make("a2gym/Placement-v0", **kwargs)

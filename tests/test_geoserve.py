@@ -99,3 +99,15 @@ def test_bursty_days_differ_by_seed():
     a = env.unwrapped.rates.copy()
     env.reset(seed=1)
     assert not np.array_equal(a, env.unwrapped.rates)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"trace": [0.0, 0.0, 0.0]}, "trace"),           # mean 0: every rate and observation was NaN
+    ({"slot_minutes": float("inf")}, "slot_minutes"),  # was an OverflowError from round()
+    ({"slot_minutes": "15"}, "slot_minutes"),          # was a TypeError that named nothing
+    ({"peak_hour": float("nan")}, "peak_hour"),       # was a ScenarioError about class_rate
+    ({"n_slots": True}, "n_slots"),                    # a bool is not a slot count
+])
+def test_bad_demand_kwargs_fail_naming_the_kwarg(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        DemandModel(**kwargs)

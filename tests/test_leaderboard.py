@@ -477,3 +477,26 @@ def test_sb3_model_with_other_spaces_is_refused_by_name(tmp_path: Path) -> None:
     _, factory, _ = resolve_policy(f"sb3:{tmp_path / 'm.zip'}")
     with pytest.raises(RecordError, match="was trained with observation_space"):
         evaluate_episode(A2_TEST_V0, "a2gym/Placement-v0", {}, uri, 10_000, factory, "mismatch", False)
+
+
+def test_build_refuses_cherry_picked_seeds_and_free_records() -> None:
+    """Only complete suite entries are ranked: seeds seed_base … seed_base + n - 1 (n >= MIN_SEEDS) on every
+    scenario, and suite records only (a free record may use other env kwargs, e.g. no SLO penalty)."""
+    from a2gym.leaderboard.build import suite_problems
+
+    uris = A2_TEST_V0.entry("a2gym/Placement-v0").scenarios
+    full = [_rec("p", u, s) for u in uris for s in A2_TEST_V0.seeds()]
+    assert suite_problems(full, A2_TEST_V0) == []
+    lucky = [r for r in full if not (r.scenario_uri == uris[0] and r.seed == 10_003)]  # dropped a bad seed
+    assert any("seeds [10000, 10001, 10002, 10004]" in p for p in suite_problems(lucky, A2_TEST_V0))
+    few = [r for r in full if r.seed < 10_000 + MIN_SEEDS - 1]
+    assert suite_problems(few, A2_TEST_V0)
+    free = [dataclasses.replace(full[0], suite=None), *full[1:]]
+    assert any("not a record of suite" in p for p in suite_problems(free, A2_TEST_V0))
+
+
+def test_sb3_model_that_cannot_be_loaded_is_a_record_error(tmp_path: Path) -> None:
+    from a2gym.leaderboard.evaluate import resolve_policy
+
+    with pytest.raises(RecordError, match="cannot be loaded"):
+        resolve_policy(f"sb3:ppo:{tmp_path / 'missing.zip'}")  # was a bare FileNotFoundError traceback

@@ -31,6 +31,11 @@ def bundled_trace(name: str = "conv") -> np.ndarray:
     return np.asarray(traces[name], dtype=float)
 
 
+def _is_real(x: object) -> bool:
+    """A real number (int or float, numpy's too), not a bool or a string."""
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool | np.bool_)
+
+
 class DemandModel:
     """Per-slot class rates of a GeoServe day.
 
@@ -43,13 +48,16 @@ class DemandModel:
 
     def __init__(self, n_slots: int = 96, slot_minutes: float = 15.0, diurnal_amplitude: float = 0.5,
                  peak_hour: float = 14.0, trace: str | np.ndarray | None = "conv"):
-        if not (isinstance(n_slots, int | np.integer) and n_slots >= 1):
+        if not (isinstance(n_slots, int | np.integer) and not isinstance(n_slots, bool) and n_slots >= 1):
             raise ValueError(f"n_slots = {n_slots!r} must be an integer >= 1")
-        bins = slot_minutes * 60.0 / BIN_SECONDS
-        if not (slot_minutes > 0 and abs(bins - round(bins)) < 1e-9):
+        if not (_is_real(slot_minutes) and np.isfinite(slot_minutes) and slot_minutes > 0
+                and abs(slot_minutes * 60.0 / BIN_SECONDS - round(slot_minutes * 60.0 / BIN_SECONDS)) < 1e-9):
             raise ValueError(f"slot_minutes = {slot_minutes!r} must be a positive multiple of 10 s")
-        if not 0.0 <= diurnal_amplitude < 1.0:
+        bins = slot_minutes * 60.0 / BIN_SECONDS
+        if not (_is_real(diurnal_amplitude) and 0.0 <= diurnal_amplitude < 1.0):
             raise ValueError(f"diurnal_amplitude = {diurnal_amplitude!r} must be in [0, 1)")
+        if not (_is_real(peak_hour) and np.isfinite(peak_hour)):
+            raise ValueError(f"peak_hour = {peak_hour!r} must be a finite number of hours")
         self.n_slots, self.slot_minutes = int(n_slots), float(slot_minutes)
         self.slot_hours = self.slot_minutes / 60.0
         self.bins_per_slot = int(round(bins))
@@ -58,8 +66,8 @@ class DemandModel:
             self.trace = None
         else:
             arr = bundled_trace(trace) if isinstance(trace, str) else np.asarray(trace, dtype=float)
-            if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-                raise ValueError("trace must be a non-empty 1-D array of finite, non-negative counts")
+            if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or not arr.any():
+                raise ValueError("trace must be a non-empty 1-D array of finite, non-negative counts, not all 0")
             self.trace = arr / arr.mean()
 
     def diurnal(self, scenario: Scenario, slots: np.ndarray) -> np.ndarray:

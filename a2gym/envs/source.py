@@ -30,6 +30,10 @@ class ScenarioSource:
     """
 
     def __init__(self, scenario: str | Scenario, resample: bool = False, max_classes: int | None = None):
+        if not isinstance(resample, bool | np.bool_):
+            raise ScenarioError(f"resample = {resample!r} must be True or False")
+        if max_classes is not None and (not isinstance(max_classes, int | np.integer) or isinstance(max_classes, bool)):
+            raise ScenarioError(f"max_classes = {max_classes!r} must be an integer >= 1 or None")
         self.uri = scenario.uri if isinstance(scenario, Scenario) else str(scenario)
         self.resample = bool(resample)
         self._gen: tuple[str, dict[str, Any]] | None = None

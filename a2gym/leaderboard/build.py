@@ -11,7 +11,7 @@ from a2gym.errors import RecordError
 from a2gym.leaderboard.bounds import bounds_for, cache_text, read_cache
 from a2gym.leaderboard.record import EpisodeRecord
 from a2gym.leaderboard.score import score_all
-from a2gym.leaderboard.suite import get_suite
+from a2gym.leaderboard.suite import MIN_SEEDS, Suite, get_suite
 from a2gym.leaderboard.table import atomic_write_bytes, render_chart, render_markdown
 from a2gym.leaderboard.validate import validate_files
 
@@ -69,9 +69,12 @@ def render(record_dir: str | os.PathLike[str], out: str | os.PathLike[str], reco
     Missing lower bounds are computed (and returned in ``bounds``); ``stale`` compares with the files.
     """
     d, out_p = Path(record_dir), Path(out)
+    suite = get_suite(suite_name)
+    problems = suite_problems(records, suite)
+    if problems:
+        raise RecordError(f"{len(problems)} problem(s) in the records:\n" + "\n".join(problems))
     bounds_path = d / BOUNDS_FILE
     lower_bounds, cache = bounds_for(records, read_cache(bounds_path))
-    suite = get_suite(suite_name)
     rank = {e: j for j, e in enumerate(suite.env_ids)}
     scores = score_all(records, lower_bounds)
     scores = {e: scores[e] for e in sorted(scores, key=lambda e: (rank.get(e, len(rank)), e))}
@@ -81,6 +84,25 @@ def render(record_dir: str | os.PathLike[str], out: str | os.PathLike[str], reco
     stale = [str(p) for p, text in ((out_p, md), (bounds_path, bounds_txt))
              if not p.exists() or p.read_text(encoding="utf-8") != text]
     return BuildResult(md, render_chart(scores) if chart else b"", bounds_txt, stale)
+
+
+def suite_problems(records: list[EpisodeRecord], suite: Suite) -> list[str]:
+    """Why ``records`` cannot be ranked on ``suite``: a record outside the suite, or an entry whose seeds on
+    a scenario are not the suite's ``seed_base … seed_base + n - 1`` (n >= MIN_SEEDS, the same n on every
+    scenario of the env), which would let an entrant keep only its lucky seeds."""
+    out = [f"{r.policy} on {r.env_id} {r.scenario_uri} seed {r.seed}: not a record of suite {suite.name} "
+           f"(suite = {r.suite!r})" for r in records if r.suite != suite.name]
+    seeds: dict[tuple[str, str], dict[str, set[int]]] = {}
+    for r in records:
+        seeds.setdefault((r.policy, r.env_id), {}).setdefault(r.scenario_uri, set()).add(r.seed)
+    for (policy, env_id), per_uri in sorted(seeds.items()):
+        counts = {len(s) for s in per_uri.values()}
+        for uri, got in sorted(per_uri.items()):
+            if len(counts) > 1 or len(got) < MIN_SEEDS or got != set(suite.seeds(len(got))):
+                out.append(f"{policy} on {env_id} {uri}: seeds {sorted(got)} are not the suite's first n seeds "
+                           f"{suite.seed_base}, {suite.seed_base + 1}, … (the same n >= {MIN_SEEDS} on every "
+                           "scenario)")
+    return out
 
 
 def _relative_to(base: Path) -> Callable[[Path], str]:

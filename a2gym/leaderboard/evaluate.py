@@ -130,7 +130,10 @@ def _sb3_factory(rest: str) -> PolicyFactory:
     if algo.lower() not in _SB3_ALGOS:
         raise RecordError(f"unknown SB3 algorithm {algo!r} (known: {', '.join(_SB3_ALGOS)})")
     module, cls = _SB3_ALGOS[algo.lower()]
-    model = getattr(importlib.import_module(module), cls).load(path, device="cpu")
+    try:
+        model = getattr(importlib.import_module(module), cls).load(path, device="cpu")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise RecordError(f"sb3 model {path!r} cannot be loaded as {cls}: {type(e).__name__}: {e}") from None
     masked = cls == "MaskablePPO"
 
     def factory(env: gym.Env, seed: int) -> Policy:
