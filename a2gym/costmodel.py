@@ -189,9 +189,15 @@ class CostModel:
         r, i, d, z = plan.cls, plan.facility, plan.data, plan.fraction
         n = plan.instances
         k = self.fac_region[i]
-        lam = s.class_rate if rates is None else np.asarray(rates, dtype=float)
+        try:
+            lam = s.class_rate if rates is None else np.asarray(rates, dtype=float)
+        except (ValueError, TypeError) as e:
+            raise PlanError(f"rates must be {R} numbers [req/s]: {e}") from None
         if lam.shape != (R,):
             raise PlanError(f"rates must have shape ({R},), got {lam.shape}")
+        if rates is not None and not np.all(np.isfinite(lam) & (lam >= 0)):
+            j = int(np.flatnonzero(~(np.isfinite(lam) & (lam >= 0)))[0])
+            raise PlanError(f"rates[{j}] = {float(lam[j])!r} is not allowed (must be finite and >= 0 req/s)")
         volume = 3600.0 * s.epoch_hours * lam
         bw = float(np.sum(z * volume[r] * s.egress_per_gb[s.class_origin[r], k] * s.data_bytes[d] / 1e9))
         price = self.fac_price_epoch

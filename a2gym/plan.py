@@ -37,11 +37,20 @@ class Plan:
     def __post_init__(self) -> None:
         for name, dtype in (("cls", np.int64), ("facility", np.int64), ("data", np.int64),
                             ("fraction", float), ("instances", np.int64)):
-            raw = np.asarray(getattr(self, name))
+            try:
+                raw = np.asarray(getattr(self, name))
+            except (ValueError, TypeError) as e:
+                raise PlanError(f"Plan.{name} cannot be read as an array: {e}") from None
             if raw.ndim != 1:
                 raise PlanError(f"Plan.{name} must be 1-D, got shape {raw.shape}")
-            if dtype is np.int64 and raw.size and raw.dtype.kind == "f" and not np.all(raw == np.round(raw)):
-                raise PlanError(f"Plan.{name} must hold integers, got {raw[raw != np.round(raw)][:3]}")
+            if raw.size and raw.dtype.kind not in "biuf":
+                raise PlanError(f"Plan.{name} must hold numbers, got {raw[:3].tolist()!r:.80} ({raw.dtype})")
+            if dtype is np.int64 and raw.size and raw.dtype.kind == "f":
+                bad = ~np.isfinite(raw) | (raw != np.round(raw)) | (np.abs(raw) >= 2.0**63)
+                if bad.any():
+                    raise PlanError(f"Plan.{name} must hold integers, got {raw[bad][:3]}")
+            if raw.dtype.kind == "u" and raw.size and raw.max() >= 2**63:
+                raise PlanError(f"Plan.{name} holds a value out of the integer range: {raw.max()}")
             arr = np.array(raw, dtype=dtype)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)

@@ -130,3 +130,25 @@ def test_plan_missing_slo_is_reported(slo):
     ev = a2gym.evaluate(s, plan)
     lat = 0.1 + 100.0 + 0.0008 + 50.0
     assert (("latency", "c1") in {(v.kind, v.subject) for v in ev.violations}) == (lat > slo + 1e-9)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("fraction", ["1", "1"]),       # used to be converted to 1.0 silently
+    ("cls", ["a", 1]),              # raw ValueError
+    ("instances", [float("inf"), 0]),  # cast to -2**63
+    ("instances", [10**30, 0]),  # raw OverflowError
+])
+def test_plan_rejects_non_numbers_inf_and_overflow(field, value):
+    d = {"cls": [0, 1], "facility": [A, A], "data": [1, 0], "fraction": [1.0, 1.0], "instances": [1, 0]}
+    d[field] = value
+    with pytest.raises(PlanError, match=field):
+        Plan.from_dict(d)
+
+
+@pytest.mark.parametrize("bad", [np.nan, -1.0, np.inf])
+def test_evaluate_rejects_bad_rates(bad):
+    s = two_region_toy()
+    plan = Plan.from_assignment([A, A], [1, 0], [1, 0])
+    assert not CostModel.of(s).evaluate(plan, rates=np.array([1.0, 2.0])).violations
+    with pytest.raises(PlanError, match="rates"):  # NaN used to give a NaN cost with no violation
+        CostModel.of(s).evaluate(plan, rates=np.array([1.0, bad]))

@@ -132,6 +132,13 @@ def test_bad_parameters(kwargs: dict, field: str) -> None:
     ("generator://synth-v0/1?colour=3", "colour"),
     ("generator://synth-v0/x", "seed"),
     ("generator://synth-v9/1", "synth-v9"),
+    # int() also takes these, so one scenario had many URIs:
+    ("generator://synth-v0/\u0967", "seed"),
+    ("generator://synth-v0/+1", "seed"),
+    ("generator://synth-v0/1?classes=1_0", "classes"),
+    ("generator://synth-v0/1?classes=+5", "classes"),
+    ("generator://synth-v0/1?classes=%205", "classes"),
+    ("generator://synth-v0/1#x", "fragment"),
 ])
 def test_bad_uris(uri: str, msg: str) -> None:
     with pytest.raises(ScenarioError, match=msg):

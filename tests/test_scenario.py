@@ -147,3 +147,42 @@ def test_facility_index_round_trip(scn: Scenario) -> None:
     k, m, h = scn.facility_parts(i)
     assert np.array_equal(scn.facility_index(k, m, h), i)
     assert scn.facility_name(0) == f"{scn.regions[0]}/{scn.models[0]}/{scn.instance_types[0]}"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("models", 5), ("classes", None), ("data_versions", True), ("instance_types", 2.0),
+])
+def test_name_set_that_is_not_a_list_is_a_scenario_error(content: dict, field: str, value) -> None:
+    content[field] = value
+    with pytest.raises(ScenarioError, match=field):
+        Scenario.from_dict(content)
+
+
+@pytest.mark.parametrize("value", [224.5, float("inf"), 1e19, 10**30])
+def test_integer_field_rejects_fractions_inf_and_huge_values(content: dict, value) -> None:
+    # 224.5 used to be truncated to 224 silently; inf and huge values raised a raw OverflowError.
+    content["data_resolution_px"][0] = value
+    with pytest.raises(ScenarioError, match="data_resolution_px"):
+        Scenario.from_dict(content)
+
+
+def test_boolean_field_rejects_numbers(content: dict) -> None:
+    content["instance_is_gpu"][0] = 0.5  # used to become True silently
+    with pytest.raises(ScenarioError, match="instance_is_gpu"):
+        Scenario.from_dict(content)
+
+
+@pytest.mark.parametrize("value", [None, 0])
+def test_home_region_must_be_a_name(content: dict, value) -> None:
+    content["deployment_home_region"] = value  # used to fall back to regions[0] silently
+    with pytest.raises(ScenarioError, match="deployment_home_region"):
+        Scenario.from_dict(content)
+
+
+def test_format_version_must_be_the_integer(scn: Scenario, tmp_path) -> None:
+    path = scn.save(tmp_path / "s.json")
+    doc = json.loads(path.read_text())
+    doc["format_version"] = True  # True == 1 used to pass
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ScenarioError, match="format_version"):
+        Scenario.load(path)

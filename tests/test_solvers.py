@@ -358,3 +358,28 @@ def test_milp_extraction_keeps_a_tight_capacity(backend):
     assert a2gym.evaluate(s, sol.plan).violations == ()
     assert sol.total <= solve(s, "greedy").total * (1 + REL)
     assert sol.total == pytest.approx(sol.lower_bound, rel=1e-6)
+
+
+def test_solve_rejects_bad_seed_and_time_limit():
+    s = random_scenario(0, R=4)
+    with pytest.raises(SolverError, match="seed"):  # used to be a raw numpy ValueError (CLI traceback)
+        solve(s, "random", seed=-5)
+    for tl in (float("nan"), -1.0):  # used to be ignored: the MILP ran to "optimal" without a limit
+        with pytest.raises(SolverError, match="time_limit"):
+            solve(s, "milp", time_limit=tl)
+    from click.testing import CliRunner
+
+    from a2gym.cli import main
+
+    res = CliRunner().invoke(main, ["solve", "generator://synth-v0/1?classes=3", "-m", "random", "--seed", "-5"])
+    assert res.exit_code == 2 and "seed" in res.output and "Traceback" not in res.output
+
+
+def test_solve_prints_nothing_to_stdout(capfd):
+    # SciPy's HiGHS (split polish) printed a debug line to fd 1 on this instance, corrupting `solve --json`.
+    s = random_scenario(204, R=47, K=5, M=3, D=1, H=1)
+    s = s.replace(price_per_hour=np.full_like(s.price_per_hour, s.price_per_hour[0, 0]))
+    capfd.readouterr()
+    sol = solve(s, "greedy")
+    assert "unsplit_cost" in sol.info  # the polish ran and improved the plan
+    assert capfd.readouterr().out == ""

@@ -280,7 +280,8 @@ class Scenario:
             raise ScenarioError(f"scenario file {p} is not valid JSON: {e}") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ScenarioError(f"{p}: field 'format' must be {FORMAT!r}, got {_get(doc, 'format')!r}")
-        if doc.get("format_version") != FORMAT_VERSION:
+        fv = doc.get("format_version")
+        if isinstance(fv, bool) or not isinstance(fv, int) or fv != FORMAT_VERSION:
             raise ScenarioError(
                 f"{p}: field 'format_version' = {doc.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
             )
@@ -371,10 +372,18 @@ def _from_jsonable(name: str, value: Any, kind: str, allow_nan: bool) -> np.ndar
             if not allow_nan:
                 raise ScenarioError(f"{name} contains null (NaN), which is not allowed for this field")
             return float("nan")
-        if isinstance(x, bool) and kind != "b":
+        if kind == "b":
+            if not isinstance(x, bool):
+                raise ScenarioError(f"{name} contains {x!r} ({type(x).__name__}), expected true or false")
+            return x
+        if isinstance(x, bool):
             raise ScenarioError(f"{name} contains a boolean {x!r} where a number is expected")
-        if not isinstance(x, int | float | bool):
+        if not isinstance(x, int | float):
             raise ScenarioError(f"{name} contains {x!r} ({type(x).__name__}), expected a number")
+        if kind == "i" and not (isinstance(x, int) or (math.isfinite(x) and x == int(x))):
+            raise ScenarioError(f"{name} contains {x!r}, expected an integer")
+        if kind == "i" and not -2**63 <= x < 2**63:
+            raise ScenarioError(f"{name} contains {x!r}, which is out of the integer range")
         return x
 
     if not isinstance(value, list):
@@ -396,7 +405,12 @@ def _validate_and_freeze(s: Scenario) -> None:
     sizes: dict[str, int] = {}
     for sym, field in _SET_OF.items():
         names = getattr(s, field)
-        if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+        try:
+            names = tuple(names) if not isinstance(names, str | bytes | Mapping) else None
+        except TypeError:
+            names = None
+        if names is None or not all(isinstance(n, str) and n for n in names):
+            names = getattr(s, field)
             raise ScenarioError(f"{field} must be a sequence of non-empty strings, got {names!r:.120}")
         names = tuple(names)
         if len(names) == 0:
@@ -412,6 +426,8 @@ def _validate_and_freeze(s: Scenario) -> None:
             arr = np.array(raw, dtype={"f": float, "i": np.int64, "b": bool}[kind], copy=True)
         except (ValueError, TypeError) as e:
             raise ScenarioError(f"{a} cannot be read as an array: {e}") from None
+        except OverflowError as e:
+            raise ScenarioError(f"{a} holds a value out of the integer range: {e}") from None
         if kind == "i" and np.asarray(raw).dtype.kind == "f" and not np.array_equal(np.asarray(raw), arr):
             raise ScenarioError(f"{a} must hold integers, got {np.asarray(raw).ravel()[:5]}")
         want = tuple(sizes[x] for x in shape_syms)
@@ -434,6 +450,8 @@ def _validate_and_freeze(s: Scenario) -> None:
     for sc, rule in _SCALARS.items():
         v = getattr(s, sc)
         if rule == "region":
+            if not isinstance(v, str):
+                raise ScenarioError(f"deployment_home_region must be a region name (str), got {v!r:.80}")
             if not s.deployment_home_region:
                 set_(s, sc, s.regions[0])
             elif v not in s.regions:

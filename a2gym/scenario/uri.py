@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import urllib.parse
 from importlib import resources
 from pathlib import Path
@@ -81,6 +82,7 @@ def _load_bundled(name: str, uri: str) -> Scenario:
     return scn
 
 
+_DIGITS = re.compile(r"[0-9]+")
 _GEN_PARAMS = {"classes": "n_classes", "regions": "n_regions", "models": "n_models", "datas": "n_data_versions",
                "types": "n_instance_types"}
 
@@ -89,25 +91,21 @@ def parse_generator_uri(uri: str) -> tuple[str, int, dict[str, int]]:
     """Split ``generator://NAME/SEED?key=value`` into (NAME, seed, keyword arguments of the generator)."""
     parsed = urllib.parse.urlsplit(uri)
     name = parsed.netloc
+    if parsed.fragment or "#" in uri:
+        raise ScenarioError(f"generator URI {uri!r}: a '#' fragment is not allowed")
     seed_s = parsed.path.strip("/")
-    try:
-        seed = int(seed_s)
-        if seed < 0:
-            raise ValueError
-    except ValueError:
-        raise ScenarioError(f"generator URI {uri!r}: seed {seed_s!r} must be a non-negative integer") from None
+    if not _DIGITS.fullmatch(seed_s):  # ASCII digits only: int() would also take '+1', '1_0', ' 1', '१'
+        raise ScenarioError(f"generator URI {uri!r}: seed {seed_s!r} must be a non-negative integer")
+    seed = int(seed_s)
     kwargs: dict[str, int] = {}
     for key, values in urllib.parse.parse_qs(parsed.query, keep_blank_values=True, strict_parsing=False).items():
         if key not in _GEN_PARAMS:
             raise ScenarioError(f"generator URI {uri!r}: unknown parameter {key!r} (known: {', '.join(_GEN_PARAMS)})")
         if len(values) != 1:
             raise ScenarioError(f"generator URI {uri!r}: parameter {key!r} given {len(values)} times")
-        try:
-            v = int(values[0])
-            if v < 1:
-                raise ValueError
-        except ValueError:
-            raise ScenarioError(f"generator URI {uri!r}: {key}={values[0]!r} must be a positive integer") from None
+        if not _DIGITS.fullmatch(values[0]) or int(values[0]) < 1:
+            raise ScenarioError(f"generator URI {uri!r}: {key}={values[0]!r} must be a positive integer")
+        v = int(values[0])
         kwargs[_GEN_PARAMS[key]] = v
     return name, seed, kwargs
 

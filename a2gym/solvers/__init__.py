@@ -75,6 +75,11 @@ def solve(scenario: Scenario | str, method: str = "greedy", time_limit: float | 
     if bad:
         raise SolverError(f"method {m!r} does not take option(s) {', '.join(sorted(bad))}; "
                           f"valid: {', '.join(sorted(_OPTIONS[m])) or 'none'}")
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float | np.integer
+                                                                                | np.floating) or not time_limit >= 0):
+        raise SolverError(f"time_limit = {time_limit!r} must be a number of seconds >= 0 (or None)")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        raise SolverError(f"seed = {seed!r} must be a non-negative integer (or None)")
     scn = load_scenario(scenario)
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)

@@ -13,6 +13,7 @@ row Σ_d z ≤ y is the tighter form of §11.4's z ≤ y.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -64,6 +65,35 @@ def _silence_highs_banner() -> None:
         os.dup2(saved, 1)
         os.close(saved)
     _BANNER_DONE = True
+
+
+@contextlib.contextmanager
+def quiet_c_stdout():
+    """Point the C-level stdout (fd 1) at /dev/null for the block: HiGHS (SciPy's and highspy's) can print
+    debug lines such as ``HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();`` to
+    fd 1 even with output disabled, which would corrupt ``a2gym solve --json``."""
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no fd 1 (or a closed sys.stdout): nothing to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        try:  # flush C stdio buffers while fd 1 is still /dev/null
+            import ctypes
+
+            ctypes.CDLL(None).fflush(None)
+        except (OSError, AttributeError, TypeError):
+            pass
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +166,8 @@ def solve_milp(cm: CostModel, time_limit: float | None = None, backend: str | No
         _silence_highs_banner()
         solver = pulp.HiGHS(msg=msg, timeLimit=time_limit, threads=threads, mip_feasibility_tolerance=1e-9,
                             primal_feasibility_tolerance=1e-9, mip_rel_gap=1e-9)
-        prob.solve(solver)
+        with contextlib.nullcontext() if msg else quiet_c_stdout():
+            prob.solve(solver)
         import highspy
 
         h = prob.solverModel

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from a2gym.costmodel import CostModel
 from a2gym.plan import Plan
 from a2gym.solvers.bounds import milp_matrices
-from a2gym.solvers.milp import extract_plan
+from a2gym.solvers.milp import extract_plan, quiet_c_stdout
 
 
 def polish(cm: CostModel, plan: Plan, time_limit: float | None = None, node_limit: int = 2000,
@@ -35,9 +35,10 @@ def polish(cm: CostModel, plan: Plan, time_limit: float | None = None, node_limi
     A = sp.vstack([mm.A_ub, mm.A_eq]).tocsr()
     lo = np.concatenate([np.full(mm.A_ub.shape[0], -np.inf), np.ones(mm.A_eq.shape[0])])
     hi = np.concatenate([np.zeros(mm.A_ub.shape[0]), np.ones(mm.A_eq.shape[0])])
-    res = scipy.optimize.milp(mm.c, constraints=scipy.optimize.LinearConstraint(A, lo, hi),
-                              integrality=mm.integrality, bounds=scipy.optimize.Bounds(mm.lb, mm.ub),
-                              options=opts)
+    with quiet_c_stdout():  # HiGHS may print debug lines to fd 1 despite disp=False
+        res = scipy.optimize.milp(mm.c, constraints=scipy.optimize.LinearConstraint(A, lo, hi),
+                                  integrality=mm.integrality, bounds=scipy.optimize.Bounds(mm.lb, mm.ub),
+                                  options=opts)
     if res.x is None:
         return None
     z, n, _ = mm.split(res.x)
