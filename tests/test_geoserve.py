@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium
 import numpy as np
 import pytest
 
@@ -111,3 +112,12 @@ def test_bursty_days_differ_by_seed():
 def test_bad_demand_kwargs_fail_naming_the_kwarg(kwargs, name):
     with pytest.raises(ValueError, match=name):
         DemandModel(**kwargs)
+
+
+def test_a_day_longer_than_the_registered_cap_is_refused_at_make():
+    """The cap is a safety net, never a silent truncation of a valid day: a longer one fails at make."""
+    from a2gym.envs.base import MAX_EPISODE_STEPS
+
+    with pytest.raises(ValueError, match="n_slots = 1000001 is more than the registered max_episode_steps"):
+        gymnasium.make("a2gym/GeoServe-v0", scenario=SMALL, n_slots=MAX_EPISODE_STEPS + 1, slot_minutes=10)
+    assert gymnasium.make("a2gym/GeoServe-v0").spec.max_episode_steps == MAX_EPISODE_STEPS

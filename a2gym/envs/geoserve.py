@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.costmodel import CostModel
-from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, facility_ranks, squash
+from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, facility_ranks, squash
 from a2gym.envs.demand import DemandModel
 from a2gym.envs.reward import cached_on
 from a2gym.errors import ActionError
@@ -179,7 +179,8 @@ class GeoServeEnv(A2Env):
 
     ## Episode End
 
-    Terminated after ``n_slots`` steps (the day is over).  ``max_episode_steps`` is a safety cap (4096).
+    Terminated after ``n_slots`` steps (the day is over).  ``max_episode_steps`` is a safety cap
+    (1,000,000; reset refuses a longer day).
 
     ## Arguments
 
@@ -218,6 +219,8 @@ class GeoServeEnv(A2Env):
                  peak_hour: float = 14.0, trace: str | np.ndarray | None = "conv",
                  slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST, reference_local_search: bool = False):
         super().__init__(scenario, resample, max_classes, reward, render_mode)
+        if isinstance(n_slots, int | np.integer) and not isinstance(n_slots, bool) and n_slots > MAX_EPISODE_STEPS:
+            raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
         self.demand = DemandModel(n_slots, slot_minutes, diurnal_amplitude, peak_hour, trace)
         if not (np.isfinite(slo_penalty_per_request) and slo_penalty_per_request >= 0):
             raise ValueError(f"slo_penalty_per_request = {slo_penalty_per_request!r} must be finite and >= 0")
@@ -249,7 +252,6 @@ class GeoServeEnv(A2Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._setup(self._choose_scenario(options))
-        self._check_steps(self.n_slots)
         self.rates = self.demand.episode(self.scenario, self.np_random)
         self._start_episode()
         return self._obs(), self._info()

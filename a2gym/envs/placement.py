@@ -376,7 +376,7 @@ class PlacementEnv(A2Env):
     ## Episode End
 
     Terminated at STOP (at most |I| + 1 steps).  Truncation only by ``max_episode_steps`` (a safety
-    cap of 4096; reset raises if a scenario could need more).
+    cap of 1,000,000; reset raises if a scenario could need more).
 
     ## Arguments
 

@@ -308,7 +308,8 @@ class SchedulingEnv(A2Env):
 
     ## Episode End
 
-    Terminated after |R| steps (every class served).  ``max_episode_steps`` is a safety cap (4096).
+    Terminated after |R| steps (every class served).  ``max_episode_steps`` is a safety cap
+    (1,000,000; reset refuses a scenario with more classes).
 
     ## Arguments
 
