@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import gymnasium as gym
@@ -52,7 +53,7 @@ def facility_ranks(cm: CostModel) -> np.ndarray:
     return np.where(cm.fac_feasible, rank, n_fac)
 
 
-class A2Env(gym.Env):
+class A2Env(gym.Env, abc.ABC):
     """Base of the a2gym envs: scenario source, reward, viewer, ``action_masks`` and reset options."""
 
     metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
@@ -113,11 +114,12 @@ class A2Env(gym.Env):
             info["violations"] = [str(v) for v in self._last_eval.violations]
         return info
 
-    def _mask(self) -> np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _mask(self) -> np.ndarray:
+        """The valid actions now (bool; the env's own array, copied by :meth:`action_masks`)."""
 
 
-class A2VectorEnv(VectorEnv):
+class A2VectorEnv(VectorEnv, abc.ABC):
     """Natively batched copies of one a2gym env on one scenario (numpy over the batch, NEXT_STEP autoreset).
 
     Subclasses set ``single_action_space``, ``single_observation_space`` and implement ``_setup`` (build
@@ -152,11 +154,13 @@ class A2VectorEnv(VectorEnv):
         self.steps = np.zeros(self.num_envs, dtype=np.int64)
         self.prev_done = np.zeros(self.num_envs, dtype=bool)
 
-    def _setup(self, scenario: Scenario) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _setup(self, scenario: Scenario) -> None:
+        """Build the batch state for ``scenario`` (all copies)."""
 
-    def _apply(self, b: np.ndarray, a: np.ndarray) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _apply(self, b: np.ndarray, a: np.ndarray) -> None:
+        """Apply action ``a[j]`` to copy ``b[j]`` (already validated)."""
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
