@@ -36,6 +36,20 @@ from a2gym.scenario.model import Scenario
 TOL = 1e-9
 
 
+def network_latency_ms(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_bytes: np.ndarray,
+                       access_latency_ms: float, access_bandwidth_mbps: float,
+                       queueing_allowance_ms: float) -> np.ndarray:
+    """Latency of everything but inference [ms]: access + upload + RTT + transfer + queueing allowance.
+
+    ``rtt_ms`` and ``bandwidth_gbps`` are [..., K] rows from each origin, ``data_bytes`` is [D]; the result
+    is [..., K, D]. The one place this formula lives (the scenario builders check feasibility with it too).
+    """
+    bits = 8.0 * np.asarray(data_bytes, dtype=float)  # [D]
+    access_ms = access_latency_ms + bits / (access_bandwidth_mbps * 1e3)  # [D]
+    transfer_ms = bits / (bandwidth_gbps[..., None] * 1e6)  # [..., K, D]
+    return rtt_ms[..., None] + transfer_ms + access_ms + queueing_allowance_ms
+
+
 def instances_needed(busy: np.ndarray, rho: float) -> np.ndarray:
     """Instances that carry ``busy`` instance-equivalents at utilisation ρ: ⌈busy/ρ⌉ (tolerant to float noise)."""
     need = busy / rho
@@ -65,10 +79,8 @@ class CostModel:
         self.n_facilities = K * M * H
         o = s.class_origin
         T = s.epoch_hours
-        bits = 8.0 * s.data_bytes  # [D]
-        access_ms = s.access_latency_ms + bits / (s.access_bandwidth_mbps * 1e3)  # [D]
-        transfer_ms = bits[None, None, :] / (s.bandwidth_gbps[o][:, :, None] * 1e6)  # [R,K,D]
-        self.net_ms = s.rtt_ms[o][:, :, None] + transfer_ms + access_ms[None, None, :] + s.queueing_allowance_ms
+        self.net_ms = network_latency_ms(s.rtt_ms[o], s.bandwidth_gbps[o], s.data_bytes, s.access_latency_ms,
+                                         s.access_bandwidth_mbps, s.queueing_allowance_ms)  # [R,K,D]
         self.acc_ok = s.accuracy[None, :, :] >= s.class_accuracy_floor[:, None, None] - TOL  # [R,M,D]
         self.offered = ~np.isnan(s.price_per_hour)  # [K,H]
         slack = s.class_latency_slo_ms[:, None, None] - self.net_ms  # [R,K,D]

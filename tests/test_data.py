@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import a2gym.scenario.tables as tables_mod
+from a2gym.costmodel import CostModel
 from a2gym.scenario import costing, load_scenario
 from a2gym.scenario.default import REGIONS, build_paper_default
 from a2gym.scenario.tables import load_tables
@@ -88,22 +89,13 @@ def test_default_sizes_and_documentation(scn) -> None:
     assert "224px-q75" in scn.data_versions and "us-east-1/acc0.76/slo250" in scn.classes
 
 
-def _lat(scn, r):
-    """Latency [K, M, D, H] of class r, by the formula in a2gym.scenario.costing."""
-    net = costing.network_ms(scn.rtt_ms, scn.bandwidth_gbps, scn.data_bytes, scn.access_latency_ms,
-                             scn.access_bandwidth_mbps)[scn.class_origin[r]]  # [K, D]
-    return net[:, None, :, None] + scn.inference_latency_ms[None] + scn.queueing_allowance_ms
-
-
 def test_default_every_class_feasible_and_interesting(scn) -> None:
     assert costing.scenario_classes_feasible(scn).all()
-    offered = ~np.isnan(scn.price_per_hour)
+    feasible = CostModel.of(scn).feasible  # [R, K, M, D, H], the cost model's own check
     n_remote_tight, n_regions_loose = [], []
     for r in range(scn.n_classes):
         o = scn.class_origin[r]
-        ok = ((_lat(scn, r) <= scn.class_latency_slo_ms[r])
-              & (scn.accuracy >= scn.class_accuracy_floor[r])[None, :, :, None] & offered[:, None, None, :])
-        regions_ok = ok.any(axis=(1, 2, 3))
+        regions_ok = feasible[r].any(axis=(1, 2, 3))
         if scn.class_latency_slo_ms[r] <= 100:
             assert regions_ok[o], f"{scn.classes[r]} not feasible at its origin"
             n_remote_tight.append(regions_ok.sum())

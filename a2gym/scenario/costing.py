@@ -4,7 +4,8 @@ Every constant comes from ``a2gym/data/tables/constants.csv`` (``Tables.const``)
 functions are vectorised over models M, data versions D and instance types H. Nothing is clipped: a value
 outside its valid range raises :class:`~a2gym.errors.ScenarioError`.
 
-End-to-end latency of a request of origin o served in region k (ms), the one formula of the cost model::
+End-to-end latency of a request of origin o served in region k (ms); its network part is computed by
+:func:`a2gym.costmodel.network_latency_ms`, the one place the formula lives::
 
     lat = access_latency_ms + 8·bytes/(access_bandwidth_mbps·1e3) + rtt_ms[o,k]
           + 8·bytes/(bandwidth_gbps[o,k]·1e6) + inference_latency_ms[m,d,h] + queueing_allowance_ms
@@ -113,29 +114,28 @@ def inference_ms(t: Tables, models: np.ndarray, res_px: np.ndarray,
     return tau, lat
 
 
-def network_ms(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_bytes_: np.ndarray,
-               access_latency_ms: float, access_bandwidth_mbps: float) -> np.ndarray:
-    """Network part of the latency [ms, origin K x region K x D]: access + uplink + RTT + transfer."""
-    b = np.asarray(data_bytes_, dtype=float)
-    return (access_latency_ms + 8.0 * b[None, None, :] / (access_bandwidth_mbps * 1e3) + rtt_ms[:, :, None]
-            + 8.0 * b[None, None, :] / (bandwidth_gbps[:, :, None] * 1e6))
-
-
 def best_latency_by_origin(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_bytes_: np.ndarray,
                            inference_latency_ms: np.ndarray, price_per_hour: np.ndarray, access_latency_ms: float,
                            access_bandwidth_mbps: float, queueing_allowance_ms: float) -> np.ndarray:
-    """Lowest end-to-end latency [ms, origin K x M x D] over regions and offered instance types (inf if none)."""
-    net = network_ms(rtt_ms, bandwidth_gbps, data_bytes_, access_latency_ms, access_bandwidth_mbps)  # [O,K,D]
+    """Lowest end-to-end latency [ms, origin K x M x D] over regions and offered instance types (inf if none);
+    the network part is the cost model's :func:`~a2gym.costmodel.network_latency_ms`."""
+    from a2gym.costmodel import network_latency_ms
+
+    net = network_latency_ms(rtt_ms, bandwidth_gbps, data_bytes_, access_latency_ms, access_bandwidth_mbps,
+                             queueing_allowance_ms)  # [O,K,D]
     offered = ~np.isnan(price_per_hour)                                                       # [K,H]
     inf_k = np.where(offered[:, None, None, :], inference_latency_ms[None], np.inf).min(axis=3)  # [K,M,D]
-    return (net[:, :, None, :] + inf_k[None]).min(axis=1) + queueing_allowance_ms
+    return (net[:, :, None, :] + inf_k[None]).min(axis=1)
 
 
 def classes_feasible(best: np.ndarray, accuracy_: np.ndarray, origin: np.ndarray, floor: np.ndarray,
                      slo_ms: np.ndarray) -> np.ndarray:
-    """bool [R]: some (k, m, d, h) meets class r's accuracy floor and latency SLO (``best`` from above)."""
-    lat = np.where(accuracy_[None] >= floor[:, None, None], best[origin], np.inf)  # [R,M,D]
-    return lat.reshape(len(origin), -1).min(axis=1) <= slo_ms
+    """bool [R]: some (k, m, d, h) meets class r's accuracy floor and latency SLO (``best`` from above),
+    with the cost model's tolerance."""
+    from a2gym.costmodel import TOL
+
+    lat = np.where(accuracy_[None] >= floor[:, None, None] - TOL, best[origin], np.inf)  # [R,M,D]
+    return lat.reshape(len(origin), -1).min(axis=1) <= slo_ms + TOL
 
 
 def scenario_classes_feasible(s: Scenario) -> np.ndarray:
