@@ -78,6 +78,15 @@ class Plan:
         """Every class served by exactly one part of fraction 1."""
         return bool(np.all(self.fraction == 1.0) and len(np.unique(self.cls)) == len(self.cls))
 
+    def assignment(self, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """(facility [R], data version [R]) of an integral plan serving each of ``n_classes`` classes once."""
+        if not self.is_integral or len(self.cls) != n_classes:
+            raise PlanError(f"the plan is not integral over {n_classes} classes (one part of fraction 1 per class)")
+        fac = np.empty(n_classes, dtype=np.int64)
+        data = np.empty(n_classes, dtype=np.int64)
+        fac[self.cls], data[self.cls] = self.facility, self.data
+        return fac, data
+
     def to_dict(self) -> dict[str, list]:
         """JSON-ready form (lists)."""
         return {k: getattr(self, k).tolist() for k in ("cls", "facility", "data", "fraction", "instances")}

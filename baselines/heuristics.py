@@ -74,11 +74,7 @@ def restricted_assignment(scenario: Scenario, restrict: str) -> tuple[np.ndarray
     def compute() -> tuple[np.ndarray, np.ndarray]:
         import a2gym
 
-        plan = a2gym.solve(scenario, "greedy", restrict=restrict, split=False).plan
-        fac = np.empty(scenario.n_classes, dtype=np.int64)
-        data = np.empty(scenario.n_classes, dtype=np.int64)
-        fac[plan.cls], data[plan.cls] = plan.facility, plan.data
-        return fac, data
+        return a2gym.solve(scenario, "greedy", restrict=restrict, split=False).plan.assignment(scenario.n_classes)
 
     return cached_on(scenario, f"baseline_restricted_{restrict}", compute)
 

@@ -152,3 +152,12 @@ def test_evaluate_rejects_bad_rates(bad):
     assert not CostModel.of(s).evaluate(plan, rates=np.array([1.0, 2.0])).violations
     with pytest.raises(PlanError, match="rates"):  # NaN used to give a NaN cost with no violation
         CostModel.of(s).evaluate(plan, rates=np.array([1.0, bad]))
+
+
+def test_plan_assignment_inverts_from_assignment_and_refuses_split_plans():
+    plan = Plan.from_assignment(facility=[1, 0], data=[0, 1], instances=[1, 1])
+    fac, data = plan.assignment(2)
+    assert fac.tolist() == [1, 0] and data.tolist() == [0, 1]
+    split = Plan(cls=[0, 1, 1], facility=[A, A, B], data=[1, 0, 0], fraction=[1.0, 0.5, 0.5], instances=[1, 1])
+    with pytest.raises(PlanError, match="not integral"):
+        split.assignment(2)

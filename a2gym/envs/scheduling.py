@@ -77,13 +77,7 @@ class SchedulingTables:
 
 def reference_assignment(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """A2-Greedy's (facility, data version) of every class (its plan must be integral)."""
-    plan = greedy_plan(scenario)
-    if not plan.is_integral or len(plan.cls) != scenario.n_classes:
-        raise ValueError("the reference plan is not integral (one part per class); Scheduling needs one")
-    fac = np.empty(scenario.n_classes, dtype=np.int64)
-    data = np.empty(scenario.n_classes, dtype=np.int64)
-    fac[plan.cls], data[plan.cls] = plan.facility, plan.data
-    return fac, data
+    return greedy_plan(scenario).assignment(scenario.n_classes)
 
 
 def scheduling_reference_cost(scenario: Scenario) -> float:
