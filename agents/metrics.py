@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from a2gym.leaderboard.episode import cost_breakdown
+from a2gym.leaderboard.episode import cost_breakdown, violation_count
 
 #: Parts of the cost breakdown logged under ``a2gym/cost_<part>``; other parts the env reports are logged too.
 BREAKDOWN_PARTS = ("compute", "bandwidth", "deployment", "slo_penalty")
@@ -24,23 +24,6 @@ PART_ALIASES = {"penalty": "slo_penalty"}
 def cost_parts(info: dict[str, Any]) -> dict[str, float]:
     """The cost breakdown [$] of an info dict, read as the leaderboard reads it (one reader for both)."""
     return {PART_ALIASES.get(k, k): v for k, v in cost_breakdown(info).items()}
-
-
-def count_violations(violations: Any) -> int:
-    """Number of violations, whether the env reports a count, a list or a per-class array."""
-    if violations is None:
-        return 0
-    if isinstance(violations, int | float):
-        return int(violations)
-    try:
-        import numpy as np
-
-        arr = np.asarray(violations)
-        if arr.dtype == bool or np.issubdtype(arr.dtype, np.number):
-            return int(np.sum(arr))
-    except (TypeError, ValueError):
-        pass
-    return len(violations)
 
 
 def episode_metrics(info: dict[str, Any], episode_return: float | None = None) -> dict[str, float]:
@@ -71,5 +54,5 @@ def episode_metrics(info: dict[str, Any], episode_return: float | None = None) -
     elif episode_return is not None and episode_return < 0:
         out["score"] = -1.0 / episode_return
     if "violations" in info:
-        out["violations"] = float(count_violations(info["violations"]))
+        out["violations"] = float(violation_count(info))
     return {k: v for k, v in out.items() if math.isfinite(v)}
