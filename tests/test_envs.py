@@ -14,6 +14,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import a2gym
+from a2gym.policies import reference_policy
 from tests.env_checks import (
     ENV_IDS,
     GEO_KW,
@@ -214,3 +215,12 @@ def test_registration_is_idempotent():
 def test_non_integer_max_classes_and_non_bool_resample_are_refused(kwargs, name):
     with pytest.raises(a2gym.ScenarioError, match=name):
         make("a2gym/Placement-v0", **kwargs)
+
+
+@pytest.mark.parametrize("env_id", ["a2gym/Placement-v0", "a2gym/Scheduling-v0"])
+@pytest.mark.parametrize("uri", [SMALL, "generator://synth-v0/11?classes=20&regions=4&models=3&datas=4&types=2"])
+def test_reference_policy_returns_minus_one(env_id, uri):
+    """A perfect copy of the reference returns exactly -1 (the normaliser is what its actions reach)."""
+    env = make(env_id, scenario=uri)
+    ret = check_no_smoke(env, policy=reference_policy(env))
+    assert ret == pytest.approx(-1.0, abs=1e-9)

@@ -6,16 +6,8 @@ import numpy as np
 import pytest
 
 from a2gym import CostModel
-from a2gym.policies import reference_policy
-from tests.env_checks import SMALL, check_no_smoke, make, random_action
+from tests.env_checks import make, random_action
 from tests.toy import two_region_toy
-
-
-def test_reference_policy_returns_minus_one():
-    for uri in (SMALL, "generator://synth-v0/11?classes=20&regions=4&models=3&datas=4&types=2"):
-        env = make("a2gym/Scheduling-v0", scenario=uri)
-        ret = check_no_smoke(env, policy=reference_policy(env))
-        assert ret == pytest.approx(-1.0, abs=1e-9)
 
 
 def test_classes_are_visited_by_rate_descending():
