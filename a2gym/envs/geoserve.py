@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from a2gym.checks import is_int
 from a2gym.costmodel import CostModel
 from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, facility_ranks, squash
 from a2gym.envs.demand import DemandModel
@@ -247,7 +248,7 @@ class GeoServeEnv(A2Env):
                  action_mask_in_obs: bool = False):
         super().__init__(scenario, resample, max_classes, reward, render_mode, invalid_action=invalid_action,
                          invalid_penalty=invalid_penalty, action_mask_in_obs=action_mask_in_obs)
-        if n_slots_too_many(n_slots):
+        if is_int(n_slots) and n_slots > MAX_EPISODE_STEPS:
             raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
         if action_type not in ACTION_TYPES:
             raise ValueError(f"action_type = {action_type!r} is not one of {', '.join(map(repr, ACTION_TYPES))}")
@@ -387,7 +388,3 @@ class GeoServeEnv(A2Env):
 ACTION_TYPES = ("multidiscrete", "multibinary")
 """Allowed values of GeoServe's ``action_type`` make-kwarg (the first is the default)."""
 
-
-def n_slots_too_many(n_slots: Any) -> bool:
-    """Whether ``n_slots`` is an integer above the registered episode cap (other bad values: DemandModel)."""
-    return isinstance(n_slots, int | np.integer) and not isinstance(n_slots, bool) and n_slots > MAX_EPISODE_STEPS

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from a2gym.checks import is_bool, is_finite_real, is_int
 from a2gym.errors import ActionError
 
 INVALID_ACTION_MODES = ("noop", "raise")
@@ -48,17 +49,14 @@ DEFAULT_MAX_INVALID = 16
 
 
 def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} = {value!r} must be a real number >= 0")
-    v = float(value)
-    if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} = {value!r} must be a finite number >= 0")
-    return v
+    if not (is_finite_real(value) and value >= 0):
+        raise ValueError(f"{name} = {value!r} must be a finite real number >= 0")
+    return float(value)
 
 
 def check_bool(name: str, value: Any) -> bool:
     """``value`` if it is a bool, else a ValueError naming the kwarg (no truthiness: ``1``, ``"yes"`` fail)."""
-    if not isinstance(value, bool | np.bool_):
+    if not is_bool(value):
         raise ValueError(f"{name} = {value!r} must be True or False")
     return bool(value)
 
@@ -84,8 +82,7 @@ class InvalidActionRule:
         if not isinstance(invalid_action, str) or invalid_action not in INVALID_ACTION_MODES:
             raise ValueError(f"invalid_action = {invalid_action!r} is not one of "
                              f"{', '.join(repr(m) for m in INVALID_ACTION_MODES)}")
-        if isinstance(max_invalid_actions, bool) or not isinstance(max_invalid_actions, int | np.integer) \
-                or max_invalid_actions < 1:
+        if not (is_int(max_invalid_actions) and max_invalid_actions >= 1):
             raise ValueError(f"max_invalid_actions = {max_invalid_actions!r} must be an integer >= 1")
         return cls(invalid_action, _real("invalid_penalty", invalid_penalty),
                    _real("invalid_failure_penalty", invalid_failure_penalty), int(max_invalid_actions))
