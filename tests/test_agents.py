@@ -100,8 +100,8 @@ def test_short_run_writes_custom_scalars_checkpoint_and_best_model(tmp_path: Pat
     assert cfg["hyperparams"]["checkpoint_freq"] == 1024  # the command-line override is in the resolved set
 
 
-def test_maskable_ppo_on_multibinary_geoserve(tmp_path: Path) -> None:
-    """MultiBinary masks (one bit per facility) reach MaskablePPO; VecNormalize stats are saved."""
+def test_maskable_ppo_on_geoserve(tmp_path: Path) -> None:
+    """GeoServe's masks (a (may be 0, may be 1) pair per facility) reach MaskablePPO; VecNormalize stats are saved."""
     run_dir = train(tmp_path, "maskable_ppo", GEOSERVE, 512, "n_envs=2", "eval_freq=0", "checkpoint_freq=256")
     assert saved_timesteps(run_dir / "model.zip") >= 512
     assert "a2gym/steps_per_second" in scalars(run_dir)
@@ -215,10 +215,10 @@ def test_bad_env_id_fails_before_training(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
-def test_dqn_refuses_multibinary_geoserve(tmp_path: Path) -> None:
+def test_dqn_refuses_multidiscrete_geoserve(tmp_path: Path) -> None:
     proc = run_module("agents.train", "--algo", "dqn", "--env", GEOSERVE, "--log-dir", str(tmp_path / "x"))
     assert proc.returncode == 2
-    assert "DQN needs a Discrete action space" in proc.stderr and "MultiBinary" in proc.stderr
+    assert "DQN needs a Discrete action space" in proc.stderr and "MultiDiscrete" in proc.stderr
     assert not (tmp_path / "x").exists()
 
 
