@@ -13,11 +13,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import a2gym  # noqa: F401  (registers the envs)
+from a2gym import load_scenario
 from a2gym.envs.geoserve_v1.dynamics import Billing, DelayWindows, provisioning_defaults
 from a2gym.envs.geoserve_v1.hindsight import solve_hindsight
 from a2gym.errors import ActionError
 from a2gym.policies import reference_policy
-from a2gym.scenario import load_scenario
 from tests.env_checks import SMALL
 from tests.toy import two_region_toy
 

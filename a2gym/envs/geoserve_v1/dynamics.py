@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from a2gym.cache import cached_on
 from a2gym.costmodel import CostModel
 from a2gym.envs.base import facility_ranks
 from a2gym.envs.geoserve import slot_view
-from a2gym.envs.reward import cached_on
 from a2gym.scenario import Scenario
 
 EPS = 1e-12  # spare capacity [busy instances] below this counts as full

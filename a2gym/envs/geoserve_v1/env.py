@@ -9,8 +9,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from a2gym.checks import is_finite_real, is_int
 from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, squash
-from a2gym.envs.demand import DemandModel, _is_real
+from a2gym.envs.demand import DemandModel
 from a2gym.envs.geoserve import SLO_PENALTY_PER_REQUEST
 from a2gym.envs.geoserve_v1.dynamics import Billing, DelayWindows, Fleet, V1Tables, provisioning_defaults
 from a2gym.envs.geoserve_v1.reference import expected_initial_fleet, reactive_day
@@ -26,13 +27,13 @@ MAX_INSTANCES = 8
 
 
 def _check_number(name: str, value: Any, positive: bool) -> float:
-    if not (_is_real(value) and np.isfinite(value) and (value > 0 if positive else value >= 0)):
+    if not (is_finite_real(value) and (value > 0 if positive else value >= 0)):
         raise ValueError(f"{name} = {value!r} must be a finite number {'> 0' if positive else '>= 0'}")
     return float(value)
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
-    if not (isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low):
+    if not (is_int(value) and value >= low):
         raise ValueError(f"{name} = {value!r} must be an integer >= {low}")
     return int(value)
 
