@@ -5,7 +5,9 @@
 Every env is made with ``gymnasium.make`` (so with the same registration wrappers as CartPole-v1).
 Actions are recorded first (uniformly random valid actions, seeded) and replayed in the timed loop, so
 the numbers are env time, not policy time; resets are included.  Vector envs count env-steps
-(num_envs × vector steps).  Targets (default scenario): Placement-v0 ≥ 0.25× CartPole, native vector
+(num_envs × vector steps).  The ``invalid_action='raise'`` row replays the same valid actions in the
+strict mode, next to the default's row (the default's masked-action handling must cost ≤ 10%; the
+before/after comparison across revisions is ``benchmarks/bench_invalid_overhead.py``).  Targets (default scenario): Placement-v0 ≥ 0.25× CartPole, native vector
 env (N = 64) ≥ 1× CartPole per env-step, GeoServe-v0 ≥ 2,000 steps/s.
 """
 
@@ -25,8 +27,9 @@ import a2gym
 def _random_valid(space: gym.Space, mask: np.ndarray | None, rng: np.random.Generator):
     if mask is None:
         return space.sample()
-    if isinstance(space, gym.spaces.MultiBinary):
-        return (mask.reshape(-1, 2)[:, 1] & (rng.random(space.n) < 0.5)).astype(np.int8)
+    if isinstance(space, gym.spaces.MultiBinary | gym.spaces.MultiDiscrete):  # GeoServe: a pair per facility
+        can = mask.reshape(-1, 2)[:, 1]
+        return (can & (rng.random(can.size) < 0.5)).astype(space.dtype)
     return int(np.argmax(rng.random(mask.shape) * mask))
 
 
@@ -92,6 +95,8 @@ def main() -> None:
     rows = [("CartPole-v1", bench_single("CartPole-v1", args.seconds))]
     rows.append((f"CartPole-v1 vector (N={n}, per env-step)", bench_vector("CartPole-v1", n, args.seconds)))
     rows.append(("a2gym/Placement-v0", bench_single("a2gym/Placement-v0", args.seconds, scenario=s)))
+    rows.append(("a2gym/Placement-v0 invalid_action='raise'",
+                 bench_single("a2gym/Placement-v0", args.seconds, scenario=s, invalid_action="raise")))
     rows.append(("a2gym/Scheduling-v0", bench_single("a2gym/Scheduling-v0", args.seconds, scenario=s)))
     rows.append(("a2gym/GeoServe-v0", bench_single("a2gym/GeoServe-v0", args.seconds, scenario=s)))
     for env_id in ("a2gym/Placement-v0", "a2gym/Scheduling-v0"):
