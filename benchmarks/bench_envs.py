@@ -7,8 +7,9 @@ Actions are recorded first (uniformly random valid actions, seeded) and replayed
 the numbers are env time, not policy time; resets are included.  Vector envs count env-steps
 (num_envs × vector steps).  The ``invalid_action='raise'`` row replays the same valid actions in the
 strict mode, next to the default's row (the default's masked-action handling must cost ≤ 10%; the
-before/after comparison across revisions is ``benchmarks/bench_invalid_overhead.py``).  Targets (default scenario): Placement-v0 ≥ 0.25× CartPole, native vector
-env (N = 64) ≥ 1× CartPole per env-step, GeoServe-v0 ≥ 2,000 steps/s.
+before/after comparison across revisions is ``benchmarks/bench_invalid_overhead.py``).  Targets (default
+scenario): Placement-v0 ≥ 0.25× CartPole, native vector env (N = 64) ≥ 1× CartPole per env-step,
+GeoServe-v0 ≥ 2,000 steps/s.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """What the masked-action handling (``invalid_action``) costs: env steps/s before and after, side by side.
 
-    python -m benchmarks.bench_invalid_overhead --before REV [--after REV] [--rounds 5] [--seconds 3] [--out FILE]
+    python -m benchmarks.bench_invalid_overhead --before REV [--after REV] [--rounds 5] [--seconds 3]
+                                                [--out FILE]
 
 ``REV`` is a git revision from before the change (e.g. the parent of the commit that added
-``a2gym/envs/invalid.py``); ``--after`` defaults to this checkout's files.  Each tree is exported with ``git archive`` into a temporary folder, and each
+``a2gym/envs/invalid.py``); ``--after`` defaults to this checkout's files.  Each tree is exported with
+``git archive`` into a temporary folder, and each
 round times the same rows once in a subprocess of each tree, alternating which goes first, so both
 versions see the same machine load.  Rows (paper-default-v0, replayed random *valid* actions, as
 ``bench_envs``): Placement-v0, Placement-v0 with ``invalid_action="raise"`` (after only), and the native
@@ -23,9 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = {
     "Placement-v0": "bench_single('a2gym/Placement-v0', S, scenario=U)",
-    "Placement-v0 invalid_action='raise'": "bench_single('a2gym/Placement-v0', S, scenario=U, invalid_action='raise')",
-    "Placement-v0 native vector (N=64, per env-step)": "bench_vector('a2gym/Placement-v0', 64, S, scenario=U)",
-    "Scheduling-v0 native vector (N=64, per env-step)": "bench_vector('a2gym/Scheduling-v0', 64, S, scenario=U)",
+    "Placement-v0 invalid_action='raise'":
+        "bench_single('a2gym/Placement-v0', S, scenario=U, invalid_action='raise')",
+    "Placement-v0 native vector (N=64, per env-step)":
+        "bench_vector('a2gym/Placement-v0', 64, S, scenario=U)",
+    "Scheduling-v0 native vector (N=64, per env-step)":
+        "bench_vector('a2gym/Scheduling-v0', 64, S, scenario=U)",
 }
 AFTER_ONLY = {"Placement-v0 invalid_action='raise'"}
 _PROBE = """
@@ -41,8 +46,8 @@ def run_tree(tree: Path, seconds: float, rows: dict[str, str]) -> dict[str, floa
     """Steps/s of ``rows`` with ``tree`` first on the path (``bench_envs`` of this checkout times them)."""
     code = _PROBE.format(bench=str(ROOT / "benchmarks"), seconds=seconds, rows=rows)
     env = {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env,
-                         cwd=tree, check=False)
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                         env=env, cwd=tree, check=False)
     if out.returncode != 0:
         sys.exit(f"benchmark in {tree} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -35,7 +35,7 @@ class PlacementLists(NamedTuple):
 class PlacementTables:
     """Per-scenario arrays of the Placement env, all taken from :class:`CostModel` (no new cost formula).
 
-    rank [R, I]: facility rank in each class's cheapest-first order (|I| = infeasible), see ``facility_ranks``;
+    rank [R, I]: facility rank in each class's cheapest-first order (|I| = infeasible, ``facility_ranks``);
     order_flat [R·I]: the facilities of each class in that order (row-major), n_feasible [R]: how many are
     feasible, so the facilities of rank new … stop-1 of class r are ``order_flat[r·I + new : r·I + stop]``.
     bw_flat, busy_flat [R·(I+1)]: bandwidth cost [$/epoch] and busy instances at d* of (r, i), flattened;
@@ -73,8 +73,8 @@ class PlacementTables:
             busy = self.busy_flat.reshape(self.n_classes, n_fac + 1).tolist()
             bw = self.bw_flat.reshape(self.n_classes, n_fac + 1).tolist()
             rank = self.rank.tolist()
-            fac_cls = [[(r, rank[r][i], busy[r][i], bw[r][i]) for r in range(self.n_classes) if rank[r][i] < n_fac]
-                       for i in range(n_fac)]
+            fac_cls = [[(r, rank[r][i], busy[r][i], bw[r][i]) for r in range(self.n_classes)
+                        if rank[r][i] < n_fac] for i in range(n_fac)]
             order = self.order_flat.reshape(self.n_classes, n_fac).tolist()
             self._py = PlacementLists(fac_cls, order, self.n_feasible.tolist(), busy, self.price.tolist(),
                                       self.deploy.tolist())
@@ -208,7 +208,8 @@ class PlacementBatch:
         n_fac = t.n_facilities
         fac_cls, order, n_feasible, busy_of, price, deploy = t.py()
         best, fac_of, members = self._best, self._fac_of, self._members
-        best_row, assign_row, busy_row, bw_row = self.best[e], self.assign[e], self.busy_cls[e], self.bw_cls[e]
+        best_row, assign_row = self.best[e], self.assign[e]
+        busy_row, bw_row = self.busy_cls[e], self.bw_cls[e]
         idx: list[int] = []
         rs: list[int] = []
         left = set()
@@ -312,7 +313,8 @@ class PlacementBatch:
         fac = a[served]
         data = cm.dstar[served, fac]
         sub = cm.materialise(fac, data, rates=cm.scenario.class_rate[served])  # classes renumbered 0..P-1
-        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size), instances=sub.instances)
+        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size),
+                    instances=sub.instances)
 
     def observe(self, ref: float) -> np.ndarray:
         """[N, 3I+2] observations (a fresh array)."""
@@ -494,7 +496,8 @@ class PlacementEnv(A2Env):
             done = False
         reward = float(self.reward_fn(before, costs[0], self.reference_cost))
         info = {"cost": costs[0], "compute": costs[1], "bandwidth": costs[2], "deployment": costs[3],
-                "reference_cost": self.reference_cost, "unserved": batch._unserved, "action_mask": mask.copy(),
+                "reference_cost": self.reference_cost, "unserved": batch._unserved,
+                "action_mask": mask.copy(),
                 "invalid_action": False, "invalid_actions": self.invalid.total}
         if done:
             info["violations"] = [str(v) for v in self._last_eval.violations]
@@ -502,7 +505,8 @@ class PlacementEnv(A2Env):
 
     def _why_masked(self, a: int) -> str:
         if a == self.n_facilities:
-            return (f"action {a} (STOP) is masked off: {int(self.batch.unserved[0])} class(es) are still unserved")
+            left = int(self.batch.unserved[0])
+            return f"action {a} (STOP) is masked off: {left} class(es) are still unserved"
         name = self.scenario.facility_name(a)
         if self.batch.open[0, a]:
             why = "it is already open"
