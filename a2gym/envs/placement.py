@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
-from a2gym.costmodel import CostModel, Evaluation, instances_needed
+from a2gym.costmodel import CostModel, Evaluation, instances_needed, instances_needed_one
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, facility_ranks, squash
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.plan import Plan
@@ -244,21 +244,19 @@ class PlacementBatch:
         self.open[e, i] = True
         self._obs[e, i] = 1.0
         fc = self._fac_cost
+        rho = t.rho
+        fc[0, i] = max(instances_needed_one(x, rho), 1) * price[i]  # n = max(1, ⌈x/ρ⌉): Lemma A
         fc[1, i] = 1.0 * deploy[i]
-        used, load = [i], [x]  # the facilities whose load changed and still carry classes
         for f in left:
             cls = members[f]
             if cls:
                 x = 0.0
                 for r in cls:
                     x += busy_of[r][f]
-                used.append(f)
-                load.append(x)
+                fc[0, f] = max(instances_needed_one(x, rho), 1) * price[f]
             else:
                 fc[0, f] = 0 * price[f]
                 fc[1, f] = 0.0 * deploy[f]
-        # n = max(1, instances_needed(x, ρ)) on used facilities (Lemma A), one call for all of them
-        fc[0, used] = np.maximum(instances_needed(np.array(load), t.rho), 1) * t.price[used]
         compute, deployment = np.add.reduce(fc, 1).tolist()
         bandwidth = float(np.add.reduce(bw_row))
         total = compute + bandwidth + deployment
