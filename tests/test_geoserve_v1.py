@@ -241,3 +241,14 @@ def test_same_seed_gives_the_same_day_in_another_process():
     env = gymnasium.make(ID, scenario=SMALL, n_slots=8)
     env.reset(seed=11)
     assert json.loads(out.stdout) == env.unwrapped.rates.tolist()
+
+
+def test_records_replay_bit_for_bit():
+    from a2gym.leaderboard.episode import replay, run_episode
+
+    uri = "scenario://a2-test-v0/geoserve-1"  # replay loads bundled scenarios only
+    env = gymnasium.make(ID, scenario=uri, n_slots=8)
+    out = run_episode(env, reference_policy(env, "forecast"), seed=5)
+    again = replay(ID, uri, {"n_slots": 8}, 5, out.actions)
+    assert again.cost == out.cost and again.return_ == out.return_ and again.cost_breakdown == out.cost_breakdown
+    assert isinstance(out.actions[0], list) and len(out.actions) == 8
