@@ -302,8 +302,10 @@ class Evaluation:
         return 1000.0 * self.total / self.requests if self.requests > 0 else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready costs [$]; ``per_1k_requests`` is ``None`` (JSON null, not NaN) when there are no requests."""
+        per_1k = self.per_1k_requests if self.requests > 0 else None
         return {"total": self.total, "compute": self.compute, "bandwidth": self.bandwidth,
-                "deployment": self.deployment, "per_1k_requests": self.per_1k_requests,
+                "deployment": self.deployment, "per_1k_requests": per_1k,
                 "instances": int(self.instances.sum()), "violations": [v.to_dict() for v in self.violations]}
 
 
