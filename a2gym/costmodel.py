@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import os
 from typing import Any
 
@@ -35,7 +36,8 @@ from a2gym.physics import TOL, network_latency_ms
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario, read_scenario
 
-__all__ = ["TOL", "CostModel", "Evaluation", "Violation", "evaluate", "instances_needed", "load_scenario",
+__all__ = ["TOL", "CostModel", "Evaluation", "Violation", "evaluate", "instances_needed",
+           "instances_needed_one", "load_scenario",
            "network_latency_ms"]
 
 
@@ -43,6 +45,13 @@ def instances_needed(busy: np.ndarray, rho: float) -> np.ndarray:
     """Instances that carry ``busy`` instance-equivalents at utilisation ρ: ⌈busy/ρ⌉ (tolerant to float noise)."""
     need = busy / rho
     return np.ceil(need - TOL * np.maximum(1.0, need)).astype(np.int64)
+
+
+def instances_needed_one(busy: float, rho: float) -> int:
+    """:func:`instances_needed` of one Python float (the same IEEE operations, without numpy's per-call
+    overhead): the single Placement env's per-step path calls it."""
+    need = busy / rho
+    return math.ceil(need - TOL * max(1.0, need))
 
 
 class CostModel:
