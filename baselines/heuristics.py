@@ -1,6 +1,7 @@
 """Heuristic policies for the a2gym envs; each is a callable ``policy(obs, info) -> action``.
 
-A heuristic picks a *target facility* per class (then data version d*), and acts through the env:
+A heuristic picks a *target facility* per class (then data version d*), and acts through the env's one
+target-to-action adaptor, ``env.unwrapped.target_action(targets, data)`` (the reference policy uses it too):
 
 * Placement-v0: open the next target facility that is not masked, then STOP.
 * Scheduling-v0: serve the current class (``info["class"]``) at its target with d*.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,9 +46,10 @@ print(json.dumps({{name: eval(expr) for name, expr in {rows!r}.items()}}))
 """
 
 
-def run_tree(tree: Path, seconds: float, rows: dict[str, str]) -> dict[str, float]:
-    """Steps/s of ``rows`` with ``tree`` first on the path (``bench_envs`` of this checkout times them)."""
-    code = _PROBE.format(bench=str(ROOT / "benchmarks"), seconds=seconds, rows=rows)
+def run_tree(tree: Path, bench: Path, seconds: float, rows: dict[str, str]) -> dict[str, float]:
+    """Steps/s of ``rows`` with ``tree`` first on the path, timed by the ``bench_envs`` copied to
+    ``bench``."""
+    code = _PROBE.format(bench=str(bench), seconds=seconds, rows=rows)
     env = {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
                          env=env, cwd=tree, check=False)
@@ -78,6 +80,9 @@ def main() -> None:
     got: dict[str, dict[str, list[float]]] = {"before": {k: [] for k in ROWS}, "after": {k: [] for k in ROWS}}
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"after": ROOT}
+        bench = Path(tmp) / "bench"  # this checkout's timing code, copied: later edits cannot reach the run
+        bench.mkdir()
+        shutil.copy(ROOT / "benchmarks" / "bench_envs.py", bench / "bench_envs.py")
         for label, rev in revs.items():
             trees[label] = Path(tmp) / label
             trees[label].mkdir()
@@ -86,12 +91,13 @@ def main() -> None:
         for k in range(args.rounds):
             order = [("before", trees["before"], before_rows), ("after", trees["after"], ROWS)]
             for label, tree, rows in (order if k % 2 == 0 else order[::-1]):
-                for name, v in run_tree(tree, args.seconds, rows).items():
+                for name, v in run_tree(tree, bench, args.seconds, rows).items():
                     got[label][name].append(v)
             print(f"round {k + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     after = revs.get("after", "this checkout")
-    lines = [f"masked-action handling: env steps per CPU second on paper-default-v0, before = {revs['before']}, after = "
-             f"{after}; median (min-max) of {args.rounds} alternating rounds, {args.seconds:g} s per row",
+    lines = [f"masked-action handling: env steps per CPU second on paper-default-v0, "
+             f"before = {revs['before']}, after = {after}; median (min-max) of {args.rounds} alternating "
+             f"rounds, {args.seconds:g} s per row",
              "", f"{'row':<52} {'before':>22} {'after':>22} {'after/before':>13} {'best/best':>10}",
              "-" * 123]
 
