@@ -11,8 +11,9 @@ versions see the same machine load.  Rows (paper-default-v0, replayed random *va
 ``bench_envs``): Placement-v0, Placement-v0 with ``invalid_action="raise"`` (after only), and the native
 vector envs (N = 64).  Steps are counted per CPU second of the benchmark process (``time.process_time``),
 which other processes' load on a shared machine disturbs far less than wall time.  The table gives the
-median and range over the rounds, after/before of the medians and of the best rounds (the best round is
-the least disturbed by other load).
+median and range over the rounds, after/before of the medians, of the best rounds (the least disturbed
+by other load) and the median over rounds of each round's after/before (a round runs both trees back to
+back, so this pairs measurements taken under the same load).
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ def main() -> None:
     lines = [f"masked-action handling: env steps per CPU second on paper-default-v0, "
              f"before = {revs['before']}, after = {after}; median (min-max) of {args.rounds} alternating "
              f"rounds, {args.seconds:g} s per row",
-             "", f"{'row':<52} {'before':>22} {'after':>22} {'after/before':>13} {'best/best':>10}",
-             "-" * 123]
+             "", f"{'row':<52} {'before':>22} {'after':>22} {'after/before':>13} {'best/best':>10} "
+             f"{'paired':>7}", "-" * 131]
 
     def cell(v: list[float]) -> str:
         return f"{statistics.median(v):,.0f} ({min(v):,.0f}-{max(v):,.0f})" if v else "-"
@@ -108,7 +109,8 @@ def main() -> None:
         b, a = got["before"][name], got["after"][name]
         ref = b or got["before"]["Placement-v0"]  # the raise row compares with Placement-v0 before
         ratio, best = statistics.median(a) / statistics.median(ref), max(a) / max(ref)
-        lines.append(f"{name:<52} {cell(b):>22} {cell(a):>22} {ratio:>13.3f} {best:>10.3f}")
+        paired = statistics.median(x / y for x, y in zip(a, ref, strict=True))
+        lines.append(f"{name:<52} {cell(b):>22} {cell(a):>22} {ratio:>13.3f} {best:>10.3f} {paired:>7.3f}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.out:
