@@ -6,7 +6,7 @@ Every env is made with ``gymnasium.make`` (so with the same registration wrapper
 Actions are recorded first (uniformly random valid actions, seeded) and replayed in the timed loop, so
 the numbers are env time, not policy time; resets are included.  Vector envs count env-steps
 (num_envs × vector steps).  Targets (default scenario): Placement-v0 ≥ 0.25× CartPole, native vector
-env (N = 64) ≥ 1× CartPole per env-step, GeoServe-v0 ≥ 2,000 steps/s.
+env (N = 64) ≥ 1× CartPole per env-step, GeoServe-v0 and GeoServe-v1 ≥ 2,000 steps/s.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ def _random_valid(space: gym.Space, mask: np.ndarray | None, rng: np.random.Gene
         return space.sample()
     if isinstance(space, gym.spaces.MultiBinary):
         return (mask.reshape(-1, 2)[:, 1] & (rng.random(space.n) < 0.5)).astype(np.int8)
+    if isinstance(space, gym.spaces.MultiDiscrete):  # mask: one block of nvec[i] booleans per component
+        blocks = mask.reshape(len(space.nvec), -1)
+        return np.argmax(rng.random(blocks.shape) * blocks, axis=1)
     return int(np.argmax(rng.random(mask.shape) * mask))
 
 
@@ -94,6 +97,7 @@ def main() -> None:
     rows.append(("a2gym/Placement-v0", bench_single("a2gym/Placement-v0", args.seconds, scenario=s)))
     rows.append(("a2gym/Scheduling-v0", bench_single("a2gym/Scheduling-v0", args.seconds, scenario=s)))
     rows.append(("a2gym/GeoServe-v0", bench_single("a2gym/GeoServe-v0", args.seconds, scenario=s)))
+    rows.append(("a2gym/GeoServe-v1", bench_single("a2gym/GeoServe-v1", args.seconds, scenario=s)))
     for env_id in ("a2gym/Placement-v0", "a2gym/Scheduling-v0"):
         rows.append((f"{env_id} native vector (N={n}, per env-step)", bench_vector(env_id, n, args.seconds,
                                                                                   scenario=s)))
