@@ -56,7 +56,8 @@ def local_targets(scenario: Scenario) -> np.ndarray:
 def cheapest_targets(scenario: Scenario) -> np.ndarray:
     """Per class: argmin_i C[r, i], the per-request cheapest facility (opening cost ignored): the solvers'
     :func:`~a2gym.solvers.baselines.per_request_cheapest`."""
-    return cached_on(scenario, "baseline_cheapest_targets", lambda: per_request_cheapest(CostModel.of(scenario)))
+    return cached_on(scenario, "baseline_cheapest_targets",
+                     lambda: per_request_cheapest(CostModel.of(scenario)))
 
 
 def restricted_assignment(scenario: Scenario, restrict: str) -> tuple[np.ndarray, np.ndarray]:
