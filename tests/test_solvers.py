@@ -383,3 +383,15 @@ def test_solve_prints_nothing_to_stdout(capfd):
     sol = solve(s, "greedy")
     assert "unsplit_cost" in sol.info  # the polish ran and improved the plan
     assert capfd.readouterr().out == ""
+
+
+def test_cbc_bound_is_read_from_its_log_summary():
+    """PuLP's CBC interface returns no bound, so the bound of a stopped CBC run comes from its log."""
+    from a2gym.solvers.milp import cbc_bound_from_log
+
+    stopped = ("Cbc0011I Exiting as timing criterion reached\n"
+               "Partial search - best objective 12.345 (best possible 11.9), took 5311 iterations and 40 nodes "
+               "(2.01 seconds)\nLower bound: 11.5\n")
+    assert cbc_bound_from_log(stopped) == 11.9
+    assert cbc_bound_from_log("Result - Stopped on time limit\nLower bound: 7.25e+00\n") == 7.25
+    assert cbc_bound_from_log("Result - Optimal solution found\n") is None
