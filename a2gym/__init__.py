@@ -59,7 +59,22 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    "A2GymError", "ActionError", "CostModel", "Evaluation", "InfeasibleError", "Plan", "PlanError", "RecordError",
-    "ResetNeededError", "Scenario", "ScenarioError", "SolverError", "Violation", "__version__", "evaluate", "load_scenario",
-    "lower_bound", "solve",
+    "A2GymError",
+    "ActionError",
+    "CostModel",
+    "Evaluation",
+    "InfeasibleError",
+    "Plan",
+    "PlanError",
+    "RecordError",
+    "ResetNeededError",
+    "Scenario",
+    "ScenarioError",
+    "SolverError",
+    "Violation",
+    "__version__",
+    "evaluate",
+    "load_scenario",
+    "lower_bound",
+    "solve",
 ]

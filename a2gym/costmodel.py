@@ -42,7 +42,8 @@ __all__ = ["TOL", "CostModel", "Evaluation", "Violation", "evaluate", "instances
 
 
 def instances_needed(busy: np.ndarray, rho: float) -> np.ndarray:
-    """Instances that carry ``busy`` instance-equivalents at utilisation ρ: ⌈busy/ρ⌉ (tolerant to float noise)."""
+    """Instances that carry ``busy`` instance-equivalents at utilisation ρ: ⌈busy/ρ⌉ (tolerant to float
+    noise)."""
     need = busy / rho
     return np.ceil(need - TOL * np.maximum(1.0, need)).astype(np.int64)
 
@@ -86,7 +87,9 @@ class CostModel:
         self.feasible = lat_ok & self.acc_ok[:, None, :, :, None] & self.offered[None, :, None, None, :]
 
         self.volume = 3600.0 * T * s.class_rate  # [R]
-        self.bw_cost = self.volume[:, None, None] * s.egress_per_gb[o][:, :, None] * s.data_bytes / 1e9  # [R,K,D]
+        self.bw_cost = (
+            self.volume[:, None, None] * s.egress_per_gb[o][:, :, None] * s.data_bytes / 1e9
+        )  # [R,K,D]
         self.busy = s.class_rate[:, None, None, None] * s.service_time_ms[None] / 1000.0  # [R,M,D,H]
         self.price_epoch = s.price_per_hour * T  # [K,H]
         g_km = s.model_bytes[None, :] * s.egress_per_gb[s.home_region_index][:, None] / 1e9  # [K,M]
@@ -107,7 +110,10 @@ class CostModel:
         dstar = np.full((R, K, M, H), -1, dtype=np.int64)
         for d in range(D):
             with np.errstate(invalid="ignore"):  # inf price (not offered) x 0 load: masked just below
-                cost_d = self.bw_cost[:, :, None, None, d] + per_use[None, :, None, :] * self.busy[:, None, :, d, :]
+                cost_d = (
+                    self.bw_cost[:, :, None, None, d]
+                    + per_use[None, :, None, :] * self.busy[:, None, :, d, :]
+                )
             cost_d = np.where(self.feasible[:, :, :, d, :], cost_d, np.inf)
             better = cost_d < best
             best = np.where(better, cost_d, best)
@@ -148,13 +154,18 @@ class CostModel:
             s = self.scenario
             names = tuple(s.classes[r] for r in bad)
             detail = "; ".join(
-                f"{s.classes[r]} (origin {s.regions[s.class_origin[r]]}, accuracy >= {s.class_accuracy_floor[r]:g}, "
-                f"SLO {s.class_latency_slo_ms[r]:g} ms)" for r in bad[:10]
+                f"{s.classes[r]} (origin {s.regions[s.class_origin[r]]}, accuracy >= "
+                f"{s.class_accuracy_floor[r]:g}, "
+                f"SLO {s.class_latency_slo_ms[r]:g} ms)"
+                for r in bad[:10]
             )
             more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
             raise InfeasibleError(
-                f"scenario {s.name!r}: {len(bad)} request class(es) have no feasible (region, model, data version, "
-                f"instance type): {detail}{more}", names)
+                f"scenario {s.name!r}: {len(bad)} request class(es) have no feasible (region, model, data "
+                f"version, "
+                f"instance type): {detail}{more}",
+                names,
+            )
 
     def latency_ms(self, r: Any, k: Any, m: Any, d: Any, h: Any) -> np.ndarray:
         """End-to-end latency ℓ(r,k,m,d,h) [ms], vectorised over broadcastable index arrays."""
@@ -165,7 +176,11 @@ class CostModel:
                     rates: np.ndarray | None = None) -> Plan:
         """Lemma A: integral plan with n_i = max(1, ⌈x_i/ρ⌉) on used facilities (data = d* by default)."""
         facility = np.asarray(facility, dtype=np.int64)
-        data = self.dstar[np.arange(len(facility)), facility] if data is None else np.asarray(data, dtype=np.int64)
+        data = (
+            self.dstar[np.arange(len(facility)), facility]
+            if data is None
+            else np.asarray(data, dtype=np.int64)
+        )
         busy = self._busy_of(np.arange(len(facility)), facility, data, rates)
         x = np.bincount(facility, weights=busy, minlength=self.n_facilities)
         used = np.bincount(facility, minlength=self.n_facilities) > 0
@@ -245,8 +260,13 @@ class CostModel:
             v.append(Violation("offered", s.facility_name(f), "instance type is not offered in this region"))
         cap = s.target_utilisation * n
         for f in np.flatnonzero(load > cap + TOL * np.maximum(1.0, cap)):
-            v.append(Violation("capacity", s.facility_name(f),
-                               f"load {load[f]:.4f} busy instances > rho*n = {s.target_utilisation:g}*{n[f]}"))
+            v.append(
+                Violation(
+                    "capacity",
+                    s.facility_name(f),
+                    f"load {load[f]:.4f} busy instances > rho*n = {s.target_utilisation:g}*{n[f]}",
+                )
+            )
         for f in np.flatnonzero(n < 0):
             v.append(Violation("instances", s.facility_name(f), f"negative instance count {n[f]}"))
         return dataclasses.replace(ev, load=load, class_latency_ms=class_lat, class_accuracy=class_acc,
@@ -311,7 +331,8 @@ class Evaluation:
         return 1000.0 * self.total / self.requests if self.requests > 0 else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready costs [$]; ``per_1k_requests`` is ``None`` (JSON null, not NaN) when there are no requests."""
+        """JSON-ready costs [$]; ``per_1k_requests`` is ``None`` (JSON null, not NaN) when there are no
+        requests."""
         per_1k = self.per_1k_requests if self.requests > 0 else None
         return {"total": self.total, "compute": self.compute, "bandwidth": self.bandwidth,
                 "deployment": self.deployment, "per_1k_requests": per_1k,

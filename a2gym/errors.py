@@ -32,7 +32,8 @@ class InfeasibleError(ScenarioError):
 
 
 class PlanError(A2GymError, ValueError):
-    """A plan is malformed (wrong shape, index out of range); constraint violations are reported, not raised."""
+    """A plan is malformed (wrong shape, index out of range); constraint violations are reported, not
+    raised."""
 
 
 class SolverError(A2GymError, RuntimeError):

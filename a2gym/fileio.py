@@ -52,7 +52,9 @@ def read_text_bounded(path: str | os.PathLike[str], max_bytes: int, what: str = 
     return data.decode("utf-8")
 
 
-def check_output_path(path: str | os.PathLike[str], what: str = "output", suffixes: tuple[str, ...] = ()) -> Path:
+def check_output_path(
+    path: str | os.PathLike[str], what: str = "output", suffixes: tuple[str, ...] = ()
+) -> Path:
     """``path`` as a :class:`Path` if a file may be (re)placed there, else :class:`FileError`.
 
     The folder must exist (nothing is created silently), the target must not be a symbolic link and,
@@ -76,7 +78,9 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output", suffix
     except OSError as e:
         raise FileError(f"{what} {p} cannot be written: {e.strerror or e}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise FileError(f"{what} {p} exists and is not a regular file ({_kind(st.st_mode)}); refusing to replace it")
+        raise FileError(
+            f"{what} {p} exists and is not a regular file ({_kind(st.st_mode)}); refusing to replace it"
+        )
     return p
 
 
@@ -112,8 +116,13 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, what: str = "outp
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"

@@ -80,8 +80,9 @@ def accuracy(t: Tables, models: np.ndarray, res_px: np.ndarray, quality: np.ndar
                                       - jpeg_penalty_points(t, quality)[None, :]) / 100.0
     if np.any((acc < 0) | (acc > 1)):
         i, j = np.argwhere((acc < 0) | (acc > 1))[0]
-        raise ScenarioError(f"accuracy of {t.models[m[i]]} at {res_px[j]} px q{quality[j]} is {acc[i, j]:.4f}, "
-                            "outside [0, 1]")
+        raise ScenarioError(
+            f"accuracy of {t.models[m[i]]} at {res_px[j]} px q{quality[j]} is {acc[i, j]:.4f}, outside [0, 1]"
+        )
     return acc
 
 
@@ -100,7 +101,9 @@ def data_bytes(t: Tables, res_px: np.ndarray, quality: np.ndarray) -> np.ndarray
         if hit.size == 0:
             raise ScenarioError(f"jpeg quality {qq} was not measured (measured: {t.jpeg_qualities.tolist()})")
         if not sides[0] <= r <= sides[-1]:
-            raise ScenarioError(f"resolution {r:g} px outside the measured JPEG sides [{sides[0]:g}, {sides[-1]:g}]")
+            raise ScenarioError(
+                f"resolution {r:g} px outside the measured JPEG sides [{sides[0]:g}, {sides[-1]:g}]"
+            )
         col = t.jpeg_mean_bytes[:, hit[0]]
         ok = ~np.isnan(col)
         out[j] = np.exp(np.interp(np.log(r), np.log(sides[ok]), np.log(col[ok])))
@@ -128,7 +131,9 @@ def inference_ms(t: Tables, models: np.ndarray, res_px: np.ndarray,
             speed = t.const(name) if name else 1.0
             thr = t.model_gpu_img_per_s[m][:, None] * t.const("t4_over_rtx3090_throughput") * speed / pix
             tau[:, :, j] = 1000.0 / thr
-            lat[:, :, j] = np.maximum(t.const("gpu_bs1_latency_floor_ms"), t.const("gpu_serving_batch") * tau[:, :, j])
+            lat[:, :, j] = np.maximum(
+                t.const("gpu_bs1_latency_floor_ms"), t.const("gpu_serving_batch") * tau[:, :, j]
+            )
         else:
             tau[:, :, j] = (t.model_cpu_bs1_ms[m][:, None] * t.const("c5xlarge_over_i9_cpu_slowdown")
                             * (f0 + (1 - f0) * pix))
@@ -136,9 +141,16 @@ def inference_ms(t: Tables, models: np.ndarray, res_px: np.ndarray,
     return tau, lat
 
 
-def best_latency_by_origin(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_bytes_: np.ndarray,
-                           inference_latency_ms: np.ndarray, price_per_hour: np.ndarray, access_latency_ms: float,
-                           access_bandwidth_mbps: float, queueing_allowance_ms: float) -> np.ndarray:
+def best_latency_by_origin(
+    rtt_ms: np.ndarray,
+    bandwidth_gbps: np.ndarray,
+    data_bytes_: np.ndarray,
+    inference_latency_ms: np.ndarray,
+    price_per_hour: np.ndarray,
+    access_latency_ms: float,
+    access_bandwidth_mbps: float,
+    queueing_allowance_ms: float,
+) -> np.ndarray:
     """Lowest end-to-end latency [ms, origin K x M x D] over regions and offered instance types (inf if none);
     the network part is :func:`network_latency_ms`."""
     net = network_latency_ms(rtt_ms, bandwidth_gbps, data_bytes_, access_latency_ms, access_bandwidth_mbps,
@@ -159,7 +171,9 @@ def classes_feasible(best: np.ndarray, accuracy_: np.ndarray, origin: np.ndarray
     """
     acc = np.asarray(accuracy_, dtype=float).ravel()
     order = np.argsort(acc, kind="stable")
-    lat = np.asarray(best, dtype=float).reshape(len(best), -1)[:, order]  # [origin, M·D] by ascending accuracy
+    lat = np.asarray(best, dtype=float).reshape(len(best), -1)[
+        :, order
+    ]  # [origin, M·D] by ascending accuracy
     suffix_min = np.minimum.accumulate(lat[:, ::-1], axis=1)[:, ::-1]
     suffix_min = np.concatenate([suffix_min, np.full((len(lat), 1), np.inf)], axis=1)  # none qualifies: inf
     first = np.searchsorted(acc[order], np.asarray(floor, dtype=float) - TOL, side="left")

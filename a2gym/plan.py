@@ -57,7 +57,8 @@ class Plan:
         p = {len(self.cls), len(self.facility), len(self.data), len(self.fraction)}
         if len(p) != 1:
             raise PlanError(
-                f"Plan parts must have equal lengths, got cls={len(self.cls)}, facility={len(self.facility)}, "
+                f"Plan parts must have equal lengths, got cls={len(self.cls)}, "
+                f"facility={len(self.facility)}, "
                 f"data={len(self.data)}, fraction={len(self.fraction)}"
             )
 
@@ -81,7 +82,9 @@ class Plan:
     def assignment(self, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
         """(facility [R], data version [R]) of an integral plan serving each of ``n_classes`` classes once."""
         if not self.is_integral or len(self.cls) != n_classes:
-            raise PlanError(f"the plan is not integral over {n_classes} classes (one part of fraction 1 per class)")
+            raise PlanError(
+                f"the plan is not integral over {n_classes} classes (one part of fraction 1 per class)"
+            )
         fac = np.empty(n_classes, dtype=np.int64)
         data = np.empty(n_classes, dtype=np.int64)
         fac[self.cls], data[self.cls] = self.facility, self.data

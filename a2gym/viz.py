@@ -67,7 +67,9 @@ def draw_plan(scenario: Scenario, plan: Plan, ax: Any = None, title: str | None 
     used = np.flatnonzero(n > 0)
     hosts = np.unique(np.asarray(s.facility_parts(used)[0], dtype=int))
     # A host with another host close to its east labels its deployments on its left, so stacks don't collide.
-    left = {int(k) for k in hosts if any(0 < lon[j] - lon[k] < 50 and abs(lat[j] - lat[k]) < 12 for j in hosts)}
+    left = {
+        int(k) for k in hosts if any(0 < lon[j] - lon[k] < 50 and abs(lat[j] - lat[k]) < 12 for j in hosts)
+    }
     per_region: dict[int, int] = {}
     for i in used:
         k, m, h = (int(v) for v in s.facility_parts(int(i)))
@@ -105,7 +107,9 @@ def check_plot_path(path: str | os.PathLike[str]) -> None:
     check_output_path(path, "plot", PLOT_SUFFIXES)
 
 
-def save_plan_png(scenario: Scenario, plan: Plan, path: str | os.PathLike[str], title: str | None = None) -> None:
+def save_plan_png(
+    scenario: Scenario, plan: Plan, path: str | os.PathLike[str], title: str | None = None
+) -> None:
     """Write the :func:`draw_plan` picture to ``path`` (PNG, atomically: a temp file renamed into place)."""
     check_plot_path(path)
     fig = draw_plan(scenario, plan, title=title)

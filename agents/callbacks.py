@@ -1,4 +1,5 @@
-"""SB3 callbacks of the training script: a2gym episode metrics in TensorBoard, VecNormalize next to the best model.
+"""SB3 callbacks of the training script: a2gym episode metrics in TensorBoard, VecNormalize next to the best
+model.
 
 Scalars written by :class:`A2MetricsCallback` (besides SB3's own ``rollout/``, ``train/``, ``time/``
 and ``eval/``):
@@ -82,7 +83,8 @@ class SaveVecNormalizeCallback(BaseCallback):
 def restore_eval_history(eval_callback: Any, npz_path: Path) -> None:
     """Seed an EvalCallback with a previous segment's evaluations so a resumed run keeps its best model.
 
-    Without this the first evaluation after ``--resume`` would overwrite ``best_model.zip`` even if it is worse.
+    Without this the first evaluation after ``--resume`` would overwrite ``best_model.zip`` even if it is
+    worse.
     """
     import numpy as np
 

@@ -206,7 +206,9 @@ def algo_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
                 import torch.nn as nn
 
                 if act not in _ACTIVATIONS:
-                    raise AgentConfigError(f"policy_kwargs.activation_fn={act!r}: use one of {', '.join(_ACTIVATIONS)}")
+                    raise AgentConfigError(
+                        f"policy_kwargs.activation_fn={act!r}: use one of {', '.join(_ACTIVATIONS)}"
+                    )
                 value["activation_fn"] = getattr(nn, _ACTIVATIONS[act])
         out[key] = value
     return out

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0 --episodes 5 [--model best|last|PATH] \\
+    python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0 --episodes 5 [--model
+    best|last|PATH] \\
         [--seed 10000] [--out eval.jsonl] [--env-kwargs scenario=generator://synth-v0/7]
     python -m agents.evaluate --policy reference --env a2gym/GeoServe-v0 --mode myopic --episodes 5
     python -m agents.evaluate --policy nearest-dc --env a2gym/Placement-v0 --episodes 5
@@ -75,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", metavar="RUN_DIR", help="a run directory written by agents.train")
     src.add_argument("--policy", help="'reference' or a baseline name (needs --env)")
-    p.add_argument("--model", default="best", help="best (default; last if there is no best), last, or a .zip path")
+    p.add_argument(
+        "--model", default="best", help="best (default; last if there is no best), last, or a .zip path"
+    )
     p.add_argument("--env", help="env id (required with --policy; with --run defaults to the run's env)")
     p.add_argument("--env-kwargs", nargs="*", default=None, metavar="K=V",
                    help="gymnasium.make kwargs (with --run: merged over the run's, e.g. another scenario)")
@@ -83,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=5, help="episodes to run (default 5)")
     p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (default 10000)")
     p.add_argument("--out", default=None, help="write the records as JSONL here")
-    p.add_argument("--name", default=None, help="policy name in the records (default: algo:run dir, or the policy)")
+    p.add_argument(
+        "--name", default=None, help="policy name in the records (default: algo:run dir, or the policy)"
+    )
     return p
 
 
@@ -99,7 +104,9 @@ def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, An
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yml"
     if not cfg_path.exists():
-        raise AgentConfigError(f"--run {run_dir}: no config.yml (not a run directory written by agents.train)")
+        raise AgentConfigError(
+            f"--run {run_dir}: no config.yml (not a run directory written by agents.train)"
+        )
     cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
     if which == "best":
         path = run_dir / "best_model.zip"
@@ -135,7 +142,8 @@ def run_invalid_settings(cfg: dict[str, Any]) -> dict[str, float] | None:
 
 
 def named_policy_actor(name: str, mode: str | None) -> Callable[[Any, int], Actor]:
-    """``factory(env, seed) -> actor`` for the reference (``reference``) or a baseline, built after each reset."""
+    """``factory(env, seed) -> actor`` for the reference (``reference``) or a baseline, built after each
+    reset."""
 
     def factory(env: Any, seed: int) -> Actor:
         if name == "reference":
@@ -170,7 +178,9 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
         obs, reward, terminated, truncated, info = env.step(action)
         actions.append(to_jsonable(action, env.action_space))
         total += float(reward)
-        violations += violation_count(info)  # summed over steps, as the leaderboard counts (GeoServe: per slot)
+        violations += violation_count(
+            info
+        )  # summed over steps, as the leaderboard counts (GeoServe: per slot)
         done = terminated or truncated
     scn = env.unwrapped.scenario
     if info.get("failed"):
@@ -180,11 +190,22 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
     cost = float(info["cost"])
     ref = float(info.get("reference_cost", -cost / total if total else float("nan")))
     record = EpisodeRecord(
-        suite=None, env_id=env_id, env_version=int(env.spec.version or 0), a2gym_version=a2gym.__version__,
-        scenario_uri=str(scn.uri), scenario_sha256=str(scn.sha256),
-        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"}, seed=int(seed), policy=policy_name,
-        trained_on_test=trained_on_test, actions=actions, cost=cost,
-        cost_breakdown=cost_breakdown(info), return_=total, violations=violations, wall_time_s=wall,
+        suite=None,
+        env_id=env_id,
+        env_version=int(env.spec.version or 0),
+        a2gym_version=a2gym.__version__,
+        scenario_uri=str(scn.uri),
+        scenario_sha256=str(scn.sha256),
+        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"},
+        seed=int(seed),
+        policy=policy_name,
+        trained_on_test=trained_on_test,
+        actions=actions,
+        cost=cost,
+        cost_breakdown=cost_breakdown(info),
+        return_=total,
+        violations=violations,
+        wall_time_s=wall,
     )
     return Episode(seed=int(seed), scenario_uri=str(scn.uri), record=record,
                    score=ref / cost if cost > 0 else float("inf"), reference_cost=ref, length=len(actions))
@@ -245,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
             name = args.name or (args.policy + (f":{args.mode}" if args.mode else ""))
             eps = evaluate(args.env, extra, args.episodes, args.seed, name,
                            factory=named_policy_actor(args.policy, args.mode), trained_on_test=False)
-    except (AgentConfigError, ValueError) as exc:  # ValueError: e.g. a reference mode or baseline name the env rejects
+    except (
+        AgentConfigError,
+        ValueError,
+    ) as exc:  # ValueError: e.g. a reference mode or baseline name the env rejects
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{'seed':>6} {'cost $':>12} {'ref $':>12} {'score':>7} {'viol':>4} {'steps':>5}  scenario")

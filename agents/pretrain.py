@@ -22,7 +22,8 @@ from agents.common import action_mask, make_env
 
 def collect_reference(env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, mode: str | None,
                       masks: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(observations, reference actions, masks or None) of ``episodes`` reference episodes (seeds seed, seed+1, …)."""
+    """(observations, reference actions, masks or None) of ``episodes`` reference episodes (seeds seed,
+    seed+1, …)."""
     from a2gym.policies import reference_policy
 
     env = make_env(env_id, env_kwargs)
@@ -84,8 +85,12 @@ def behaviour_clone(model: Any, env_id: str, env_kwargs: dict[str, Any], hp: dic
         kw = {"action_masks": mask} if mask is not None else {}
         predicted, _ = model.predict(obs, deterministic=True, **kw)
     same = np.all(np.asarray(predicted).reshape(n, -1) == actions.reshape(n, -1), axis=1)
-    stats = {"pretrain/samples": float(n), "pretrain/loss": loss_value, "pretrain/action_accuracy": float(same.mean()),
-             "pretrain/seconds": time.perf_counter() - t0}
+    stats = {
+        "pretrain/samples": float(n),
+        "pretrain/loss": loss_value,
+        "pretrain/action_accuracy": float(same.mean()),
+        "pretrain/seconds": time.perf_counter() - t0,
+    }
     for key, value in stats.items():
         model.logger.record(key, value)
     model.logger.dump(0)

@@ -3,7 +3,8 @@
 Usage::
 
     python -m agents.train --algo maskable_ppo --env a2gym/Placement-v0 --seed 0 --total-timesteps 20000 \\
-        [--env-kwargs scenario=scenario://paper-default-v0] [--n-envs 4] [--hyperparams n_steps=128 ent_coef=0.01] \\
+        [--env-kwargs scenario=scenario://paper-default-v0] [--n-envs 4] [--hyperparams n_steps=128
+        ent_coef=0.01] \\
         [--log-dir runs] [--run-name NAME]
     python -m agents.train --resume runs/maskable_ppo/a2gym-Placement-v0_s0 [--total-timesteps 40000]
 
@@ -12,7 +13,8 @@ overridden by ``--hyperparams`` and ``--n-envs``; the resolved set is written to
 Every name is checked before training starts. ``--resume`` reloads config.yml, the newest of
 ``model.zip`` and ``checkpoints/``, its VecNormalize statistics (and DQN's replay buffer) and continues
 the same step counter into the same ``tb/`` directory until ``--total-timesteps`` (default: the
-configured total). Ctrl-C or SIGTERM saves ``model.zip`` so the run can be resumed. The run directory layout is
+configured total). Ctrl-C or SIGTERM saves ``model.zip`` so the run can be resumed. The run directory layout
+is
 documented in :mod:`agents`.
 """
 
@@ -61,16 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m agents.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--algo", choices=ALGO_NAMES, help="algorithm (required unless --resume)")
     p.add_argument("--env", help="Gymnasium env id, e.g. a2gym/Placement-v0 (required unless --resume)")
-    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="K=V", help="gymnasium.make kwargs (YAML values)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the model and of the training envs (default 0)")
+    p.add_argument(
+        "--env-kwargs", nargs="*", default=[], metavar="K=V", help="gymnasium.make kwargs (YAML values)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the model and of the training envs (default 0)"
+    )
     p.add_argument("--total-timesteps", type=int, default=None,
                    help="env steps to train in total (default: n_timesteps of the YAML section)")
     p.add_argument("--n-envs", type=int, default=None, help="training envs (overrides the YAML n_envs)")
     p.add_argument("--hyperparams", nargs="*", default=[], metavar="K=V",
                    help="override hyperparameters, e.g. n_steps=128 policy_kwargs.net_arch=[64,64]")
     p.add_argument("--log-dir", default="runs", help="parent of run directories (default runs/)")
-    p.add_argument("--run-name", default=None,
-                   help="run directory name under LOG_DIR/ALGO/ (default <env>_s<seed>, numbered if it exists)")
+    p.add_argument(
+        "--run-name",
+        default=None,
+        help="run directory name under LOG_DIR/ALGO/ (default <env>_s<seed>, numbered if it exists)",
+    )
     p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a stopped run")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--progress-bar", action=argparse.BooleanOptionalAction, default=True,
@@ -139,7 +148,9 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     try:
         check_action_space(args.algo, probe.action_space, args.env)
         if uses_masks(args.algo) and not hasattr(probe.unwrapped, "action_masks"):
-            raise AgentConfigError(f"{args.env} has no action_masks(); use ppo or a2c instead of maskable_ppo")
+            raise AgentConfigError(
+                f"{args.env} has no action_masks(); use ppo or a2c instead of maskable_ppo"
+            )
         if hp["scenario_pool"] and not str(env_kwargs.get("scenario", "")).startswith("generator://"):
             raise AgentConfigError(f"scenario_pool={hp['scenario_pool']} needs --env-kwargs scenario=generator://…")
         if hp["policy"] is None:
@@ -150,8 +161,14 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     if total <= 0:
         raise AgentConfigError(f"--total-timesteps={total} must be positive")
     return {
-        "algo": args.algo, "env": args.env, "env_kwargs": env_kwargs, "seed": args.seed, "total_timesteps": total,
-        "hyperparams": hp, "overrides": overrides, "versions": versions(),
+        "algo": args.algo,
+        "env": args.env,
+        "env_kwargs": env_kwargs,
+        "seed": args.seed,
+        "total_timesteps": total,
+        "hyperparams": hp,
+        "overrides": overrides,
+        "versions": versions(),
         "command": " ".join(shlex.quote(a) for a in ["python", "-m", "agents.train", *sys.argv[1:]]),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -164,7 +181,10 @@ def load_run_config(run_dir: Path) -> dict[str, Any]:
         raise AgentConfigError(f"--resume {run_dir}: no config.yml there (not a run directory)")
     cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
     check_env_id(cfg["env"])
-    cfg["hyperparams"] = {**SCRIPT_KEYS, **cfg["hyperparams"]}  # keys added to the scripts since the run began
+    cfg["hyperparams"] = {
+        **SCRIPT_KEYS,
+        **cfg["hyperparams"],
+    }  # keys added to the scripts since the run began
     validate_hyperparams(cfg["algo"], cfg["hyperparams"])
     return cfg
 
@@ -202,10 +222,13 @@ def train(args: argparse.Namespace) -> Path:
         if resume_from is None:  # leave no run directory behind that --resume could not continue
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    # SIGTERM (a scheduler pre-empting the job, `kill PID`) stops like Ctrl-C: model.zip is saved for --resume.
+    # SIGTERM (a scheduler pre-empting the job, `kill PID`) stops like Ctrl-C: model.zip is saved for
+    # --resume.
     signal.signal(signal.SIGTERM, _interrupt)
-    print(f"run dir: {run_dir}  ({cfg['algo']} on {cfg['env']}, seed {cfg['seed']}, "
-          f"{'resuming at ' + str(start_steps) + ' → ' if resume_from else ''}{cfg['total_timesteps']} steps)")
+    print(
+        f"run dir: {run_dir}  ({cfg['algo']} on {cfg['env']}, seed {cfg['seed']}, "
+        f"{'resuming at ' + str(start_steps) + ' → ' if resume_from else ''}{cfg['total_timesteps']} steps)"
+    )
     try:
         model.learn(total_timesteps=remaining, callback=callbacks, progress_bar=args.progress_bar,
                     reset_num_timesteps=resume_from is None)
@@ -234,7 +257,8 @@ def build(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, start_st
     algo, env_id, seed, hp = cfg["algo"], cfg["env"], int(cfg["seed"]), cfg["hyperparams"]
     masks = uses_masks(algo)
     n_envs = int(hp["n_envs"])
-    # A resumed segment reseeds its envs past the steps already taken, so it does not replay the same episodes.
+    # A resumed segment reseeds its envs past the steps already taken, so it does not replay the same
+    # episodes.
     penalty = None if masks else invalid_action_settings(hp)
     venv = make_vec(env_id, cfg["env_kwargs"], n_envs, seed + start_steps, masks, hp["vec_env"], penalty,
                     int(hp["scenario_pool"]))
@@ -267,7 +291,9 @@ def build(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, start_st
         buffer = resume_from.parent / f"rl_model_replay_buffer_{start_steps}_steps.pkl"
         if hasattr(model, "load_replay_buffer") and buffer.exists():
             model.load_replay_buffer(str(buffer))
-    model.set_logger(configure(str(run_dir / "tb"), ["stdout", "tensorboard"] if verbose else ["tensorboard"]))
+    model.set_logger(
+        configure(str(run_dir / "tb"), ["stdout", "tensorboard"] if verbose else ["tensorboard"])
+    )
     if resume_from is None and int(hp["pretrain_episodes"]) > 0:
         from agents.pretrain import behaviour_clone
 

@@ -21,7 +21,10 @@ from a2gym.costmodel import CostModel
 SIZES = [
     ("scenario://paper-default-v0", "default"),
     ("generator://synth-v0/1?classes=500&regions=12&models=8&datas=15&types=2", "500 classes x 12 regions"),
-    ("generator://synth-v0/2?classes=2000&regions=20&models=8&datas=15&types=2", "2,000 classes x 20 regions"),
+    (
+        "generator://synth-v0/2?classes=2000&regions=20&models=8&datas=15&types=2",
+        "2,000 classes x 20 regions",
+    ),
 ]
 
 
@@ -39,7 +42,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
     table = Table(title=f"cost model (median of {args.repeats})")
-    for col in ("scenario", "R x K x M x D x H", "feasible tuples", "build ms", "evaluate ms", "assignment_cost ms"):
+    for col in (
+        "scenario",
+        "R x K x M x D x H",
+        "feasible tuples",
+        "build ms",
+        "evaluate ms",
+        "assignment_cost ms",
+    ):
         table.add_column(col, justify="right")
     for uri, label in SIZES:
         s = load_scenario(uri, check_feasible=False)

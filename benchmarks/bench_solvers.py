@@ -50,8 +50,11 @@ def gap_table(out: io.StringIO, n_small: int, n_medium: int) -> None:
         rows["prc"].append(prc.total / opt.total)
         for k, sol in (("greedy", g), ("lpround", lp), ("milp", opt), ("milp_int", opt_int)):
             times[k].append(sol.wall_time)
-    print(f"(a) cost / MILP optimum on {len(uris)} generated scenarios "
-          f"({n_small} x {SMALL.format(seed='<seed>')}, {n_medium} x {MEDIUM.format(seed='<seed>')})", file=out)
+    print(
+        f"(a) cost / MILP optimum on {len(uris)} generated scenarios "
+        f"({n_small} x {SMALL.format(seed='<seed>')}, {n_medium} x {MEDIUM.format(seed='<seed>')})",
+        file=out,
+    )
     print(f"  A2-Greedy (split polish)  vs split MILP  : {_stats(rows['greedy'])}", file=out)
     print(f"  A2-Greedy (unsplit)       vs unsplit MILP: {_stats(rows['greedy_unsplit'])}", file=out)
     print(f"  A2-LPRound (seed 0)       vs split MILP  : {_stats(rows['lpround'])}", file=out)
@@ -68,8 +71,11 @@ def size_table(out: io.StringIO, quick: bool) -> None:
              ("generator://synth-v0/1?classes=500&regions=20", True),
              ("generator://synth-v0/1?classes=2000&regions=20", not quick)]
     print("\n(b) A2-Greedy time vs size (gap to the LP lower bound where it fits)", file=out)
-    print(f"  {'scenario':<50} {'R':>5} {'I':>5} {'greedy s':>9} {'cost $':>10} {'LB $':>10} {'LB s':>7} {'cost/LB':>8}",
-          file=out)
+    print(
+        f"  {'scenario':<50} {'R':>5} {'I':>5} {'greedy s':>9} {'cost $':>10} {'LB $':>10} {'LB s':>7} "
+        f"{'cost/LB':>8}",
+        file=out,
+    )
     for uri, with_lb in cases:
         s = a2gym.load_scenario(uri)
         sol = solve(s, "greedy")
@@ -82,16 +88,24 @@ def size_table(out: io.StringIO, quick: bool) -> None:
                 lb = None
             lb_s = time.perf_counter() - t0
         lbt = f"{lb:>10.3f} {lb_s:>7.1f} {sol.total / lb:>8.4f}" if lb else f"{'-':>10} {'-':>7} {'-':>8}"
-        print(f"  {uri:<50} {s.n_classes:>5} {s.n_facilities:>5} {sol.wall_time:>9.3f} {sol.total:>10.3f} {lbt}",
-              file=out)
+        print(
+            f"  {uri:<50} {s.n_classes:>5} {s.n_facilities:>5} "
+            f"{sol.wall_time:>9.3f} {sol.total:>10.3f} {lbt}",
+            file=out,
+        )
 
 
 def milp_table(out: io.StringIO, quick: bool, time_limit: float) -> None:
     sizes = [(12, 4), (30, 6), (60, 9)] + ([] if quick else [(120, 9), (250, 12)])
     backends = ["cbc"] + (["highs"] if highs_available() else [])
-    print(f"\n(c) A2-MILP time and status vs size (time limit {time_limit:g} s; cost of A2-Greedy for reference)",
-          file=out)
-    head = f"  {'classes x regions':<18} {'vars':>7}" + "".join(f" {b + ' s':>9} {b + ' status':>16}" for b in backends)
+    print(
+        f"\n(c) A2-MILP time and status vs size (time limit {time_limit:g} s; cost of A2-Greedy for "
+        f"reference)",
+        file=out,
+    )
+    head = f"  {'classes x regions':<18} {'vars':>7}" + "".join(
+        f" {b + ' s':>9} {b + ' status':>16}" for b in backends
+    )
     print(head + f" {'MILP $':>10} {'greedy $':>10}", file=out)
     for R, K in sizes:
         s = a2gym.load_scenario(f"generator://synth-v0/7?classes={R}&regions={K}")

@@ -3,7 +3,8 @@ scenarios they never trained on, against the reactive and forecast references on
 
 Usage::
 
-    python -m experiments.geoserve_v1_agents [--steps 8192] [--seeds 1] [--episodes 5] [--out results/geoserve_v1]
+    python -m experiments.geoserve_v1_agents [--steps 8192] [--seeds 1] [--episodes 5] [--out
+    results/geoserve_v1]
 
 Training (``python -m agents.train`` in a subprocess, 1 torch thread; hyperparameters in
 ``agents/hyperparams/maskable_ppo.yml`` section ``a2gym/GeoServe-v1``): a pool of ``POOL`` generated
@@ -72,16 +73,48 @@ def train(label: str, seed: int, steps: int, runs: Path, bc_episodes: int) -> di
     name = f"geoserve-v1{'-bc' if '+bc' in label else ''}_s{seed}"
     run_dir = runs / "maskable_ppo" / name
     marker = run_dir / "experiment.json"
-    cmd = [sys.executable, "-m", "agents.train", "--algo", "maskable_ppo", "--env", ENV_ID, "--seed", str(seed),
-           "--total-timesteps", str(steps), "--log-dir", str(runs), "--run-name", name, "--no-progress-bar",
-           "--threads", "1", "--env-kwargs", f"scenario={TRAIN_URI}", "resample=true", f"max_classes={MAX_CLASSES}",
-           "--hyperparams", *agent_hyperparams(label, bc_episodes)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.train",
+        "--algo",
+        "maskable_ppo",
+        "--env",
+        ENV_ID,
+        "--seed",
+        str(seed),
+        "--total-timesteps",
+        str(steps),
+        "--log-dir",
+        str(runs),
+        "--run-name",
+        name,
+        "--no-progress-bar",
+        "--threads",
+        "1",
+        "--env-kwargs",
+        f"scenario={TRAIN_URI}",
+        "resample=true",
+        f"max_classes={MAX_CLASSES}",
+        "--hyperparams",
+        *agent_hyperparams(label, bc_episodes),
+    ]
     if marker.exists() and json.loads(marker.read_text()).get("cmd") == cmd[1:]:
         return json.loads(marker.read_text())
     t0 = time.perf_counter()
     if (run_dir / "config.yml").exists():  # interrupted: continue the same run
-        run_cmd = [sys.executable, "-m", "agents.train", "--resume", str(run_dir), "--total-timesteps", str(steps),
-                   "--threads", "1", "--no-progress-bar"]
+        run_cmd = [
+            sys.executable,
+            "-m",
+            "agents.train",
+            "--resume",
+            str(run_dir),
+            "--total-timesteps",
+            str(steps),
+            "--threads",
+            "1",
+            "--no-progress-bar",
+        ]
     else:
         run_cmd = cmd
     subprocess.run(run_cmd, cwd=REPO, check=True, env={"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO),
@@ -104,8 +137,16 @@ def play(policy_name: str, actor_factory: Any, uri: str, seeds: list[int]) -> li
         done = False
         while not done:
             obs, _, done, _, info = env.step(act(obs, info, env))
-        rows.append({"policy": policy_name, "scenario": uri, "seed": seed, "cost": float(info["cost"]),
-                     "penalty": float(info["penalty"]), "unserved_requests": float(info["unserved_requests_total"])})
+        rows.append(
+            {
+                "policy": policy_name,
+                "scenario": uri,
+                "seed": seed,
+                "cost": float(info["cost"]),
+                "penalty": float(info["penalty"]),
+                "unserved_requests": float(info["unserved_requests_total"]),
+            }
+        )
     return rows
 
 
@@ -128,7 +169,9 @@ def evaluate(runs: list[dict[str, Any]], episodes: int, out: Path) -> list[dict[
         if log.exists() else set()
     rows = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
     seeds = [TEST_SEED + j for j in range(episodes)]
-    policies: list[tuple[str, Any]] = [(f"reference:{m}", _reference_factory(m)) for m in ("reactive", "forecast")]
+    policies: list[tuple[str, Any]] = [
+        (f"reference:{m}", _reference_factory(m)) for m in ("reactive", "forecast")
+    ]
     for run in runs:
         actor, _ = model_actor(Path(run["run_dir"]), "last")
         policies.append((f"{run['label']}_s{run['seed']}", lambda env, a=actor: a))
@@ -156,10 +199,16 @@ def summarise(rows: list[dict[str, Any]], runs: list[dict[str, Any]], out: Path,
         for uri in dict.fromkeys(r["scenario"] for r in rs):
             s = [reactive[(r["scenario"], r["seed"])] / r["cost"] for r in rs if r["scenario"] == uri]
             per_scn[uri] = float(np.exp(np.mean(np.log(s))))
-        table.append({"policy": name, "days": len(rs), "geomean_score": float(np.exp(np.mean(np.log(scores)))),
-                      "mean_cost": statistics.mean(r["cost"] for r in rs),
-                      "mean_penalty": statistics.mean(r["penalty"] for r in rs),
-                      **{f"score[{u}]": v for u, v in per_scn.items()}})
+        table.append(
+            {
+                "policy": name,
+                "days": len(rs),
+                "geomean_score": float(np.exp(np.mean(np.log(scores)))),
+                "mean_cost": statistics.mean(r["cost"] for r in rs),
+                "mean_penalty": statistics.mean(r["penalty"] for r in rs),
+                **{f"score[{u}]": v for u, v in per_scn.items()},
+            }
+        )
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for t in table for k in t)))
     w.writeheader()
@@ -176,12 +225,19 @@ def summarise(rows: list[dict[str, Any]], runs: list[dict[str, Any]], out: Path,
                     "run_dir": Path(r["run_dir"]).relative_to(REPO).as_posix()
                     if Path(r["run_dir"]).is_relative_to(REPO) else r["run_dir"]})
     _write(out / "agents_budgets.csv", buf.getvalue())
-    md = ["# MaskablePPO on GeoServe-v1", "", f"Produced by `{cmd}`.",
-          f"Trained on a pool of {POOL} generated scenarios (`{TRAIN_URI}` and the next seeds), tested on "
-          f"{', '.join(f'`{u}`' for u in test_scenarios())} (never trained on), reset seeds {TEST_SEED}…; "
-          "score = reactive reference's day cost / policy's day cost on the same day (geometric mean; > 1 "
-          "beats reactive). Budgets: `agents_budgets.csv`. Pure RL and the cloning warm start are separate rows.",
-          "", "| policy | days | geomean score vs reactive | mean day cost $ | mean penalty $ |", "|---|---|---|---|---|"]
+    md = [
+        "# MaskablePPO on GeoServe-v1",
+        "",
+        f"Produced by `{cmd}`.",
+        f"Trained on a pool of {POOL} generated scenarios (`{TRAIN_URI}` and the next seeds), tested on "
+        f"{', '.join(f'`{u}`' for u in test_scenarios())} (never trained on), reset seeds {TEST_SEED}…; "
+        "score = reactive reference's day cost / policy's day cost on the same day (geometric mean; > 1 "
+        "beats reactive). Budgets: `agents_budgets.csv`. Pure RL and the cloning warm start are separate "
+        "rows.",
+        "",
+        "| policy | days | geomean score vs reactive | mean day cost $ | mean penalty $ |",
+        "|---|---|---|---|---|",
+    ]
     for t in table:
         md.append(f"| {t['policy']} | {t['days']} | {t['geomean_score']:.3f} | {t['mean_cost']:.2f} | "
                   f"{t['mean_penalty']:.2f} |")

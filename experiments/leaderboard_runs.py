@@ -15,7 +15,8 @@ the table together).
 Trained agents are entered with ``a2gym eval`` on a model from ``python -m experiments.train_agents``
 (the seed-0 best model, not the best seed), e.g. the committed ``maskable-ppo-placement`` entry::
 
-    a2gym eval --policy sb3:maskable_ppo:runs/agents-experiment/maskable_ppo/placement-default_s0/best_model.zip \
+    a2gym eval --policy
+    sb3:maskable_ppo:runs/agents-experiment/maskable_ppo/placement-default_s0/best_model.zip \
         --env a2gym/Placement-v0 --trained-on-test --name maskable-ppo-placement \
         --out leaderboard/maskable-ppo-placement.jsonl
 

@@ -41,9 +41,14 @@ from a2gym.solvers import RESTRICTIONS, solve
 
 URI = "scenario://paper-default-v0"
 BASELINES = [*RESTRICTIONS, "per-request-cheapest", "random"]
-LABEL = {"no-adaptation": "no adaptation (NA)", "model-only": "model-only (MA)", "data-only": "data-only (DA)",
-         "local": "local / nearest-DC (LOC)", "per-request-cheapest": "per-request cheapest (PRC)",
-         "random": "random feasible"}
+LABEL = {
+    "no-adaptation": "no adaptation (NA)",
+    "model-only": "model-only (MA)",
+    "data-only": "data-only (DA)",
+    "local": "local / nearest-DC (LOC)",
+    "per-request-cheapest": "per-request cheapest (PRC)",
+    "random": "random feasible",
+}
 
 
 def run_baseline(s: Scenario, name: str, method: str = "greedy", **kw):
@@ -58,10 +63,21 @@ def headline(s: Scenario, out: Path, milp_limit: float) -> list[dict]:
 
     def add(name: str, sol, kind: str) -> None:
         c = sol.cost
-        rows.append({"plan": name, "kind": kind, "method": sol.method, "status": sol.status,
-                     "total": c.total, "compute": c.compute, "bandwidth": c.bandwidth, "deployment": c.deployment,
-                     "per_1k_requests": c.per_1k_requests, "instances": int(c.instances.sum()),
-                     "fixed": "; ".join(f"{k}={v}" for k, v in sol.info.get("restriction", {}).items())})
+        rows.append(
+            {
+                "plan": name,
+                "kind": kind,
+                "method": sol.method,
+                "status": sol.status,
+                "total": c.total,
+                "compute": c.compute,
+                "bandwidth": c.bandwidth,
+                "deployment": c.deployment,
+                "per_1k_requests": c.per_1k_requests,
+                "instances": int(c.instances.sum()),
+                "fixed": "; ".join(f"{k}={v}" for k, v in sol.info.get("restriction", {}).items()),
+            }
+        )
         print(f"  {name}: {sol.wall_time:.2f} s")
 
     g = solve(s, "greedy")
@@ -162,9 +178,16 @@ def sweep(s: Scenario, what: str, xs: list[float], out: Path, xlabel: str,
             except InfeasibleError:
                 row[b] = INFEASIBLE
         rows.append(row)
-        log(f"  {what}={x}: greedy ${g.total:.3f} ({g.wall_time:.2f} s), LB ${row['lower_bound']:.3f}, saving vs "
-            + ", ".join(f"{b} {row[f'saving_vs_{b}_pct']:.0f}%" if row[b] is not INFEASIBLE
-                        else f"{b} infeasible (no single choice serves every class)" for b in BASELINES[:4]))
+        log(
+            f"  {what}={x}: greedy ${g.total:.3f} ({g.wall_time:.2f} s), LB ${row['lower_bound']:.3f}, "
+            f"saving vs "
+            + ", ".join(
+                f"{b} {row[f'saving_vs_{b}_pct']:.0f}%"
+                if row[b] is not INFEASIBLE
+                else f"{b} infeasible (no single choice serves every class)"
+                for b in BASELINES[:4]
+            )
+        )
     _write_csv(out / f"sweep_{what}.csv", rows)
     fig = Figure(figsize=(11, 4))
     FigureCanvasAgg(fig)
@@ -196,15 +219,24 @@ def sweep(s: Scenario, what: str, xs: list[float], out: Path, xlabel: str,
 
 def write_markdown(s: Scenario, rows: list[dict], sweeps: dict[str, list[dict]], out: Path) -> None:
     g = next(r for r in rows if r["plan"].startswith("A2-Greedy"))
-    lines = [f"# A² headline on `{URI}`", "",
-             f"Scenario `{s.name}` (sha256 `{s.sha256[:16]}…`): {s.n_regions} regions, {s.n_models} model versions, "
-             f"{s.n_data_versions} data versions, {s.n_instance_types} instance types, {s.n_classes} request classes, "
-             f"{s.class_rate.sum():.0f} req/s; costs in $ per {s.epoch_hours:g} h epoch.", "",
-             "| plan | total $ | compute $ | bandwidth $ | deployment $ | A2-Greedy saving | status |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"# A² headline on `{URI}`",
+        "",
+        f"Scenario `{s.name}` (sha256 `{s.sha256[:16]}…`): {s.n_regions} regions, {s.n_models} model "
+        f"versions, "
+        f"{s.n_data_versions} data versions, {s.n_instance_types} instance types, {s.n_classes} request "
+        f"classes, "
+        f"{s.class_rate.sum():.0f} req/s; costs in $ per {s.epoch_hours:g} h epoch.",
+        "",
+        "| plan | total $ | compute $ | bandwidth $ | deployment $ | A2-Greedy saving | status |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in rows:
         sav = "" if r["plan"].startswith("A2-Greedy") else f"{r['greedy_saving_pct']:.1f}%"
-        c, b, d = (f"{r[k]:.4f}" if isinstance(r.get(k), float) else "" for k in ("compute", "bandwidth", "deployment"))
+        c, b, d = (
+            f"{r[k]:.4f}" if isinstance(r.get(k), float) else ""
+            for k in ("compute", "bandwidth", "deployment")
+        )
         name = r["plan"] + (f" ({r['fixed']})" if r.get("fixed") else "")
         lines.append(f"| {name} | {r['total']:.4f} | {c} | {b} | {d} | {sav} | {r.get('status', '')} |")
     lines += ["", "Savings of A2-Greedy against the four adaptation baselines across the sweeps "

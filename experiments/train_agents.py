@@ -125,9 +125,17 @@ def train_run(setting: Setting, agent: tuple[str, str, tuple[str, ...]], seed: i
     if not fresh and marker.exists():
         done = json.loads(marker.read_text())
         if done["cmd"] == cmd[1:]:
-            print(f"  reused  {label:>15} {setting.label:<20} seed {seed}: {done['wall_s']:6.1f} s", flush=True)
-            return {"setting": setting.label, "algo": label, "seed": seed, "run_dir": run_dir, "wall_s": done["wall_s"],
-                    "reused": True}
+            print(
+                f"  reused  {label:>15} {setting.label:<20} seed {seed}: {done['wall_s']:6.1f} s", flush=True
+            )
+            return {
+                "setting": setting.label,
+                "algo": label,
+                "seed": seed,
+                "run_dir": run_dir,
+                "wall_s": done["wall_s"],
+                "reused": True,
+            }
     for attempt in range(retries + 1):
         if run_dir.exists():
             shutil.rmtree(run_dir)
@@ -136,8 +144,11 @@ def train_run(setting: Setting, agent: tuple[str, str, tuple[str, ...]], seed: i
         wall = time.perf_counter() - t0
         if proc.returncode == 0:
             break
-        print(f"  FAILED  {label:>15} {setting.label:<20} seed {seed} (attempt {attempt + 1}): "
-              f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}", flush=True)
+        print(
+            f"  FAILED  {label:>15} {setting.label:<20} seed {seed} (attempt {attempt + 1}): "
+            f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}",
+            flush=True,
+        )
         if attempt == retries:
             raise RuntimeError(f"training failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
         time.sleep(30)
@@ -161,7 +172,9 @@ def test_policies(setting: Setting, trained: list[dict[str, Any]]) -> list[dict[
     from agents.evaluate import evaluate, model_actor, named_policy_actor, run_invalid_settings
 
     n, env_id, kw = setting.test_episodes, setting.env_id, setting.env_kwargs
-    ref = evaluate(env_id, kw, n, TEST_SEED, "reference", factory=named_policy_actor("reference", setting.reference_mode))
+    ref = evaluate(
+        env_id, kw, n, TEST_SEED, "reference", factory=named_policy_actor("reference", setting.reference_mode)
+    )
     ref_cost = {e.seed: e.cost for e in ref}
     if any(h.startswith("scenario_pool=") for h in setting.hyperparams):
         from agents.wrappers import pool_uris
@@ -172,7 +185,9 @@ def test_policies(setting: Setting, trained: list[dict[str, Any]]) -> list[dict[
             raise RuntimeError(f"{setting.label}: test scenarios {leaked} are in the training pool")
     rows: list[dict[str, Any]] = []
 
-    def add(policy: str, seed: int | None, episodes: list[Any], wall: float | None = None, steps: int = 0) -> None:
+    def add(
+        policy: str, seed: int | None, episodes: list[Any], wall: float | None = None, steps: int = 0
+    ) -> None:
         scores = [ref_cost[e.seed] / e.cost if not e.failed else 0.0 for e in episodes]
         rows.append({"setting": setting.label, "env_id": env_id, "policy": policy, "train_seed": seed,
                      "train_steps": steps, "train_wall_s": wall, "episodes": len(episodes),
@@ -207,12 +222,22 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         trained = group[0]["train_seed"] is not None
         values = [r["score"] for r in group] if trained else group[0]["episode_scores"]
         lo, hi = bootstrap_ci(values)
-        out.append({"setting": setting, "policy": policy, "n": len(values), "over": "seeds" if trained else "episodes",
-                    "score_mean": float(np.mean(values)), "ci_low": lo, "ci_high": hi,
-                    "failed": sum(r["failed"] for r in group), "episodes": sum(r["episodes"] for r in group),
-                    "mean_cost": float(np.mean([r["mean_cost"] for r in group])),
-                    "train_steps": group[0]["train_steps"],
-                    "train_wall_s": float(np.mean([r["train_wall_s"] for r in group])) if trained else None})
+        out.append(
+            {
+                "setting": setting,
+                "policy": policy,
+                "n": len(values),
+                "over": "seeds" if trained else "episodes",
+                "score_mean": float(np.mean(values)),
+                "ci_low": lo,
+                "ci_high": hi,
+                "failed": sum(r["failed"] for r in group),
+                "episodes": sum(r["episodes"] for r in group),
+                "mean_cost": float(np.mean([r["mean_cost"] for r in group])),
+                "train_steps": group[0]["train_steps"],
+                "train_wall_s": float(np.mean([r["train_wall_s"] for r in group])) if trained else None,
+            }
+        )
     return out
 
 
@@ -225,8 +250,15 @@ def learning_curves(trained: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         data = np.load(path)
         for t, res in zip(data["timesteps"], data["results"], strict=True):
-            rows.append({"setting": run["setting"], "algo": run["algo"], "seed": run["seed"], "timesteps": int(t),
-                         "eval_return": float(np.mean(res))})
+            rows.append(
+                {
+                    "setting": run["setting"],
+                    "algo": run["algo"],
+                    "seed": run["seed"],
+                    "timesteps": int(t),
+                    "eval_return": float(np.mean(res)),
+                }
+            )
     return rows
 
 
@@ -283,21 +315,30 @@ def markdown(summary: list[dict[str, Any]], sets: list[Setting], seeds: int, wal
 
     from agents.common import HYPERPARAMS_DIR
 
-    lines = ["# Learned agents versus the reference (A2-Greedy) and the baselines", "",
-             f"Generated by `python -m experiments.train_agents{' --quick' if quick else ''}` on a 2-core CPU "
-             f"machine shared with other jobs: {len(trained)} training runs, 2 at a time, "
-             f"{sum(r['wall_s'] for r in trained) / 60:.1f} min of training wall time summed over runs "
-             f"({sum(r.get('reused', False) for r in trained)} of them finished by an earlier invocation and "
-             f"reused); this invocation took {wall_s / 60:.1f} min including testing.", "",
-             "Score = reference policy's cost / policy's cost on the same test episode (> 1 beats the reference; "
-             "GeoServe's reference is the myopic re-solve). Trained policies: mean over "
-             f"{seeds} training seeds of each seed's mean test score, with a 95% percentile bootstrap interval over "
-             "seeds; untrained policies: mean and interval over test episodes. An episode a PPO agent ends with a "
-             "masked action scores 0 (column *failed*). Test episodes use reset seeds from "
-             f"{TEST_SEED} on; for `placement-generator` each test seed draws a generated scenario not seen in "
-             "training or validation.", "", "## Budgets", "",
-             "| setting | env | env kwargs | agent | steps/seed | seeds | n_envs | overrides | mean train wall s "
-             "| test episodes |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Learned agents versus the reference (A2-Greedy) and the baselines",
+        "",
+        f"Generated by `python -m experiments.train_agents{' --quick' if quick else ''}` on a 2-core CPU "
+        f"machine shared with other jobs: {len(trained)} training runs, 2 at a time, "
+        f"{sum(r['wall_s'] for r in trained) / 60:.1f} min of training wall time summed over runs "
+        f"({sum(r.get('reused', False) for r in trained)} of them finished by an earlier invocation and "
+        f"reused); this invocation took {wall_s / 60:.1f} min including testing.",
+        "",
+        "Score = reference policy's cost / policy's cost on the same test episode (> 1 beats the reference; "
+        "GeoServe's reference is the myopic re-solve). Trained policies: mean over "
+        f"{seeds} training seeds of each seed's mean test score, with a 95% percentile bootstrap interval "
+        f"over "
+        "seeds; untrained policies: mean and interval over test episodes. An episode a PPO agent ends with a "
+        "masked action scores 0 (column *failed*). Test episodes use reset seeds from "
+        f"{TEST_SEED} on; for `placement-generator` each test seed draws a generated scenario not seen in "
+        "training or validation.",
+        "",
+        "## Budgets",
+        "",
+        "| setting | env | env kwargs | agent | steps/seed | seeds | n_envs | overrides | mean train wall s "
+        "| test episodes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for st in sets:
         kw = ", ".join(f"{k}={v}" for k, v in st.env_kwargs.items()) or "default scenario"
         for label, algo, extra in st.agents:
@@ -306,30 +347,64 @@ def markdown(summary: list[dict[str, Any]], sets: list[Setting], seeds: int, wal
             row = next((r for r in summary if r["setting"] == st.label and r["policy"] == label), None)
             wall = f"{row['train_wall_s']:.0f}" if row and row["train_wall_s"] is not None else "–"
             overrides = " ".join((*st.hyperparams, *extra)) or "–"
-            lines.append(f"| {st.label} | `{st.env_id}` | {kw} | {label} | {st.steps:,} | {seeds} | {n_envs} | "
-                         f"{overrides} | {wall} | {st.test_episodes} |")
-    lines += ["", "Hyperparameters: `agents/hyperparams/{maskable_ppo,ppo}.yml` (section per env id) plus "
-              "the per-setting overrides in `experiments/train_agents.py`; the best model on the validation env "
-              "(EvalCallback) is the one tested.", "", "## Results", "",
-              "| setting | policy | score (mean) | 95% CI | n | failed / episodes | mean cost $ |",
-              "|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {st.label} | `{st.env_id}` | {kw} | {label} | {st.steps:,} | {seeds} | {n_envs} | "
+                f"{overrides} | {wall} | {st.test_episodes} |"
+            )
+    lines += [
+        "",
+        "Hyperparameters: `agents/hyperparams/{maskable_ppo,ppo}.yml` (section per env id) plus "
+        "the per-setting overrides in `experiments/train_agents.py`; the best model on the validation env "
+        "(EvalCallback) is the one tested.",
+        "",
+        "## Results",
+        "",
+        "| setting | policy | score (mean) | 95% CI | n | failed / episodes | mean cost $ |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for s in summary:
-        lines.append(f"| {s['setting']} | {s['policy']} | {s['score_mean']:.3f} | [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
-                     f" | {s['n']} {s['over']} | {s['failed']} / {s['episodes']} | {s['mean_cost']:.3f} |")
-    lines += ["", "*mean cost $*: mean over completed episodes (inf when a run completed none).", "",
-              "Learning curves: score on the validation env during training (−1/return; mean over seeds, band = "
-              "min–max; GeoServe's env normaliser is the myopic reference on noise-free demand; failed "
-              "episodes show as ≤ 0.1).", "", "![learning curves](learning_curves.png)", "",
-              "## Targets (as measured)", ""]
+        lines.append(
+            f"| {s['setting']} | {s['policy']} | {s['score_mean']:.3f} | [{s['ci_low']:.3f}, "
+            f"{s['ci_high']:.3f}]"
+            f" | {s['n']} {s['over']} | {s['failed']} / {s['episodes']} | {s['mean_cost']:.3f} |"
+        )
+    lines += [
+        "",
+        "*mean cost $*: mean over completed episodes (inf when a run completed none).",
+        "",
+        "Learning curves: score on the validation env during training (−1/return; mean over seeds, band = "
+        "min–max; GeoServe's env normaliser is the myopic reference on noise-free demand; failed "
+        "episodes show as ≤ 0.1).",
+        "",
+        "![learning curves](learning_curves.png)",
+        "",
+        "## Targets (as measured)",
+        "",
+    ]
 
     def score(setting: str, policy: str) -> dict[str, Any] | None:
         return next((s for s in summary if s["setting"] == setting and s["policy"] == policy), None)
 
     for setting, policy, target, text in (
-            ("placement-default", "maskable_ppo", 0.95, "MaskablePPO on Placement-v0 (default scenario) ≥ 0.95× the reference"),
-            ("geoserve-default", "maskable_ppo", 1.0, "MaskablePPO on GeoServe-v0 beats the myopic reference (> 1.0)"),
-            ("geoserve-default", "maskable_ppo+bc", 1.0,
-             "MaskablePPO warm-started by cloning the myopic reference, on GeoServe-v0, beats it (> 1.0)")):
+        (
+            "placement-default",
+            "maskable_ppo",
+            0.95,
+            "MaskablePPO on Placement-v0 (default scenario) ≥ 0.95× the reference",
+        ),
+        (
+            "geoserve-default",
+            "maskable_ppo",
+            1.0,
+            "MaskablePPO on GeoServe-v0 beats the myopic reference (> 1.0)",
+        ),
+        (
+            "geoserve-default",
+            "maskable_ppo+bc",
+            1.0,
+            "MaskablePPO warm-started by cloning the myopic reference, on GeoServe-v0, beats it (> 1.0)",
+        ),
+    ):
         s = score(setting, policy)
         if s is None:
             continue
@@ -352,13 +427,17 @@ def write_readme(path: Path, body: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Train, test, and write the tables and figures."""
-    p = argparse.ArgumentParser(prog="python -m experiments.train_agents", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m experiments.train_agents", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--quick", action="store_true", help="2 seeds and tiny budgets (smoke test)")
     p.add_argument("--seeds", type=int, default=None, help="training seeds (default 5, or 2 with --quick)")
     p.add_argument("--jobs", type=int, default=2, help="training runs at a time (default 2)")
     p.add_argument("--only", nargs="*", default=None, help="run only these settings (labels)")
     p.add_argument("--out", default=None, help="output directory (default results/agents[/quick])")
-    p.add_argument("--fresh", action="store_true", help="retrain runs that already finished with the same command")
+    p.add_argument(
+        "--fresh", action="store_true", help="retrain runs that already finished with the same command"
+    )
     args = p.parse_args(argv)
     n_seeds = args.seeds or (2 if args.quick else 5)
     out = Path(args.out) if args.out else REPO / "results" / "agents" / ("quick" if args.quick else "")
@@ -379,12 +458,23 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(out / "results.csv", rows, drop=("episode_scores",))
     write_csv(out / "summary.csv", summary)
     write_csv(out / "curves.csv", curves)
-    write_csv(out / "budgets.csv", [{"setting": s.label, "env_id": s.env_id, "env_kwargs": s.env_kwargs,
-                                     "steps_per_seed": s.steps, "seeds": n_seeds,
-                                     "agents": " / ".join(a[0] for a in s.agents),
-                                     "test_episodes": s.test_episodes, "hyperparams": " ".join(s.hyperparams),
-                                     "variant_hyperparams": "; ".join(f"{a[0]}: {' '.join(a[2])}" for a in s.variants)}
-                                    for s in sets])
+    write_csv(
+        out / "budgets.csv",
+        [
+            {
+                "setting": s.label,
+                "env_id": s.env_id,
+                "env_kwargs": s.env_kwargs,
+                "steps_per_seed": s.steps,
+                "seeds": n_seeds,
+                "agents": " / ".join(a[0] for a in s.agents),
+                "test_episodes": s.test_episodes,
+                "hyperparams": " ".join(s.hyperparams),
+                "variant_hyperparams": "; ".join(f"{a[0]}: {' '.join(a[2])}" for a in s.variants),
+            }
+            for s in sets
+        ],
+    )
     plot_curves(curves, [s.label for s in sets], out / "learning_curves.png")
     wall = time.perf_counter() - t0
     write_readme(out / "README.md", markdown(summary, sets, n_seeds, wall, args.quick, trained))

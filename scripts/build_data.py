@@ -61,31 +61,75 @@ JPEG_PENALTY = ((95, 0.0), (90, 0.2), (85, 0.4), (75, 0.8), (50, 2.0), (25, 5.0)
 JPEG_PENALTY_SOURCE = (
     "ASSUMPTION: values invented to follow the shape reported (not transcribed) in Ehrlich et al. ICCVW 2021 "
     "arXiv:2011.08932; Yang, Amer, Jiang, Entropy 23(7):881 2021; Dodge & Karam QoMEX 2016; ImageNet-C "
-    "jpeg_compression (Hendrycks & Dietterich ICLR 2019): flat to q75, a few points by q25-50, steep below q20"
+    "jpeg_compression (Hendrycks & Dietterich ICLR 2019): flat to q75, a few points by q25-50, steep below "
+    "q20"
 )
 # The Azure conv trace's mean rate is computed below; every other named constant is here.
 CONSTANTS = (
-    ("intra_region_rtt_ms", 1.0, "ms", "ASSUMPTION: RTT between a request's entry point and a server in the same region"),
-    ("intra_region_throughput_gbps", 10.0, "Gbit/s",
-     "ASSUMPTION: bulk throughput inside one region (diagonal of throughput_gbps; an m5.8xlarge has up to 10 Gbit/s)"),
-    ("per_flow_fraction", 1 / 64, "1",
-     "ASSUMPTION: one request uses one TCP flow; Skyplane measured with 64 parallel flows, so per-request "
-     "bandwidth = throughput / 64"),
-    ("t4_over_rtx3090_throughput", 1198 / 3219, "1",
-     "NVIDIA DeepLearningExamples ResNet-50 v1.5 T4 AMP saturation 1198 img/s / timm RTX3090 AMP resnet50 "
-     "3219 img/s (data NOTES §3.2)"),
-    ("gpu_bs1_latency_floor_ms", 10.7, "ms",
-     "NVIDIA DeepLearningExamples ResNet-50 v1.5 PyTorch T4 FP32 batch-1 latency (data NOTES §3.2); used as the "
-     "latency floor of every accelerator"),
-    ("gpu_serving_batch", 8.0, "requests",
-     "ASSUMPTION: accelerators serve in batches of 8; inference latency = max(floor, batch x service time)"),
-    ("a10g_over_t4_throughput", 2.0, "1",
-     "ASSUMPTION: g5.xlarge (A10G) throughput relative to g4dn.xlarge (T4); no measured source in the snapshot"),
-    ("inf1_over_t4_throughput", 1.0, "1",
-     "ASSUMPTION: inf1.xlarge (1 Inferentia chip) throughput relative to a T4; no per-model Inferentia figures found"),
-    ("c5xlarge_over_i9_cpu_slowdown", 3.0, "1",
-     "ASSUMPTION: c5.xlarge (4 vCPU) batch-1 latency / timm i9-10940X (14 cores) batch-1 latency; NOTES §3.2 "
-     "suggests 2-4"),
+    (
+        "intra_region_rtt_ms",
+        1.0,
+        "ms",
+        "ASSUMPTION: RTT between a request's entry point and a server in the same region",
+    ),
+    (
+        "intra_region_throughput_gbps",
+        10.0,
+        "Gbit/s",
+        "ASSUMPTION: bulk throughput inside one region (diagonal of throughput_gbps; an m5.8xlarge has up "
+        "to 10 Gbit/s)",
+    ),
+    (
+        "per_flow_fraction",
+        1 / 64,
+        "1",
+        "ASSUMPTION: one request uses one TCP flow; Skyplane measured with 64 parallel flows, so per-request "
+        "bandwidth = throughput / 64",
+    ),
+    (
+        "t4_over_rtx3090_throughput",
+        1198 / 3219,
+        "1",
+        "NVIDIA DeepLearningExamples ResNet-50 v1.5 T4 AMP saturation 1198 img/s / timm RTX3090 AMP resnet50 "
+        "3219 img/s (data NOTES §3.2)",
+    ),
+    (
+        "gpu_bs1_latency_floor_ms",
+        10.7,
+        "ms",
+        "NVIDIA DeepLearningExamples ResNet-50 v1.5 PyTorch T4 FP32 batch-1 latency (data NOTES §3.2); used "
+        "as the "
+        "latency floor of every accelerator",
+    ),
+    (
+        "gpu_serving_batch",
+        8.0,
+        "requests",
+        "ASSUMPTION: accelerators serve in batches of 8; "
+        "inference latency = max(floor, batch x service time)",
+    ),
+    (
+        "a10g_over_t4_throughput",
+        2.0,
+        "1",
+        "ASSUMPTION: g5.xlarge (A10G) throughput relative to g4dn.xlarge (T4); no measured source in the "
+        "snapshot",
+    ),
+    (
+        "inf1_over_t4_throughput",
+        1.0,
+        "1",
+        "ASSUMPTION: inf1.xlarge (1 Inferentia chip) throughput relative to a T4; no per-model Inferentia "
+        "figures found",
+    ),
+    (
+        "c5xlarge_over_i9_cpu_slowdown",
+        3.0,
+        "1",
+        "ASSUMPTION: c5.xlarge (4 vCPU) batch-1 latency / timm i9-10940X (14 cores) batch-1 latency; NOTES "
+        "§3.2 "
+        "suggests 2-4",
+    ),
     ("arrivals_bin_s", 10.0, "s", "bin width of arrivals.csv"),
 )
 
@@ -126,12 +170,24 @@ def build_regions() -> list[dict[str, str]]:
     missing = sorted(set(names) - set(loc))
     assert not missing, f"no location for {missing}"
     regs = [loc[n] for n in names]
-    _write("regions.csv",
-           "AWS regions with Skyplane RTTs. lat/lon [deg] of the region's city, utc_offset_h [h] standard time "
-           "(facts); demand_weight = ASSUMPTION: rough internet users (millions) whose nearest region it is",
-           ["name", "city", "continent", "lat", "lon", "utc_offset_h", "demand_weight"],
-           [[r["region"], r["city"], r["continent"], float(r["lat"]), float(r["lon"]), float(r["utc_offset_h"]),
-             float(r["demand_weight"])] for r in regs])
+    _write(
+        "regions.csv",
+        "AWS regions with Skyplane RTTs. lat/lon [deg] of the region's city, utc_offset_h [h] standard time "
+        "(facts); demand_weight = ASSUMPTION: rough internet users (millions) whose nearest region it is",
+        ["name", "city", "continent", "lat", "lon", "utc_offset_h", "demand_weight"],
+        [
+            [
+                r["region"],
+                r["city"],
+                r["continent"],
+                float(r["lat"]),
+                float(r["lon"]),
+                float(r["utc_offset_h"]),
+                float(r["demand_weight"]),
+            ]
+            for r in regs
+        ],
+    )
     return regs
 
 
@@ -144,8 +200,13 @@ def build_rtt(names: list[str], const: dict[str, float]) -> None:
     assert not np.isnan(d).any(), "latency matrix incomplete"
     sym = (d + d.T) / 2
     np.fill_diagonal(sym, const["intra_region_rtt_ms"])
-    _matrix("rtt_ms.csv", "round-trip time [ms], mean of both directions of Skyplane avg_rtt (ping, m5.large, "
-            "2022-04); diagonal = intra_region_rtt_ms ASSUMPTION", names, sym)
+    _matrix(
+        "rtt_ms.csv",
+        "round-trip time [ms], mean of both directions of Skyplane avg_rtt (ping, m5.large, "
+        "2022-04); diagonal = intra_region_rtt_ms ASSUMPTION",
+        names,
+        sym,
+    )
 
 
 def build_throughput(regs: list[dict[str, str]], const: dict[str, float]) -> int:
@@ -172,10 +233,15 @@ def build_throughput(regs: list[dict[str, str]], const: dict[str, float]) -> int
                 n_imputed += 1
     np.fill_diagonal(sym, const["intra_region_throughput_gbps"])
     assert not np.isnan(sym).any()
-    _matrix("throughput_gbps.csv",
-            "bulk throughput [Gbit/s], Skyplane iperf3 (m5.8xlarge, 64 TCP flows, 2022-11), mean of sent/received, "
-            f"symmetrised; {n_imputed} directed pairs not measured (ap-southeast-3) = median of the same "
-            "continent-pair class; diagonal = intra_region_throughput_gbps ASSUMPTION", names, sym)
+    _matrix(
+        "throughput_gbps.csv",
+        "bulk throughput [Gbit/s], Skyplane iperf3 (m5.8xlarge, 64 TCP flows, 2022-11), mean of "
+        "sent/received, "
+        f"symmetrised; {n_imputed} directed pairs not measured (ap-southeast-3) = median of the same "
+        "continent-pair class; diagonal = intra_region_throughput_gbps ASSUMPTION",
+        names,
+        sym,
+    )
     return n_imputed
 
 
@@ -187,13 +253,19 @@ def build_egress(names: list[str]) -> None:
             d[idx[r["src"]], idx[r["dst"]]] = float(r["cost"])
     np.fill_diagonal(d, 0.0)
     gaps = [f"{names[i]}->{names[j]}" for i, j in np.argwhere(np.isnan(d))]
-    for i, j in np.argwhere(np.isnan(d)):  # AWS prices by source region: use the source row's most common price
+    for i, j in np.argwhere(
+        np.isnan(d)
+    ):  # AWS prices by source region: use the source row's most common price
         vals, counts = np.unique(d[i][~np.isnan(d[i]) & (np.arange(len(names)) != i)], return_counts=True)
         d[i, j] = vals[np.argmax(counts)]
-    _matrix("egress_usd_per_gb.csv", "AWS inter-region data transfer price [$/GB, 1 GB = 1e9 B] from src (row) to "
-            "dst (column), first tier, Skyplane aws_transfer_costs.csv (2023); diagonal 0; missing in the source "
-            f"and set to the source row's most common price (AWS prices by source region): {' '.join(gaps)}",
-            names, d)
+    _matrix(
+        "egress_usd_per_gb.csv",
+        "AWS inter-region data transfer price [$/GB, 1 GB = 1e9 B] from src (row) to "
+        "dst (column), first tier, Skyplane aws_transfer_costs.csv (2023); diagonal 0; missing in the source "
+        f"and set to the source row's most common price (AWS prices by source region): {' '.join(gaps)}",
+        names,
+        d,
+    )
 
 
 def build_prices(names: list[str]) -> None:
@@ -201,14 +273,31 @@ def build_prices(names: list[str]) -> None:
     for r in _read(RAW / "derived" / "aws_ec2_ondemand_linux_usd_per_hour.csv"):
         price[r["region"], r["instance_type"]] = float(r["ondemand_usd_per_hour"])
     rows = [[n, *[price.get((n, h), math.nan) for h in INSTANCE_TYPES]] for n in names]
-    _write("prices_usd_per_hour.csv", "EC2 on-demand Linux price [$/h], SkyPilot catalog (AWS Price List API, 2025+);"
-           " empty = not offered / not in the catalog (sa-east-1 has no rows: left not offered, never imputed)",
-           ["region", *INSTANCE_TYPES], rows)
-    _write("instance_types.csv", "instance types: accelerator ('' = CPU only), vcpus, memory_gib (catalog); "
-           "speed_constant = constants.csv entry scaling its throughput relative to a T4 ('' = the T4 itself or CPU)",
-           ["name", "accelerator", "is_gpu", "vcpus", "memory_gib", "speed_constant"],
-           [[h, INSTANCE_SPEED[h][0], int(bool(INSTANCE_SPEED[h][0])), 4, {"c5.xlarge": 8, "g4dn.xlarge": 16,
-             "inf1.xlarge": 8, "g5.xlarge": 16}[h], INSTANCE_SPEED[h][1]] for h in INSTANCE_TYPES])
+    _write(
+        "prices_usd_per_hour.csv",
+        "EC2 on-demand Linux price [$/h], SkyPilot catalog (AWS Price List API, 2025+);"
+        " empty = not offered / not in the catalog (sa-east-1 has no rows: left not offered, never imputed)",
+        ["region", *INSTANCE_TYPES],
+        rows,
+    )
+    _write(
+        "instance_types.csv",
+        "instance types: accelerator ('' = CPU only), vcpus, memory_gib (catalog); "
+        "speed_constant = constants.csv entry scaling its throughput relative to a T4 ('' = the T4 itself "
+        "or CPU)",
+        ["name", "accelerator", "is_gpu", "vcpus", "memory_gib", "speed_constant"],
+        [
+            [
+                h,
+                INSTANCE_SPEED[h][0],
+                int(bool(INSTANCE_SPEED[h][0])),
+                4,
+                {"c5.xlarge": 8, "g4dn.xlarge": 16, "inf1.xlarge": 8, "g5.xlarge": 16}[h],
+                INSTANCE_SPEED[h][1],
+            ]
+            for h in INSTANCE_TYPES
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------- models
@@ -249,12 +338,27 @@ def build_models(f0: float) -> None:
         rows.append([name, weights, timm, float(t["acc1_imagenet1k"]) / 100, float(t["gflops"]),
                      round(float(t["file_size_mb"]) * 2**20), n, img_s, cpu_ms, sg, sc])
     rows.sort(key=lambda r: (r[3], r[0]))
-    _write("models.csv", "torchvision ImageNet-1k classifiers: top1 [fraction] at native_res_px (eval crop), gflops, "
-           "file_bytes [B] (torchvision 0.29.1); gpu_img_per_s = timm RTX3090 AMP throughput, cpu_bs1_ms = timm "
-           "i9-10940X batch-1 latency [ms], both at native_res_px (from the timm row at gpu_row_px/cpu_row_px, "
-           "scaled by pixels; CPU with cpu_resolution_fixed_fraction)",
-           ["name", "weights", "timm_model", "top1", "gflops", "file_bytes", "native_res_px", "gpu_img_per_s",
-            "cpu_bs1_ms", "gpu_row_px", "cpu_row_px"], rows)
+    _write(
+        "models.csv",
+        "torchvision ImageNet-1k classifiers: top1 [fraction] at native_res_px (eval crop), gflops, "
+        "file_bytes [B] (torchvision 0.29.1); gpu_img_per_s = timm RTX3090 AMP throughput, cpu_bs1_ms = timm "
+        "i9-10940X batch-1 latency [ms], both at native_res_px (from the timm row at gpu_row_px/cpu_row_px, "
+        "scaled by pixels; CPU with cpu_resolution_fixed_fraction)",
+        [
+            "name",
+            "weights",
+            "timm_model",
+            "top1",
+            "gflops",
+            "file_bytes",
+            "native_res_px",
+            "gpu_img_per_s",
+            "cpu_bs1_ms",
+            "gpu_row_px",
+            "cpu_row_px",
+        ],
+        rows,
+    )
 
 
 # ---------------------------------------------------------------------------------- data versions
@@ -263,9 +367,13 @@ def build_jpeg() -> None:
     for r in _read(RAW / "derived" / "jpeg_size_vs_resolution_quality_measured.csv"):
         acc[int(r["side_px"]), int(r["jpeg_quality"])].append(int(r["bytes"]))
     rows = [[s, q, float(np.mean(v)), len(v)] for (s, q), v in sorted(acc.items())]
-    _write("jpeg_bytes.csv", "mean JPEG size [bytes] of a side_px x side_px centre crop at jpeg_quality over the "
-           "n_images measured photos that have that side (own measurement, Pillow 13, 4:2:0)",
-           ["side_px", "jpeg_quality", "mean_bytes", "n_images"], rows)
+    _write(
+        "jpeg_bytes.csv",
+        "mean JPEG size [bytes] of a side_px x side_px centre crop at jpeg_quality over the "
+        "n_images measured photos that have that side (own measurement, Pillow 13, 4:2:0)",
+        ["side_px", "jpeg_quality", "mean_bytes", "n_images"],
+        rows,
+    )
 
 
 def build_resolution_curve() -> None:
@@ -274,7 +382,10 @@ def build_resolution_curve() -> None:
     ref = next(float(r["top1"]) for r in slim if r["input_resolution"] == "224")
     pts = {math.log2(int(r["input_resolution"]) / 224): (float(r["top1"]) - ref, "tfslim MobileNetV2 1.0")
            for r in slim}
-    top1 = {(r["model"], int(r["img_size"])): float(r["top1"]) for r in _read(RAW / "timm" / "results-imagenet.csv")}
+    top1 = {
+        (r["model"], int(r["img_size"])): float(r["top1"])
+        for r in _read(RAW / "timm" / "results-imagenet.csv")
+    }
     above: dict[float, list[float]] = defaultdict(list)
     for w, n, s in ABOVE_NATIVE_PAIRS:
         above[math.log2(s / n)].append(top1[w, s] - top1[w, n])
@@ -305,9 +416,13 @@ def build_arrivals(bin_s: float) -> dict[str, float]:
     for n, t in traces.items():
         c = np.bincount((t // bin_s).astype(int), minlength=n_bins)[:n_bins].astype(float)
         cols[n] = c / c.mean()
-    _write("arrivals.csv", f"Azure LLM inference trace 2023-11-16 (CC-BY-4.0, Splitwise ISCA 2024): requests per "
-           f"{bin_s:g} s bin from t_s [s] after each trace's first request, normalised to mean 1 per trace",
-           ["t_s", "conv", "code"], [[i * bin_s, cols["conv"][i], cols["code"][i]] for i in range(n_bins)])
+    _write(
+        "arrivals.csv",
+        f"Azure LLM inference trace 2023-11-16 (CC-BY-4.0, Splitwise ISCA 2024): requests per "
+        f"{bin_s:g} s bin from t_s [s] after each trace's first request, normalised to mean 1 per trace",
+        ["t_s", "conv", "code"],
+        [[i * bin_s, cols["conv"][i], cols["code"][i]] for i in range(n_bins)],
+    )
     return rates
 
 
@@ -320,16 +435,27 @@ def build_tables() -> None:
     build_throughput(regs, const)
     build_egress(names)
     build_prices(names)
-    f0 = fit_cpu_fixed_fraction(_bench(RAW / "timm" / "benchmark-infer-fp32-nchw-pt240-cpu-i9_10940x-dynamo.csv"))
+    f0 = fit_cpu_fixed_fraction(
+        _bench(RAW / "timm" / "benchmark-infer-fp32-nchw-pt240-cpu-i9_10940x-dynamo.csv")
+    )
     build_models(f0)
     build_jpeg()
     build_resolution_curve()
     rates = build_arrivals(const["arrivals_bin_s"])
     rows = [[n, v, u, s] for n, v, u, s in CONSTANTS]
-    rows.append(["cpu_resolution_fixed_fraction", f0, "1", "least-squares fit of t(s)=t(n)(f0+(1-f0)(s/n)^2) over "
-                 "all same-model size pairs of the timm i9 CPU batch-1 benchmark for models.csv"])
+    rows.append(
+        [
+            "cpu_resolution_fixed_fraction",
+            f0,
+            "1",
+            "least-squares fit of t(s)=t(n)(f0+(1-f0)(s/n)^2) over "
+            "all same-model size pairs of the timm i9 CPU batch-1 benchmark for models.csv",
+        ]
+    )
     for n, v in sorted(rates.items()):
-        rows.append([n, v, "req/s", "Azure LLM inference trace 2023 (CC-BY-4.0): requests / (last - first arrival)"])
+        rows.append(
+            [n, v, "req/s", "Azure LLM inference trace 2023 (CC-BY-4.0): requests / (last - first arrival)"]
+        )
     _write("constants.csv", "named constants of the physical models (a2gym.physics); source says measured "
            "vs ASSUMPTION", ["name", "value", "unit", "source"], rows)
 

@@ -48,7 +48,9 @@ COST_SCALARS = ("a2gym/episode_cost", "a2gym/cost_compute", "a2gym/cost_bandwidt
 
 def run_module(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``python -m <args>`` in the repository root (as a user runs the scripts)."""
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def train(log_dir: Path, algo: str, env_id: str = PLACEMENT, steps: int = 2048, *extra: str,
@@ -89,19 +91,27 @@ def test_short_run_writes_custom_scalars_checkpoint_and_best_model(tmp_path: Pat
     assert tags["a2gym/episodes"][-1][1] > 0
     assert all(0 <= v < 10 for _, v in tags["a2gym/score"])
     if algo == "maskable_ppo":  # masks: no episode fails, every one has a cost and a score > 0
-        assert all(v > 0 for _, v in tags["a2gym/episode_cost"]) and all(v == 0 for _, v in tags["a2gym/failed"])
+        assert all(v > 0 for _, v in tags["a2gym/episode_cost"]) and all(
+            v == 0 for _, v in tags["a2gym/failed"]
+        )
         assert all(v > 0 for _, v in tags["a2gym/score"])
     assert (run_dir / "checkpoints" / "rl_model_1024_steps.zip").exists()
     assert saved_timesteps(run_dir / "checkpoints" / "rl_model_1024_steps.zip") == 1024
     assert saved_timesteps(run_dir / "model.zip") == 2048
     assert (run_dir / "best_model.zip").exists()
     cfg = yaml.safe_load((run_dir / "config.yml").read_text())
-    assert cfg["algo"] == algo and cfg["env"] == PLACEMENT and cfg["seed"] == 3 and cfg["total_timesteps"] == 2048
+    assert (
+        cfg["algo"] == algo
+        and cfg["env"] == PLACEMENT
+        and cfg["seed"] == 3
+        and cfg["total_timesteps"] == 2048
+    )
     assert cfg["hyperparams"]["checkpoint_freq"] == 1024  # the command-line override is in the resolved set
 
 
 def test_maskable_ppo_on_geoserve(tmp_path: Path) -> None:
-    """GeoServe's masks (a (may be 0, may be 1) pair per facility) reach MaskablePPO; VecNormalize stats are saved."""
+    """GeoServe's masks (a (may be 0, may be 1) pair per facility) reach MaskablePPO; VecNormalize stats are
+    saved."""
     run_dir = train(tmp_path, "maskable_ppo", GEOSERVE, 512, "n_envs=2", "eval_freq=0", "checkpoint_freq=256")
     assert saved_timesteps(run_dir / "model.zip") >= 512
     assert "a2gym/steps_per_second" in scalars(run_dir)
@@ -110,14 +120,18 @@ def test_maskable_ppo_on_geoserve(tmp_path: Path) -> None:
         assert list((run_dir / "checkpoints").glob("rl_model_vecnormalize_*_steps.pkl"))
 
 
-# --- resume --------------------------------------------------------------------------------------------------
+# --- resume
+# --------------------------------------------------------------------------------------------------
+
 
 def test_resume_continues_from_the_saved_step(tmp_path: Path) -> None:
     run_dir = train(tmp_path, "ppo", PLACEMENT, 1536)
     # Simulate a run killed after its 1024-step checkpoint: only the checkpoint survives.
     (run_dir / "model.zip").unlink()
     first_events = set((run_dir / "tb").iterdir())
-    proc = run_module("agents.train", "--resume", str(run_dir), "--total-timesteps", "2048", "--no-progress-bar")
+    proc = run_module(
+        "agents.train", "--resume", str(run_dir), "--total-timesteps", "2048", "--no-progress-bar"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cfg = yaml.safe_load((run_dir / "config.yml").read_text())
     assert cfg["resumes"][-1]["steps"] == 1024
@@ -139,7 +153,9 @@ def test_resume_of_a_finished_run_does_nothing(tmp_path: Path, maskable_run: Pat
     assert proc.returncode == 0 and "nothing to do" in proc.stdout
 
 
-# --- evaluation ----------------------------------------------------------------------------------------------
+# --- evaluation
+# ----------------------------------------------------------------------------------------------
+
 
 def evaluate_to(path: Path, *args: str) -> list[dict]:
     proc = run_module("agents.evaluate", *args, "--out", str(path))
@@ -153,7 +169,9 @@ def test_evaluate_reproduces_costs_for_the_same_seeds(tmp_path: Path, maskable_r
     assert [r["seed"] for r in a] == [7, 8]
     for ra, rb in zip(a, b, strict=True):
         assert ra["actions"] == rb["actions"] and ra["cost"] == rb["cost"] and ra["return"] == rb["return"]
-        assert ra["cost"] > 0 and ra["actions"][-1] == gym.make(PLACEMENT).action_space.n - 1  # ends with STOP
+        assert (
+            ra["cost"] > 0 and ra["actions"][-1] == gym.make(PLACEMENT).action_space.n - 1
+        )  # ends with STOP
 
 
 def test_evaluate_records_replay_in_a2gym_validate(tmp_path: Path, maskable_run: Path) -> None:
@@ -209,7 +227,9 @@ def test_bad_hyperparameter_name_fails_before_training(tmp_path: Path) -> None:
 
 
 def test_bad_env_id_fails_before_training(tmp_path: Path) -> None:
-    proc = run_module("agents.train", "--algo", "ppo", "--env", "a2gym/Placment-v0", "--log-dir", str(tmp_path / "x"))
+    proc = run_module(
+        "agents.train", "--algo", "ppo", "--env", "a2gym/Placment-v0", "--log-dir", str(tmp_path / "x")
+    )
     assert proc.returncode == 2
     assert "unknown env id 'a2gym/Placment-v0'" in proc.stderr and "a2gym/Placement-v0" in proc.stderr
     assert not (tmp_path / "x").exists()
@@ -231,7 +251,9 @@ def test_bad_yaml_value_names_are_checked_in_process() -> None:
         parse_key_values(["n_steps"])
 
 
-# --- small pieces ----------------------------------------------------------------------------------------------
+# --- small pieces
+# ----------------------------------------------------------------------------------------------
+
 
 def test_parse_key_values_reads_yaml_and_dotted_keys() -> None:
     got = parse_key_values(["lr=3e-4", "policy_kwargs.net_arch=[64, 64]", "normalize=true", "name=abc"])
@@ -266,7 +288,20 @@ def test_masked_actions_are_noops_then_a_failure() -> None:
 def test_bad_hyperparameter_value_fails_cleanly_and_leaves_no_run_dir(tmp_path: Path) -> None:
     from agents.train import main
 
-    code = main(["--algo", "ppo", "--env", PLACEMENT, "--hyperparams", "n_steps=abc", "--total-timesteps", "64",
-                 "--log-dir", str(tmp_path), "--no-progress-bar"])
+    code = main(
+        [
+            "--algo",
+            "ppo",
+            "--env",
+            PLACEMENT,
+            "--hyperparams",
+            "n_steps=abc",
+            "--total-timesteps",
+            "64",
+            "--log-dir",
+            str(tmp_path),
+            "--no-progress-bar",
+        ]
+    )
     assert code == 2  # was a TypeError traceback from inside PPO
     assert not list(tmp_path.rglob("config.yml")), "a run dir that --resume cannot continue was left behind"

@@ -181,8 +181,11 @@ def test_cli_fails_loudly_when_a_command_module_breaks(tmp_path):
 
 
 def test_importing_viz_leaves_matplotlib_backend_alone():
-    code = ("import matplotlib; matplotlib.use('svg'); import a2gym.viz, a2gym.cli; "
-            "import matplotlib as m; print(m.get_backend()); import sys; print('matplotlib.pyplot' in sys.modules)")
+    code = (
+        "import matplotlib; matplotlib.use('svg'); import a2gym.viz, a2gym.cli; "
+        "import matplotlib as m; print(m.get_backend()); import sys; print('matplotlib.pyplot' in "
+        "sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr

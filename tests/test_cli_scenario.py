@@ -22,7 +22,9 @@ def test_export_round_trips_with_same_sha(tmp_path):
 
 
 def test_show_prints_sizes_and_feasibility():
-    res = CliRunner().invoke(main, ["scenario", "show", "generator://synth-v0/3?classes=20&regions=5", "--assumptions"])
+    res = CliRunner().invoke(
+        main, ["scenario", "show", "generator://synth-v0/3?classes=20&regions=5", "--assumptions"]
+    )
     assert res.exit_code == 0, res.output
     assert "classes R=20" in res.output
     assert "infeasible classes: 0" in res.output

@@ -16,7 +16,8 @@ A, B = 0, 1  # facilities of the toy: (region, model 0, type 0) -> i = region
 
 def test_hand_computed_pooled_plan():
     s = two_region_toy()
-    # c0 (at A, big) and c1 (at B, small) both served at A: busy 2*0.2 + 1*0.1 = 0.5 -> ceil(0.5/0.5) = 1 instance.
+    # c0 (at A, big) and c1 (at B, small) both served at A: busy 2*0.2 + 1*0.1 = 0.5 -> ceil(0.5/0.5) = 1
+    # instance.
     plan = Plan.from_assignment(facility=[A, A], data=[1, 0], instances=[1, 0])
     ev = a2gym.evaluate(s, plan)
     assert ev.violations == ()
@@ -67,7 +68,8 @@ def test_materialise_matches_lemma_a():
 
 def test_violations_are_reported_not_clipped():
     s = two_region_toy(class_latency_slo_ms=np.array([500.0, 150.0]))
-    # c1 at A: 150.1008 ms > 150 ms; c0 with small data: accuracy 0.7 < 0.75; one instance too few is fine here.
+    # c1 at A: 150.1008 ms > 150 ms; c0 with small data: accuracy 0.7 < 0.75; one instance too few is fine
+    # here.
     plan = Plan.from_assignment(facility=[A, A], data=[0, 0], instances=[1, 0])
     ev = a2gym.evaluate(s, plan)
     kinds = {(v.kind, v.subject) for v in ev.violations}
@@ -158,6 +160,8 @@ def test_plan_assignment_inverts_from_assignment_and_refuses_split_plans():
     plan = Plan.from_assignment(facility=[1, 0], data=[0, 1], instances=[1, 1])
     fac, data = plan.assignment(2)
     assert fac.tolist() == [1, 0] and data.tolist() == [0, 1]
-    split = Plan(cls=[0, 1, 1], facility=[A, A, B], data=[1, 0, 0], fraction=[1.0, 0.5, 0.5], instances=[1, 1])
+    split = Plan(
+        cls=[0, 1, 1], facility=[A, A, B], data=[1, 0, 0], fraction=[1.0, 0.5, 0.5], instances=[1, 1]
+    )
     with pytest.raises(PlanError, match="not integral"):
         split.assignment(2)

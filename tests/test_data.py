@@ -49,7 +49,9 @@ def test_table_shapes_and_values() -> None:
     assert k == 21 and t.regions == tuple(sorted(t.regions))
     for m in (t.rtt_ms, t.throughput_gbps, t.egress_usd_per_gb):
         assert m.shape == (k, k) and not np.isnan(m).any()
-    assert np.array_equal(t.rtt_ms, t.rtt_ms.T) and np.all(np.diag(t.rtt_ms) == t.const("intra_region_rtt_ms"))
+    assert np.array_equal(t.rtt_ms, t.rtt_ms.T) and np.all(
+        np.diag(t.rtt_ms) == t.const("intra_region_rtt_ms")
+    )
     assert np.array_equal(t.throughput_gbps, t.throughput_gbps.T) and np.all(t.throughput_gbps > 0)
     assert np.all(np.diag(t.egress_usd_per_gb) == 0)
     i, j = t.regions.index("us-east-1"), t.regions.index("us-east-2")

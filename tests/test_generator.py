@@ -43,7 +43,13 @@ def test_same_uri_identical_across_processes() -> None:
 
 def test_uri_parameters_reach_the_generator() -> None:
     s = load_scenario(URI, check_feasible=False)
-    assert (s.n_classes, s.n_regions, s.n_models, s.n_data_versions, s.n_instance_types) == (300, 12, 8, 20, 3)
+    assert (s.n_classes, s.n_regions, s.n_models, s.n_data_versions, s.n_instance_types) == (
+        300,
+        12,
+        8,
+        20,
+        3,
+    )
     assert s.uri == URI
     assert s.sha256 == synth_v0(42, 300, 12, 8, 20, 3).sha256
     assert GENERATORS["synth-v0"] is synth_v0
@@ -157,7 +163,9 @@ def test_classes_feasible_equals_the_direct_formula():
         best = np.round(rng.uniform(50, 300, (K, M, D)), 0)
         best[rng.random((K, M, D)) < 0.2] = np.inf
         origin = rng.integers(0, K, R)
-        floor = np.where(rng.random(R) < 0.3, rng.choice(acc.ravel(), R), np.round(rng.uniform(0.5, 0.95, R), 2))
+        floor = np.where(
+            rng.random(R) < 0.3, rng.choice(acc.ravel(), R), np.round(rng.uniform(0.5, 0.95, R), 2)
+        )
         slo = np.where(rng.random(R) < 0.3, rng.choice(best[np.isfinite(best)], R), rng.uniform(40, 320, R))
         lat = np.where(acc[None] >= floor[:, None, None] - TOL, best[origin], np.inf)
         direct = lat.reshape(R, -1).min(axis=1) <= slo + TOL

@@ -107,7 +107,9 @@ def test_overflow_goes_to_the_next_facility_with_spare_capacity():
     assert info["unserved_requests"] == 0.0
     # bandwidth: what A cannot take goes to B; c0 from A to B pays 0.1 $/GB x 2e5 B, c1 at its origin B pays 0
     over_c0 = 4.0 * (1 - 0.5 / 0.9)
-    assert info["bandwidth"] == pytest.approx(3600.0 * over_c0 * 2e5 * 0.1 / 1e9 + 3600.0 * (0.5 / 0.9) * 1e5 * 0.05 / 1e9)
+    assert info["bandwidth"] == pytest.approx(
+        3600.0 * over_c0 * 2e5 * 0.1 / 1e9 + 3600.0 * (0.5 / 0.9) * 1e5 * 0.05 / 1e9
+    )
 
 
 def test_a_30_s_instance_is_billed_60_s():
@@ -122,7 +124,9 @@ def test_a_30_s_instance_is_billed_60_s():
 
 
 def test_billing_granularity_rounds_up_and_releases_the_newest_first():
-    env = toy_env(slot_minutes=0.5, provisioning_delay_s=0.0, billing_granularity_s=45.0, billing_minimum_s=0.0)
+    env = toy_env(
+        slot_minutes=0.5, provisioning_delay_s=0.0, billing_granularity_s=45.0, billing_minimum_s=0.0
+    )
     env.reset(seed=0)
     costs = []
     for a in ([1, 1], [1, 2], [1, 1], [1, 1]):
@@ -187,7 +191,9 @@ def _sample_valid(env):
 
     def sample(mask=None, probability=None):
         allowed = base.action_masks().reshape(base.n_facilities, -1)
-        return gymnasium.spaces.MultiDiscrete.sample(space, mask=tuple(row.astype(np.int8) for row in allowed))
+        return gymnasium.spaces.MultiDiscrete.sample(
+            space, mask=tuple(row.astype(np.int8) for row in allowed)
+        )
 
     space.sample = sample
     return env
@@ -225,7 +231,12 @@ def test_hindsight_beats_forecast_and_reactive_and_replays_to_its_cost():
         plan = policy.plan
         assert cost == pytest.approx(plan.replay_cost, rel=1e-9)  # replaying the plan through env.step
         assert plan.bound <= plan.objective * (1 + 1e-6) and plan.bound <= cost * (1 + 1e-6)
-        assert cost <= forecast * (1 + 1e-9) and cost <= reactive * (1 + 1e-9), (seed, cost, forecast, reactive)
+        assert cost <= forecast * (1 + 1e-9) and cost <= reactive * (1 + 1e-9), (
+            seed,
+            cost,
+            forecast,
+            reactive,
+        )
         assert plan.source.startswith("milp") and cost < plan.start_cost  # the MILP improves on its start
     assert cost < 0.9 * reactive  # a day where foresight matters
 
@@ -259,7 +270,9 @@ def test_records_replay_bit_for_bit():
     env = gymnasium.make(ID, scenario=uri, n_slots=8)
     out = run_episode(env, reference_policy(env, "forecast"), seed=5)
     again = replay(ID, uri, {"n_slots": 8}, 5, out.actions)
-    assert again.cost == out.cost and again.return_ == out.return_ and again.cost_breakdown == out.cost_breakdown
+    assert (
+        again.cost == out.cost and again.return_ == out.return_ and again.cost_breakdown == out.cost_breakdown
+    )
     assert isinstance(out.actions[0], list) and len(out.actions) == 8
 
 

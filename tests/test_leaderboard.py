@@ -28,10 +28,23 @@ def _rec(policy: str = "reference", uri: str = "scenario://a2-test-v0/placement-
          cost: float = 10.0, env_id: str = "a2gym/Placement-v0", violations: int = 0, wall: float = 0.5
          ) -> EpisodeRecord:
     return EpisodeRecord(
-        suite="a2-test-v0", env_id=env_id, env_version=0, a2gym_version="0.1.0", scenario_uri=uri,
-        scenario_sha256=SHA, env_kwargs={}, seed=seed, policy=policy, trained_on_test=False, actions=[3, 1, [0, 1]],
-        cost=cost, cost_breakdown={"compute": cost - 1.0, "bandwidth": 1.0}, return_=-cost / 10.0,
-        violations=violations, wall_time_s=wall)
+        suite="a2-test-v0",
+        env_id=env_id,
+        env_version=0,
+        a2gym_version="0.1.0",
+        scenario_uri=uri,
+        scenario_sha256=SHA,
+        env_kwargs={},
+        seed=seed,
+        policy=policy,
+        trained_on_test=False,
+        actions=[3, 1, [0, 1]],
+        cost=cost,
+        cost_breakdown={"compute": cost - 1.0, "bandwidth": 1.0},
+        return_=-cost / 10.0,
+        violations=violations,
+        wall_time_s=wall,
+    )
 
 
 # ----------------------------------------------------------------------------------------- record format
@@ -95,7 +108,9 @@ def test_suite_definition() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ scores
-def _table(costs: dict[str, dict[str, list[float]]], env_id: str = "a2gym/Placement-v0") -> list[EpisodeRecord]:
+def _table(
+    costs: dict[str, dict[str, list[float]]], env_id: str = "a2gym/Placement-v0"
+) -> list[EpisodeRecord]:
     return [_rec(policy=p, uri=u, seed=10_000 + j, cost=c, env_id=env_id)
             for p, per in costs.items() for u, cs in per.items() for j, c in enumerate(cs)]
 
@@ -155,7 +170,9 @@ def test_table_is_a_pure_function_of_the_records() -> None:
     rng = np.random.default_rng(3)
     ref = {U0: list(rng.uniform(5, 15, 5)), U1: list(rng.uniform(50, 150, 5))}
     recs = _table({"reference": ref, "p": {u: [c * 0.9 for c in cs] for u, cs in ref.items()}})
-    md1 = render_markdown(score_all(recs), A2_TEST_V0, "leaderboard", "leaderboard/leaderboard.png", ["x.jsonl"])
+    md1 = render_markdown(
+        score_all(recs), A2_TEST_V0, "leaderboard", "leaderboard/leaderboard.png", ["x.jsonl"]
+    )
     shuffled = [dataclasses.replace(r, wall_time_s=r.wall_time_s) for r in reversed(recs)]
     md2 = render_markdown(score_all(shuffled), A2_TEST_V0, "leaderboard", "leaderboard/leaderboard.png",
                           ["x.jsonl"])
@@ -252,7 +269,9 @@ def _lower_seed(d: dict) -> None:
      r"cost_breakdown\['compute'\]"),
     (1, lambda d: d.update(violations=d["violations"] + 1), "violations"),
 ])
-def test_tampered_record_is_rejected_with_its_line(valid_file: Path, tmp_path: Path, line, change, message) -> None:
+def test_tampered_record_is_rejected_with_its_line(
+    valid_file: Path, tmp_path: Path, line, change, message
+) -> None:
     from a2gym.leaderboard.validate import validate_files
 
     bad = _tamper(valid_file, tmp_path / "x.jsonl", line, change)
@@ -389,7 +408,11 @@ def test_table_is_regenerated_byte_for_byte(evaluated: Path, tmp_path: Path) -> 
         shutil.copy(committed_bounds, d / "lower_bounds.json")
     out = tmp_path / "LEADERBOARD.md"
     first = build(d, out)
-    md, png, bounds = out.read_bytes(), (d / "leaderboard.png").read_bytes(), (d / "lower_bounds.json").read_text()
+    md, png, bounds = (
+        out.read_bytes(),
+        (d / "leaderboard.png").read_bytes(),
+        (d / "lower_bounds.json").read_text(),
+    )
     assert first.stale[0] == str(out)  # no table existed before
     again = build(d, out, check=True)
     assert again.stale == [] and again.chart == png and out.read_bytes() == md
@@ -411,7 +434,9 @@ def test_reference_scores_exactly_one_on_its_own_suite(evaluated: Path) -> None:
               A2_TEST_V0.entry("a2gym/GeoServe-v0").scenarios[1:] for seed in A2_TEST_V0.seeds()]
     for env_id in ("a2gym/Placement-v0", "a2gym/Scheduling-v0", "a2gym/GeoServe-v0"):
         mine = [dataclasses.replace(r, policy="fresh") for r in fresh if r.env_id == env_id]
-        ref = [r for r in reference if r.env_id == env_id and r.scenario_uri in {m.scenario_uri for m in mine}]
+        ref = [
+            r for r in reference if r.env_id == env_id and r.scenario_uri in {m.scenario_uri for m in mine}
+        ]
         s = score_entry(mine, ref)
         assert (s.score, s.ci_low, s.ci_high) == (1.0, 1.0, 1.0), env_id
 
@@ -434,7 +459,8 @@ def test_committed_leaderboard_matches_committed_records() -> None:
 
 
 def test_one_agent_fits_every_scenario_of_an_env() -> None:
-    """Observation and action spaces are the same on all of an env's test scenarios (with the suite kwargs)."""
+    """Observation and action spaces are the same on all of an env's test scenarios (with the suite
+    kwargs)."""
     from a2gym.leaderboard.episode import make_env
 
     for entry in A2_TEST_V0.entries:
@@ -464,7 +490,8 @@ def test_sb3_maskable_model_is_evaluated_with_masks(tmp_path: Path) -> None:
 
 
 def test_sb3_model_with_other_spaces_is_refused_by_name(tmp_path: Path) -> None:
-    """A model trained with other env kwargs (GeoServe's max_classes) gets a RecordError naming both spaces."""
+    """A model trained with other env kwargs (GeoServe's max_classes) gets a RecordError naming both
+    spaces."""
     pytest.importorskip("sb3_contrib")
     from sb3_contrib import MaskablePPO
 

@@ -107,7 +107,9 @@ def test_module_object_policy_is_resolved_in_the_workers(ray_cluster: Any) -> No
     from a2gym.leaderboard.evaluate import evaluate_suite
 
     entry = A2_TEST_V0.entry(ENV)
-    suite = dataclasses.replace(A2_TEST_V0, entries=(SuiteEntry(ENV, entry.env_kwargs, entry.scenarios[1:2]),))
+    suite = dataclasses.replace(
+        A2_TEST_V0, entries=(SuiteEntry(ENV, entry.env_kwargs, entry.scenarios[1:2]),)
+    )
     spec = "tests.test_ray:first_unmasked"
     assert list(evaluate_suite_ray(spec, suite, trained_on_test=False)) == list(
         evaluate_suite(spec, suite, trained_on_test=False))

@@ -61,15 +61,39 @@ def set_cover_scenario(universe: int, sets: list[set[int]]) -> Scenario:
             rtt[e, E + s] = rtt[E + s, e] = 1.0
     price = np.array([[np.nan]] * E + [[1.0]] * S)
     return _scn(
-        name="set-cover", description="§5 set-cover encoding", regions=tuple(f"k{k}" for k in range(K)),
-        instance_types=("cpu",), models=("m",), data_versions=("d",), classes=tuple(f"e{e}" for e in range(E)),
-        region_lat=np.zeros(K), region_lon=np.zeros(K), region_utc_offset_h=np.zeros(K), instance_is_gpu=[False],
-        model_bytes=[0.0], data_resolution_px=[224], data_jpeg_quality=[90], data_bytes=[1e5],
-        class_origin=list(range(E)), class_accuracy_floor=[0.5] * E, class_latency_slo_ms=[100.0] * E,
-        class_rate=[0.0] * E, price_per_hour=price, egress_per_gb=np.zeros((K, K)), rtt_ms=rtt,
-        bandwidth_gbps=np.full((K, K), 10.0), accuracy=[[0.9]], service_time_ms=[[[10.0]]],
-        inference_latency_ms=[[[10.0]]], epoch_hours=1.0, target_utilisation=0.7, queueing_allowance_ms=0.0,
-        access_latency_ms=0.0, access_bandwidth_mbps=1000.0, deployment_home_region="k0", cold_start_s=0.0,
+        name="set-cover",
+        description="§5 set-cover encoding",
+        regions=tuple(f"k{k}" for k in range(K)),
+        instance_types=("cpu",),
+        models=("m",),
+        data_versions=("d",),
+        classes=tuple(f"e{e}" for e in range(E)),
+        region_lat=np.zeros(K),
+        region_lon=np.zeros(K),
+        region_utc_offset_h=np.zeros(K),
+        instance_is_gpu=[False],
+        model_bytes=[0.0],
+        data_resolution_px=[224],
+        data_jpeg_quality=[90],
+        data_bytes=[1e5],
+        class_origin=list(range(E)),
+        class_accuracy_floor=[0.5] * E,
+        class_latency_slo_ms=[100.0] * E,
+        class_rate=[0.0] * E,
+        price_per_hour=price,
+        egress_per_gb=np.zeros((K, K)),
+        rtt_ms=rtt,
+        bandwidth_gbps=np.full((K, K), 10.0),
+        accuracy=[[0.9]],
+        service_time_ms=[[[10.0]]],
+        inference_latency_ms=[[[10.0]]],
+        epoch_hours=1.0,
+        target_utilisation=0.7,
+        queueing_allowance_ms=0.0,
+        access_latency_ms=0.0,
+        access_bandwidth_mbps=1000.0,
+        deployment_home_region="k0",
+        cold_start_s=0.0,
         assumptions={"t": "test"},
     )
 
@@ -315,7 +339,9 @@ def test_cli_solve_json_and_plot(tmp_path):
     assert d["restrict"] == "local" and d["method"] == "greedy" and d["violations"] == []
     assert d["total"] == pytest.approx(d["compute"] + d["bandwidth"] + d["deployment"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    res = CliRunner().invoke(main, ["solve", "scenario://paper-default-v0", "--method", "milp", "--time-limit", "30"])
+    res = CliRunner().invoke(
+        main, ["solve", "scenario://paper-default-v0", "--method", "milp", "--time-limit", "30"]
+    )
     assert res.exit_code == 0 and "total" in res.output and "optimal" in res.output
     res = CliRunner().invoke(main, ["solve", "scenario://no-such-thing"])
     assert res.exit_code == 2 and "no-such-thing" in res.output
@@ -371,7 +397,9 @@ def test_solve_rejects_bad_seed_and_time_limit():
 
     from a2gym.cli import main
 
-    res = CliRunner().invoke(main, ["solve", "generator://synth-v0/1?classes=3", "-m", "random", "--seed", "-5"])
+    res = CliRunner().invoke(
+        main, ["solve", "generator://synth-v0/1?classes=3", "-m", "random", "--seed", "-5"]
+    )
     assert res.exit_code == 2 and "seed" in res.output and "Traceback" not in res.output
 
 
@@ -389,9 +417,11 @@ def test_cbc_bound_is_read_from_its_log_summary():
     """PuLP's CBC interface returns no bound, so the bound of a stopped CBC run comes from its log."""
     from a2gym.solvers.milp import cbc_bound_from_log
 
-    stopped = ("Cbc0011I Exiting as timing criterion reached\n"
-               "Partial search - best objective 12.345 (best possible 11.9), took 5311 iterations and 40 nodes "
-               "(2.01 seconds)\nLower bound: 11.5\n")
+    stopped = (
+        "Cbc0011I Exiting as timing criterion reached\n"
+        "Partial search - best objective 12.345 (best possible 11.9), took 5311 iterations and 40 nodes "
+        "(2.01 seconds)\nLower bound: 11.5\n"
+    )
     assert cbc_bound_from_log(stopped) == 11.9
     assert cbc_bound_from_log("Result - Stopped on time limit\nLower bound: 7.25e+00\n") == 7.25
     assert cbc_bound_from_log("Result - Optimal solution found\n") is None

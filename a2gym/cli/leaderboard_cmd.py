@@ -14,8 +14,11 @@ def _ray_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The ``--ray``, ``--ray-address`` and ``--ray-num-cpus`` options of eval and validate."""
     f = click.option("--ray-num-cpus", type=click.IntRange(min=1), default=None,
                      help="CPUs of the local Ray started when there is no --ray-address (default: all).")(f)
-    f = click.option("--ray-address", default=None,
-                     help="Join this Ray cluster (e.g. auto, ray://HEAD:10001) instead of starting a local one.")(f)
+    f = click.option(
+        "--ray-address",
+        default=None,
+        help="Join this Ray cluster (e.g. auto, ray://HEAD:10001) instead of starting a local one.",
+    )(f)
     return click.option("--ray", "use_ray", is_flag=True,
                         help='Run the episodes as Ray tasks (extra: pip install "a2gym[ray]").')(f)
 
@@ -49,7 +52,8 @@ def _ray_args(use_ray: bool, address: str | None, num_cpus: int | None) -> dict[
 def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str | None,
              env_ids: tuple[str, ...], trained_on_test: bool | None, use_ray: bool, ray_address: str | None,
              ray_num_cpus: int | None) -> None:
-    """Evaluate a policy on every scenario and seed of a suite; write one replay-checked record per episode."""
+    """Evaluate a policy on every scenario and seed of a suite; write one replay-checked record per
+    episode."""
     from a2gym.leaderboard.evaluate import evaluate_suite, resolve_policy
     from a2gym.leaderboard.record import write_records
     from a2gym.leaderboard.suite import get_suite
@@ -77,7 +81,9 @@ def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_ray_options
-def validate_cmd(files: tuple[str, ...], use_ray: bool, ray_address: str | None, ray_num_cpus: int | None) -> None:
+def validate_cmd(
+    files: tuple[str, ...], use_ray: bool, ray_address: str | None, ray_num_cpus: int | None
+) -> None:
     """Replay every record of FILES in fresh envs; exit 1 naming file:line of every mismatch."""
     from a2gym.leaderboard.validate import validate_files
 
@@ -103,12 +109,21 @@ def leaderboard_group() -> None:
 
 
 @leaderboard_group.command("build")
-@click.option("--dir", "record_dir", default="leaderboard", show_default=True, type=click.Path(file_okay=False),
-              help="Folder of the committed records (*.jsonl); the chart and bound cache go here too.")
+@click.option(
+    "--dir",
+    "record_dir",
+    default="leaderboard",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of the committed records (*.jsonl); the chart and bound cache go here too.",
+)
 @click.option("--out", default="LEADERBOARD.md", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if LEADERBOARD.md (or the bound cache) is stale.")
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 if LEADERBOARD.md (or the bound cache) is stale."
+)
 def build_cmd(record_dir: str, out: str, check: bool) -> None:
-    """Validate the records, score them and write LEADERBOARD.md and the chart (byte-for-byte deterministic)."""
+    """Validate the records, score them and write LEADERBOARD.md and the chart (byte-for-byte
+    deterministic)."""
     from a2gym.leaderboard.build import build
 
     with tqdm(desc="validate", unit="record", file=sys.stderr, leave=False, disable=None) as bar:

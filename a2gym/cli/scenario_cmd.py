@@ -57,8 +57,10 @@ def show(uri: str, assumptions: bool) -> None:
         f"regions K={s.n_regions}  instance types H={s.n_instance_types}  models M={s.n_models}  "
         f"data versions D={s.n_data_versions}  classes R={s.n_classes}  facilities I={s.n_facilities}"
     )
-    con.print(f"total load {s.class_rate.sum():.1f} req/s; epoch {s.epoch_hours:g} h; "
-              f"target utilisation {s.target_utilisation:g}; queueing allowance {s.queueing_allowance_ms:g} ms")
+    con.print(
+        f"total load {s.class_rate.sum():.1f} req/s; epoch {s.epoch_hours:g} h; "
+        f"target utilisation {s.target_utilisation:g}; queueing allowance {s.queueing_allowance_ms:g} ms"
+    )
     con.print(_regions_table(s))
     con.print(_models_table(s))
     con.print(_feasibility_line(s), markup=False, soft_wrap=True)  # one line (scripts grep it)
@@ -110,9 +112,12 @@ def _feasibility_line(s: Scenario) -> str:
         per_class = cm.feasible.reshape(s.n_classes, -1).sum(axis=1)
         fac_per_class = cm.fac_feasible.sum(axis=1)
         bad = cm.infeasible_classes()
-        head = (f"feasibility: {cm.feasible.mean() * 100:.1f}% of (class, region, model, data, type) tuples; "
-                f"per class {per_class.min()}..{per_class.max()} tuples, {fac_per_class.min()}..{fac_per_class.max()} "
-                f"facilities; infeasible classes: {len(bad)}")
+        head = (
+            f"feasibility: {cm.feasible.mean() * 100:.1f}% of (class, region, model, data, type) tuples; "
+            f"per class {per_class.min()}..{per_class.max()} tuples, "
+            f"{fac_per_class.min()}..{fac_per_class.max()} "
+            f"facilities; infeasible classes: {len(bad)}"
+        )
     return head + (f" ({', '.join(s.classes[r] for r in bad[:10])})" if len(bad) else "")
 
 

@@ -63,7 +63,9 @@ def solve_cmd(uri: str, method: str, restrict: str | None, time_limit: float | N
 def _print(s, sol) -> None:
     con = Console(width=None if sys.stdout.isatty() else 140)
     c = sol.cost
-    head = f"[bold]{escape(s.name)}[/bold]  method {sol.method}" + (f"  restrict {sol.restrict}" if sol.restrict else "")
+    head = f"[bold]{escape(s.name)}[/bold]  method {sol.method}" + (
+        f"  restrict {sol.restrict}" if sol.restrict else ""
+    )
     con.print(head + f"  status {sol.status}  {sol.wall_time:.3f} s  sha256 {s.sha256[:16]}")
     if sol.info.get("restriction"):
         con.print("restriction: " + ", ".join(f"{k} = {v}" for k, v in sol.info["restriction"].items()),
@@ -81,16 +83,34 @@ def _print(s, sol) -> None:
     con.print(t)
     p = sol.plan
     t = Table(title="deployments (model version · region · instance type)")
-    for col in ("region", "model", "type", "instances", "load (busy inst.)", "classes", "req/s", "data versions"):
-        t.add_column(col, justify="right" if col in ("instances", "load (busy inst.)", "classes", "req/s") else "left")
+    for col in (
+        "region",
+        "model",
+        "type",
+        "instances",
+        "load (busy inst.)",
+        "classes",
+        "req/s",
+        "data versions",
+    ):
+        t.add_column(
+            col, justify="right" if col in ("instances", "load (busy inst.)", "classes", "req/s") else "left"
+        )
     for i in p.open_facilities:
         k, m, h = (int(v) for v in s.facility_parts(int(i)))
         parts = p.facility == i
         rate = float((s.class_rate[p.cls[parts]] * p.fraction[parts]).sum())
         datas = sorted({s.data_versions[d] for d in p.data[parts]})
-        t.add_row(escape(s.regions[k]), escape(s.models[m]), escape(s.instance_types[h]), str(int(p.instances[i])),
-                  f"{c.load[i]:.3f}" if c.load is not None else "-", str(int(parts.sum())), f"{rate:.2f}",
-                  escape(", ".join(datas[:4]) + (f" +{len(datas) - 4}" if len(datas) > 4 else "")))
+        t.add_row(
+            escape(s.regions[k]),
+            escape(s.models[m]),
+            escape(s.instance_types[h]),
+            str(int(p.instances[i])),
+            f"{c.load[i]:.3f}" if c.load is not None else "-",
+            str(int(parts.sum())),
+            f"{rate:.2f}",
+            escape(", ".join(datas[:4]) + (f" +{len(datas) - 4}" if len(datas) > 4 else "")),
+        )
     con.print(t)
     t = Table(title="data versions chosen (share of requests)")
     t.add_column("data version")

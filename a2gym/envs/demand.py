@@ -62,8 +62,16 @@ class DemandModel:
             self.trace = None
         else:
             arr = bundled_trace(trace) if isinstance(trace, str) else np.asarray(trace, dtype=float)
-            if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or not arr.any():
-                raise ValueError("trace must be a non-empty 1-D array of finite, non-negative counts, not all 0")
+            if (
+                arr.ndim != 1
+                or arr.size == 0
+                or not np.all(np.isfinite(arr))
+                or np.any(arr < 0)
+                or not arr.any()
+            ):
+                raise ValueError(
+                    "trace must be a non-empty 1-D array of finite, non-negative counts, not all 0"
+                )
             self.trace = arr / arr.mean()
 
     def diurnal(self, scenario: Scenario, slots: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Each env reports its cost so far in dollars (``info["cost"]``); a reward object turns the change of that
 cost into a reward. The normaliser (``ref``) is the cost the reference solver's own actions reach in the
-env, computed once per scenario by the env (:func:`a2gym.cache.cached_on`, re-exported here), so an episode's return is
+env, computed once per scenario by the env (:func:`a2gym.cache.cached_on`, re-exported here), so an episode's
+return is
 ``-final_cost / ref`` and a perfect copy of the reference returns -1.0.
 """
 
@@ -45,7 +46,9 @@ def make_reward(reward: str | Any) -> Any:
             raise ValueError(f"unknown reward {reward!r} (known: {', '.join(REWARDS)})")
         return REWARDS[reward]()
     if not callable(reward):
-        raise ValueError(f"reward must be a name or a callable (cost_before, cost_after, ref), got {reward!r}")
+        raise ValueError(
+            f"reward must be a name or a callable (cost_before, cost_after, ref), got {reward!r}"
+        )
     return reward
 
 

@@ -70,7 +70,11 @@ class ScenarioSource:
         for name, want, have in zip(("regions", "models", "data versions", "instance types"), self.sizes, got,
                                     strict=True):
             if want != have:
-                raise ScenarioError(f"scenario {s.name!r} has {have} {name}, but this env's spaces were built "
-                                    f"for {want}; make a new env for it")
+                raise ScenarioError(
+                    f"scenario {s.name!r} has {have} {name}, but this env's spaces were built "
+                    f"for {want}; make a new env for it"
+                )
         if s.n_classes > self.max_classes:
-            raise ScenarioError(f"scenario {s.name!r} has {s.n_classes} classes > max_classes = {self.max_classes}")
+            raise ScenarioError(
+                f"scenario {s.name!r} has {s.n_classes} classes > max_classes = {self.max_classes}"
+            )

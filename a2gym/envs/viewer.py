@@ -23,7 +23,8 @@ class Viewer:
         return img
 
     def ansi(self, scenario: Scenario, plan: Plan, costs: Mapping[str, float], title: str = "") -> str:
-        """Text table: one row per deployed facility (instances, classes, data versions), then the costs [$]."""
+        """Text table: one row per deployed facility (instances, classes, data versions), then the costs
+        [$]."""
         s = scenario
         lines = [title] if title else []
         lines.append(f"{'facility':<40} {'inst':>5} {'classes':>7}  data versions")
@@ -31,7 +32,9 @@ class Viewer:
             parts = plan.facility == i
             datas = sorted({s.data_versions[d] for d in plan.data[parts]})
             shown = ", ".join(datas[:3]) + (f" +{len(datas) - 3}" if len(datas) > 3 else "")
-            lines.append(f"{s.facility_name(i):<40} {int(plan.instances[i]):>5} {int(parts.sum()):>7}  {shown}")
+            lines.append(
+                f"{s.facility_name(i):<40} {int(plan.instances[i]):>5} {int(parts.sum()):>7}  {shown}"
+            )
         served = len(np.unique(plan.cls))
         lines.append(f"classes served: {served}/{s.n_classes}")
         lines.append("  ".join(f"{k}: ${v:,.4f}" for k, v in costs.items()))

@@ -2,7 +2,8 @@
 
 A lower bound costs an LP solve, so ``a2gym leaderboard build`` computes each one once and stores it
 in ``<dir>/lower_bounds.json``, keyed by env id, env kwargs, scenario URI, scenario SHA-256 and seed
-(``null`` for envs whose episode does not depend on the seed). A changed scenario file has a new hash, so a stale
+(``null`` for envs whose episode does not depend on the seed). A changed scenario file has a new hash, so a
+stale
 bound is never reused. The file is sorted and indented, so it diffs well and is byte-for-byte
 reproducible.
 """
@@ -28,7 +29,13 @@ CacheKey = tuple[str, str, str, str, int | None]
 def cache_key(r: EpisodeRecord) -> CacheKey:
     """The cache key of a record's episode bound."""
     kwargs = json.dumps(r.env_kwargs, sort_keys=True, separators=(",", ":"))
-    return r.env_id, kwargs, r.scenario_uri, r.scenario_sha256, (r.seed if r.env_id in SEED_DEPENDENT_ENVS else None)
+    return (
+        r.env_id,
+        kwargs,
+        r.scenario_uri,
+        r.scenario_sha256,
+        (r.seed if r.env_id in SEED_DEPENDENT_ENVS else None),
+    )
 
 
 def compute_lower_bound(env_id: str, env_kwargs: dict, scenario_uri: str, seed: int | None) -> float:
@@ -67,8 +74,10 @@ def read_cache(path: str | os.PathLike[str]) -> dict[CacheKey, float]:
 
 def cache_text(cache: dict[CacheKey, float]) -> str:
     """The canonical text of a cache (sorted rows, one key per line)."""
-    rows = [{"env_id": e, "env_kwargs": k, "scenario_uri": u, "scenario_sha256": h, "seed": s, "lower_bound": v}
-            for (e, k, u, h, s), v in sorted(cache.items(), key=lambda kv: (kv[0][:4], kv[0][4] or -1))]
+    rows = [
+        {"env_id": e, "env_kwargs": k, "scenario_uri": u, "scenario_sha256": h, "seed": s, "lower_bound": v}
+        for (e, k, u, h, s), v in sorted(cache.items(), key=lambda kv: (kv[0][:4], kv[0][4] or -1))
+    ]
     return json.dumps(rows, indent=1) + "\n"
 
 

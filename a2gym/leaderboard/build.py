@@ -64,7 +64,8 @@ def record_files(record_dir: Path) -> list[Path]:
 
 def render(record_dir: str | os.PathLike[str], out: str | os.PathLike[str], records: list[EpisodeRecord],
            suite_name: str = "a2-test-v0", chart: bool = True) -> BuildResult:
-    """Score already validated ``records`` and render the table (and, with ``chart``, the PNG); writes nothing.
+    """Score already validated ``records`` and render the table (and, with ``chart``, the PNG); writes
+    nothing.
 
     Missing lower bounds are computed (and returned in ``bounds``); ``stale`` compares with the files.
     """
@@ -99,9 +100,11 @@ def suite_problems(records: list[EpisodeRecord], suite: Suite) -> list[str]:
         counts = {len(s) for s in per_uri.values()}
         for uri, got in sorted(per_uri.items()):
             if len(counts) > 1 or len(got) < MIN_SEEDS or got != set(suite.seeds(len(got))):
-                out.append(f"{policy} on {env_id} {uri}: seeds {sorted(got)} are not the suite's first n seeds "
-                           f"{suite.seed_base}, {suite.seed_base + 1}, … (the same n >= {MIN_SEEDS} on every "
-                           "scenario)")
+                out.append(
+                    f"{policy} on {env_id} {uri}: seeds {sorted(got)} are not the suite's first n seeds "
+                    f"{suite.seed_base}, {suite.seed_base + 1}, … (the same n >= {MIN_SEEDS} on every "
+                    "scenario)"
+                )
     return out
 
 

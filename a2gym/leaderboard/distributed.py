@@ -1,4 +1,5 @@
-"""``a2gym eval --ray`` and ``a2gym validate --ray``: the leaderboard's episodes as Ray tasks (optional extra).
+"""``a2gym eval --ray`` and ``a2gym validate --ray``: the leaderboard's episodes as Ray tasks (optional
+extra).
 
 Ray (``pip install "a2gym[ray]"``) is imported only here and only when asked for, so the package works
 without it. :func:`ray_session` joins a running Ray cluster (``address``, e.g. ``auto`` inside
@@ -59,7 +60,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             raise A2GymError("num_cpus sizes a local Ray; it cannot be given with a cluster address")
         ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        ray.init(
+            num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+        )
     try:
         yield ray
     finally:

@@ -4,7 +4,8 @@ Both go through :func:`make_env`, which builds the env from a scenario object re
 checked against the SHA-256 pinned in the bundled manifest, never from the loader's shared cache. A
 :class:`ScenarioPool` keeps one such object per URI for one purpose (the policy's envs, or the replay
 envs), so the env's per-scenario set-up (cost model, reference plan) runs once per pool, and a policy
-never holds the objects its episodes are replayed with. The outcome of an episode is read from the env's ``info`` only: ``info["cost"]``
+never holds the objects its episodes are replayed with. The outcome of an episode is read from the env's
+``info`` only: ``info["cost"]``
 [$ so far] after the last step, its breakdown and its SLO violation count.
 """
 
@@ -73,7 +74,8 @@ def content_sha256(scn: Scenario) -> str:
 
 
 class ScenarioPool:
-    """Scenario objects loaded with :func:`load_fresh`, one per URI, for one purpose (see module docstring)."""
+    """Scenario objects loaded with :func:`load_fresh`, one per URI, for one purpose (see module
+    docstring)."""
 
     def __init__(self) -> None:
         self._by_uri: dict[str, Scenario] = {}

@@ -141,9 +141,11 @@ def _sb3_factory(rest: str) -> PolicyFactory:
             mine, theirs = getattr(model, what), getattr(env, what)
             if mine.shape != theirs.shape or type(mine) is not type(theirs):
                 raise RecordError(
-                    f"sb3 model {path!r} was trained with {what} {mine}, but {env.spec.id if env.spec else env} "
+                    f"sb3 model {path!r} was trained with {what} {mine}, but "
+                    f"{env.spec.id if env.spec else env} "
                     f"on {env_scenario(env).name!r} with these env kwargs has {theirs}: train it with the "
-                    "suite's env kwargs (see a2gym.leaderboard.suite)")
+                    "suite's env kwargs (see a2gym.leaderboard.suite)"
+                )
 
         def policy(obs: Any, info: dict[str, Any]) -> Any:
             kw = {"action_masks": env.unwrapped.action_masks()} if masked else {}
@@ -173,8 +175,10 @@ def evaluate_episode(suite: Suite | None, env_id: str, env_kwargs: dict[str, Any
     finally:
         env.close()
     if not before == after == pinned:
-        raise RecordError(f"policy {name!r} changed scenario {scenario_uri} (sha256 {before[:12]} -> {after[:12]}, "
-                          f"pinned {str(pinned)[:12]})")
+        raise RecordError(
+            f"policy {name!r} changed scenario {scenario_uri} (sha256 {before[:12]} -> {after[:12]}, "
+            f"pinned {str(pinned)[:12]})"
+        )
     rep = replay(env_id, scenario_uri, env_kwargs, seed, run.actions, replay_pool)
     if not math.isclose(rep.cost, run.cost, rel_tol=1e-6, abs_tol=1e-9):
         raise RecordError(f"policy {name!r} on {scenario_uri} seed {seed}: episode cost {run.cost!r} != "

@@ -138,7 +138,11 @@ def _check_types(d: dict[str, Any]) -> None:
     need("trained_on_test", d["trained_on_test"] is None or is_bool(d["trained_on_test"]),
          "true, false or null")
     need("env_kwargs", isinstance(d["env_kwargs"], dict), "an object")
-    need("scenario_sha256", bool(re.fullmatch(r"[0-9a-f]{64}", d["scenario_sha256"])), "64 lowercase hex digits")
+    need(
+        "scenario_sha256",
+        bool(re.fullmatch(r"[0-9a-f]{64}", d["scenario_sha256"])),
+        "64 lowercase hex digits",
+    )
     for name in ("cost", "return", "wall_time_s"):
         need(name, is_finite_real(d[name]), "a finite number")
     need("cost_breakdown", isinstance(d["cost_breakdown"], dict)

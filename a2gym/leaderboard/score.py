@@ -90,7 +90,9 @@ def score_entry(policy_records: list[EpisodeRecord], reference_records: list[Epi
     missing = sorted(set(ref) - set(pol))
     extra = sorted(set(pol) - set(ref))
     if missing or extra:
-        raise RecordError(f"{policy} on {env_id}: scenarios missing {missing} / not run by the reference {extra}")
+        raise RecordError(
+            f"{policy} on {env_id}: scenarios missing {missing} / not run by the reference {extra}"
+        )
     ref_c, pol_c, seeds_of = [], [], {}
     for uri in sorted(ref):
         seeds = sorted(pol[uri])
@@ -108,7 +110,9 @@ def score_entry(policy_records: list[EpisodeRecord], reference_records: list[Epi
     if lower_bounds is not None:
         keys = [[(env_id, uri, s) for s in seeds_of[uri]] for uri in sorted(ref)]
         if all(k in lower_bounds for ks in keys for k in ks):
-            ratios = [p.mean() / np.mean([lower_bounds[k] for k in ks]) for p, ks in zip(pol_c, keys, strict=True)]
+            ratios = [
+                p.mean() / np.mean([lower_bounds[k] for k in ks]) for p, ks in zip(pol_c, keys, strict=True)
+            ]
             gap = float(geomean(np.array(ratios))) - 1.0
     recs = policy_records
     return EntryScore(

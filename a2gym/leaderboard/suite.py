@@ -41,7 +41,8 @@ class Suite:
     seed_base: int = 10_000
 
     def seeds(self, n: int | None = None) -> list[int]:
-        """The evaluation seeds for ``n`` seeds per scenario (default ``default_seeds``, at least MIN_SEEDS)."""
+        """The evaluation seeds for ``n`` seeds per scenario (default ``default_seeds``, at least
+        MIN_SEEDS)."""
         n = self.default_seeds if n is None else n
         if n < MIN_SEEDS:
             raise RecordError(f"suite {self.name}: {n} seeds is too few (at least {MIN_SEEDS})")

@@ -57,7 +57,9 @@ def static_problems(rec: EpisodeRecord, pins: dict[str, str]) -> list[str]:
     if pinned is None:
         out.append(f"scenario {rec.scenario_uri} is not bundled (not in MANIFEST.json)")
     elif pinned != rec.scenario_sha256:
-        out.append(f"scenario_sha256 {rec.scenario_sha256[:12]}… != manifest {pinned[:12]}… for {rec.scenario_uri}")
+        out.append(
+            f"scenario_sha256 {rec.scenario_sha256[:12]}… != manifest {pinned[:12]}… for {rec.scenario_uri}"
+        )
     if rec.suite is not None:
         out += _suite_problems(rec)
     return out
@@ -99,7 +101,9 @@ def replay_problems(rec: EpisodeRecord, pool: ScenarioPool | None = None) -> lis
     if not close(rec.return_, rep.return_):
         out.append(f"return {rec.return_!r} != replayed {rep.return_!r}")
     if set(rec.cost_breakdown) != set(rep.cost_breakdown):
-        out.append(f"cost_breakdown keys {sorted(rec.cost_breakdown)} != replayed {sorted(rep.cost_breakdown)}")
+        out.append(
+            f"cost_breakdown keys {sorted(rec.cost_breakdown)} != replayed {sorted(rep.cost_breakdown)}"
+        )
     else:
         for k, v in rec.cost_breakdown.items():
             if not close(v, rep.cost_breakdown[k]):

@@ -23,5 +23,12 @@ from a2gym.scenario.uri import (
     read_scenario,
 )
 
-__all__ = ["Scenario", "atomic_write_text", "bundled_manifest", "bundled_scenario_names", "bundled_scenario_path",
-           "load_bundled_scenario", "read_scenario"]
+__all__ = [
+    "Scenario",
+    "atomic_write_text",
+    "bundled_manifest",
+    "bundled_scenario_names",
+    "bundled_scenario_path",
+    "load_bundled_scenario",
+    "read_scenario",
+]

@@ -72,10 +72,14 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
     if not (is_int(seed) and seed >= 0):
         raise ScenarioError(f"synth-v0: seed = {seed!r} must be a non-negative integer")
     n_classes = _check("n_classes", n_classes, MAX_CLASSES, "request classes")
-    n_regions = _check("n_regions", n_regions, len(t.regions), f"the tables hold {len(t.regions)} AWS regions")
+    n_regions = _check(
+        "n_regions", n_regions, len(t.regions), f"the tables hold {len(t.regions)} AWS regions"
+    )
     n_models = _check("n_models", n_models, len(t.models), f"the tables hold {len(t.models)} models")
     n_data = _check("n_data_versions", n_data_versions, len(GRID), "resolution x JPEG quality grid")
-    n_types = _check("n_instance_types", n_instance_types, len(t.instance_types), "instance types in the tables")
+    n_types = _check(
+        "n_instance_types", n_instance_types, len(t.instance_types), "instance types in the tables"
+    )
     rng = np.random.default_rng(int(seed))
     sets = _draw_sets(rng, t, n_regions, n_models, n_data, n_types)
     net = _draw_network(rng, t, sets)
@@ -104,7 +108,9 @@ def _draw_network(rng: np.random.Generator, t: Tables, sets: dict[str, np.ndarra
     models and data versions: accuracy, bytes, service time and inference latency [ms]."""
     hi, ki, mi, res, qual = sets["hi"], sets["ki"], sets["mi"], sets["res"], sets["qual"]
     n_regions, n_types = len(ki), len(hi)
-    price = t.price_usd_per_hour[np.ix_(ki, hi)] * rng.uniform(1 - PRICE_NOISE, 1 + PRICE_NOISE, (n_regions, n_types))
+    price = t.price_usd_per_hour[np.ix_(ki, hi)] * rng.uniform(
+        1 - PRICE_NOISE, 1 + PRICE_NOISE, (n_regions, n_types)
+    )
     noise = np.triu(rng.uniform(1 - RTT_NOISE, 1 + RTT_NOISE, (n_regions, n_regions)), 1)
     rtt = t.rtt_ms[np.ix_(ki, ki)] * (noise + noise.T + np.eye(n_regions))
     bandwidth = t.throughput_gbps[np.ix_(ki, ki)] * t.const("per_flow_fraction")
@@ -133,9 +139,16 @@ def _redraw_infeasible(rng: np.random.Generator, t: Tables, sets: dict[str, np.n
     """Redraw (in place) the floor and SLO of every class no option can serve, relaxing the SLO by
     ``SLO_RELAX**attempt``, at most ``MAX_REDRAWS`` times; then ScenarioError."""
     origin, floor, slo, floor_hi = cls["origin"], cls["floor"], cls["slo"], cls["floor_hi"]
-    best = physics.best_latency_by_origin(net["rtt"], net["bandwidth"], net["nbytes"], net["lat"], net["price"],
-                                          SCALARS["access_latency_ms"], SCALARS["access_bandwidth_mbps"],
-                                          SCALARS["queueing_allowance_ms"])
+    best = physics.best_latency_by_origin(
+        net["rtt"],
+        net["bandwidth"],
+        net["nbytes"],
+        net["lat"],
+        net["price"],
+        SCALARS["access_latency_ms"],
+        SCALARS["access_bandwidth_mbps"],
+        SCALARS["queueing_allowance_ms"],
+    )
     bad = ~physics.classes_feasible(best, net["acc"], origin, floor, slo)
     for attempt in range(1, MAX_REDRAWS + 1):
         if not bad.any():
@@ -146,8 +159,10 @@ def _redraw_infeasible(rng: np.random.Generator, t: Tables, sets: dict[str, np.n
         bad[idx] = ~physics.classes_feasible(best, net["acc"], origin[idx], floor[idx], slo[idx])
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise ScenarioError(f"synth-v0 seed {seed}: {int(bad.sum())} classes still infeasible after {MAX_REDRAWS} "
-                            f"redraws, e.g. origin {t.regions[sets['ki'][origin[r]]]} floor {floor[r]} SLO {slo[r]} ms")
+        raise ScenarioError(
+            f"synth-v0 seed {seed}: {int(bad.sum())} classes still infeasible after {MAX_REDRAWS} "
+            f"redraws, e.g. origin {t.regions[sets['ki'][origin[r]]]} floor {floor[r]} SLO {slo[r]} ms"
+        )
 
 
 def _build(t: Tables, seed: int, sets: dict[str, np.ndarray], net: dict[str, np.ndarray],
@@ -159,22 +174,38 @@ def _build(t: Tables, seed: int, sets: dict[str, np.ndarray], net: dict[str, np.
     home = "us-east-1" if "us-east-1" in regions else regions[0]
     return Scenario(
         name=f"synth-v0-{seed}-c{n_classes}-r{n_regions}-m{n_models}-d{n_data}-h{len(hi)}",
-        description=(f"Synthetic A² scenario drawn by synth-v0 from seed {seed}: {n_regions} of the 21 AWS regions "
-                     f"with measured RTTs (±{RTT_NOISE:.0%}), throughput and transfer prices, EC2 prices "
-                     f"(±{PRICE_NOISE:.0%}) for {', '.join(t.instance_types[h] for h in hi)}, {n_models} torchvision "
-                     f"models, {n_data} data versions and {n_classes} request classes with random floors, SLOs and "
-                     "rates; every class is feasible."),
-        regions=regions, instance_types=tuple(t.instance_types[h] for h in hi),
+        description=(
+            f"Synthetic A² scenario drawn by synth-v0 from seed {seed}: {n_regions} of the 21 AWS regions "
+            f"with measured RTTs (±{RTT_NOISE:.0%}), throughput and transfer prices, EC2 prices "
+            f"(±{PRICE_NOISE:.0%}) for {', '.join(t.instance_types[h] for h in hi)}, {n_models} torchvision "
+            f"models, {n_data} data versions and {n_classes} request classes with random floors, SLOs and "
+            "rates; every class is feasible."
+        ),
+        regions=regions,
+        instance_types=tuple(t.instance_types[h] for h in hi),
         models=tuple(t.models[m] for m in mi),
         data_versions=tuple(data_version_name(int(r), int(q)) for r, q in zip(res, qual, strict=True)),
         classes=tuple(f"{regions[o]}/c{r:05d}" for r, o in enumerate(cls["origin"].tolist())),
-        region_lat=t.region_lat[ki], region_lon=t.region_lon[ki], region_utc_offset_h=t.region_utc_offset_h[ki],
-        instance_is_gpu=t.instance_is_gpu[hi], model_bytes=t.model_file_bytes[mi],
-        data_resolution_px=res, data_jpeg_quality=qual, data_bytes=net["nbytes"],
-        class_origin=cls["origin"], class_accuracy_floor=cls["floor"], class_latency_slo_ms=cls["slo"],
-        class_rate=cls["rate"], price_per_hour=net["price"], egress_per_gb=t.egress_usd_per_gb[np.ix_(ki, ki)],
-        rtt_ms=net["rtt"], bandwidth_gbps=net["bandwidth"], accuracy=net["acc"], service_time_ms=net["tau"],
-        inference_latency_ms=net["lat"], assumptions=_assumptions(t, seed, home, cls),
+        region_lat=t.region_lat[ki],
+        region_lon=t.region_lon[ki],
+        region_utc_offset_h=t.region_utc_offset_h[ki],
+        instance_is_gpu=t.instance_is_gpu[hi],
+        model_bytes=t.model_file_bytes[mi],
+        data_resolution_px=res,
+        data_jpeg_quality=qual,
+        data_bytes=net["nbytes"],
+        class_origin=cls["origin"],
+        class_accuracy_floor=cls["floor"],
+        class_latency_slo_ms=cls["slo"],
+        class_rate=cls["rate"],
+        price_per_hour=net["price"],
+        egress_per_gb=t.egress_usd_per_gb[np.ix_(ki, ki)],
+        rtt_ms=net["rtt"],
+        bandwidth_gbps=net["bandwidth"],
+        accuracy=net["acc"],
+        service_time_ms=net["tau"],
+        inference_latency_ms=net["lat"],
+        assumptions=_assumptions(t, seed, home, cls),
         **{**SCALARS, "deployment_home_region": home},
     )
 
@@ -182,19 +213,28 @@ def _build(t: Tables, seed: int, sets: dict[str, np.ndarray], net: dict[str, np.
 def _assumptions(t: Tables, seed: int, home: str, cls: dict[str, Any]) -> dict[str, str]:
     floor_hi = cls["floor_hi"]
     assumptions = physics_assumptions(t)
-    assumptions.update({k: f"{v}; as paper-default-v0" for k, v in SCALARS.items() if k != "deployment_home_region"})
-    assumptions.update({
-        "deployment_home_region": f"{home}; us-east-1 when drawn, else the first region",
-        "generator": f"synth-v0, seed {seed}: draws around the real tables (see a2gym.scenario.generator)",
-        "price_noise": f"on-demand prices x U({1 - PRICE_NOISE:g}, {1 + PRICE_NOISE:g}) per (region, type)",
-        "rtt_noise": f"RTTs x U({1 - RTT_NOISE:g}, {1 + RTT_NOISE:g}), symmetric",
-        "total_load": f"{cls['total']:.3f} req/s = {LOAD_SCALE:g} x Azure conv mean rate x U{LOAD_RANGE}",
-        "class_origin": "drawn with probability proportional to the regions' demand_weight (ASSUMPTION, regions.csv)",
-        "class_rate": f"lognormal(0, {RATE_SIGMA}) per class, scaled to sum to total_load",
-        "class_accuracy_floor": f"U({min(FLOOR_RANGE[0], floor_hi - 0.05):.3f}, {floor_hi:.3f}), 3 decimals",
-        "class_latency_slo_ms": f"log-uniform {SLO_RANGE_MS} ms, whole ms; a class with no feasible option is "
-        f"redrawn with its SLO x {SLO_RELAX}^attempt (at most {MAX_REDRAWS} times)",
-    })
+    assumptions.update(
+        {k: f"{v}; as paper-default-v0" for k, v in SCALARS.items() if k != "deployment_home_region"}
+    )
+    assumptions.update(
+        {
+            "deployment_home_region": f"{home}; us-east-1 when drawn, else the first region",
+            "generator": f"synth-v0, seed {seed}: draws around the real tables "
+            "(see a2gym.scenario.generator)",
+            "price_noise": f"on-demand prices x U({1 - PRICE_NOISE:g}, {1 + PRICE_NOISE:g}) per (region, "
+                           f"type)",
+            "rtt_noise": f"RTTs x U({1 - RTT_NOISE:g}, {1 + RTT_NOISE:g}), symmetric",
+            "total_load": f"{cls['total']:.3f} req/s = {LOAD_SCALE:g} x Azure conv mean rate x U{LOAD_RANGE}",
+            "class_origin": "drawn with probability proportional to the regions' demand_weight (ASSUMPTION, "
+                            "regions.csv)",
+            "class_rate": f"lognormal(0, {RATE_SIGMA}) per class, scaled to sum to total_load",
+            "class_accuracy_floor": f"U({min(FLOOR_RANGE[0], floor_hi - 0.05):.3f}, {floor_hi:.3f}), 3 "
+                                    f"decimals",
+            "class_latency_slo_ms": f"log-uniform {SLO_RANGE_MS} ms, whole ms; a class with no feasible "
+                                    f"option is "
+            f"redrawn with its SLO x {SLO_RELAX}^attempt (at most {MAX_REDRAWS} times)",
+        }
+    )
     return assumptions
 
 

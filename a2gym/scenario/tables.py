@@ -124,7 +124,10 @@ def load_tables() -> Tables:
     res = _rows("resolution_curve.csv")
     pen = _rows("jpeg_quality_penalty.csv")
     arr = _rows("arrivals.csv")
-    consts = {r["name"]: Constant(r["name"], float(r["value"]), r["unit"], r["source"]) for r in _rows("constants.csv")}
+    consts = {
+        r["name"]: Constant(r["name"], float(r["value"]), r["unit"], r["source"])
+        for r in _rows("constants.csv")
+    }
     return Tables(
         regions=regions,
         region_city=tuple(r["city"] for r in reg),

@@ -218,7 +218,9 @@ class Scenario:
         idx = []
         for j, o in enumerate(origins):
             if o not in regions:
-                raise ScenarioError(f"class_origin[{j}] = {o!r} is not a known region (regions: {list(regions)})")
+                raise ScenarioError(
+                    f"class_origin[{j}] = {o!r} is not a known region (regions: {list(regions)})"
+                )
             idx.append(regions.index(o))
         kw["class_origin"] = idx
         for a, (_, kind, rule) in ARRAYS.items():
@@ -242,7 +244,9 @@ class Scenario:
         return atomic_write_text(Path(path), text, what="scenario file")
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], uri: str | None = None, *, require_sha256: bool = True) -> Scenario:
+    def load(
+        cls, path: str | os.PathLike[str], uri: str | None = None, *, require_sha256: bool = True
+    ) -> Scenario:
         """Read and validate a scenario file.
 
         Raises :class:`~a2gym.errors.ScenarioError` if the file is missing, not a regular file, larger than
@@ -259,10 +263,14 @@ class Scenario:
             raise ScenarioError(f"{p}: the content is nested too deeply to be a scenario") from None
         stored = doc.get("sha256")
         if stored is None and require_sha256:
-            raise ScenarioError(f"{p}: field 'sha256' is missing, so the content cannot be checked; load it with "
-                                "Scenario.load(path, require_sha256=False) and save() it to add the hash")
+            raise ScenarioError(
+                f"{p}: field 'sha256' is missing, so the content cannot be checked; load it with "
+                "Scenario.load(path, require_sha256=False) and save() it to add the hash"
+            )
         if stored is not None and stored != scn.sha256:
-            raise ScenarioError(f"{p}: field 'sha256' = {stored!r:.80} does not match the content's hash {scn.sha256}")
+            raise ScenarioError(
+                f"{p}: field 'sha256' = {stored!r:.80} does not match the content's hash {scn.sha256}"
+            )
         return scn
 
     def replace(self, **changes: Any) -> Scenario:
@@ -306,7 +314,9 @@ def _read_document(p: Path) -> dict[str, Any]:
         raise ScenarioError(f"{p}: field 'format' must be {FORMAT!r}, got {_get(doc, 'format')!r:.80}")
     fv = doc.get("format_version")
     if not is_int(fv) or fv != FORMAT_VERSION:
-        raise ScenarioError(f"{p}: field 'format_version' = {fv!r:.80} is not supported (expected {FORMAT_VERSION})")
+        raise ScenarioError(
+            f"{p}: field 'format_version' = {fv!r:.80} is not supported (expected {FORMAT_VERSION})"
+        )
     if "content" not in doc:
         raise ScenarioError(f"{p}: missing field 'content'")
     return doc

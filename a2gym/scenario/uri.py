@@ -94,7 +94,9 @@ def read_scenario(uri_or_path: str | os.PathLike[str] | Scenario) -> Scenario:
         raise ScenarioError(f"scenario must be a URI, a path or a Scenario, got {type(uri_or_path).__name__}")
     uri = str(uri_or_path)
     if not uri.strip():
-        raise ScenarioError("scenario URI is empty (use scenario://NAME, generator://synth-v0/SEED or a file path)")
+        raise ScenarioError(
+            "scenario URI is empty (use scenario://NAME, generator://synth-v0/SEED or a file path)"
+        )
     return _load_cached(uri)
 
 
@@ -106,7 +108,8 @@ def _load_cached(uri: str) -> Scenario:
         return _load_generated(uri)
     if "://" in uri:
         raise ScenarioError(
-            f"unknown scenario URI scheme in {uri!r} (use scenario://NAME, generator://synth-v0/SEED or a file path)"
+            f"unknown scenario URI scheme in {uri!r} (use scenario://NAME, generator://synth-v0/SEED or a "
+            f"file path)"
         )
     return Scenario.load(uri)
 
@@ -114,7 +117,9 @@ def _load_cached(uri: str) -> Scenario:
 def _load_bundled(name: str, uri: str) -> Scenario:
     pinned = _manifest().get(name)
     if pinned is None:
-        raise ScenarioError(f"unknown scenario {uri!r}; bundled: {', '.join(bundled_scenario_names()) or 'none'}")
+        raise ScenarioError(
+            f"unknown scenario {uri!r}; bundled: {', '.join(bundled_scenario_names()) or 'none'}"
+        )
     return _read_pinned(name, pinned)
 
 
@@ -124,15 +129,21 @@ def _read_pinned(name: str, pinned: str) -> Scenario:
     scn = Scenario.load(path, uri=uri)
     if scn.sha256 != pinned:
         raise ScenarioError(
-            f"bundled scenario {uri!r} ({path.name}) has SHA-256 {scn.sha256}, but the manifest pins {pinned}: "
+            f"bundled scenario {uri!r} ({path.name}) has SHA-256 {scn.sha256}, but the manifest pins "
+            f"{pinned}: "
             "the file was changed"
         )
     return scn
 
 
 _DIGITS = re.compile(r"[0-9]+")
-_GEN_PARAMS = {"classes": "n_classes", "regions": "n_regions", "models": "n_models", "datas": "n_data_versions",
-               "types": "n_instance_types"}
+_GEN_PARAMS = {
+    "classes": "n_classes",
+    "regions": "n_regions",
+    "models": "n_models",
+    "datas": "n_data_versions",
+    "types": "n_instance_types",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,9 +188,13 @@ def _parse_generator_uri(uri: str) -> tuple[str, int, dict[str, int]]:
         raise ScenarioError(f"generator URI {uri!r}: seed {seed_s!r} must be a non-negative integer")
     seed = int(seed_s)
     kwargs: dict[str, int] = {}
-    for key, values in urllib.parse.parse_qs(parsed.query, keep_blank_values=True, strict_parsing=False).items():
+    for key, values in urllib.parse.parse_qs(
+        parsed.query, keep_blank_values=True, strict_parsing=False
+    ).items():
         if key not in _GEN_PARAMS:
-            raise ScenarioError(f"generator URI {uri!r}: unknown parameter {key!r} (known: {', '.join(_GEN_PARAMS)})")
+            raise ScenarioError(
+                f"generator URI {uri!r}: unknown parameter {key!r} (known: {', '.join(_GEN_PARAMS)})"
+            )
         if len(values) != 1:
             raise ScenarioError(f"generator URI {uri!r}: parameter {key!r} given {len(values)} times")
         if not _DIGITS.fullmatch(values[0]) or int(values[0]) < 1:
@@ -194,7 +209,9 @@ def _load_generated(uri: str) -> Scenario:
 
     g = GeneratorURI.parse(uri)
     if g.name not in generator.GENERATORS:
-        raise ScenarioError(f"unknown generator {g.name!r} in {uri!r} (known: {', '.join(generator.GENERATORS)})")
+        raise ScenarioError(
+            f"unknown generator {g.name!r} in {uri!r} (known: {', '.join(generator.GENERATORS)})"
+        )
     scn = generator.GENERATORS[g.name](g.seed, **g.kwargs)
     object.__setattr__(scn, "uri", uri)
     return scn

@@ -122,7 +122,9 @@ def _check_text(s: Scenario) -> None:
     if not isinstance(s.description, str):
         raise ScenarioError(f"description must be a string, got {type(s.description).__name__}")
     if len(s.description) > MAX_DESCRIPTION_CHARS:
-        raise ScenarioError(f"description is {len(s.description)} characters long (at most {MAX_DESCRIPTION_CHARS})")
+        raise ScenarioError(
+            f"description is {len(s.description)} characters long (at most {MAX_DESCRIPTION_CHARS})"
+        )
 
 
 def _freeze_sets(s: Scenario) -> dict[str, int]:
@@ -181,7 +183,9 @@ def _check_cross_fields(s: Scenario, sizes: dict[str, int]) -> None:
     diag = np.diag(s.egress_per_gb)
     if np.any(diag != 0):
         k = int(np.flatnonzero(diag != 0)[0])
-        raise ScenarioError(f"egress_per_gb[{k}, {k}] = {diag[k]} must be 0 (serving in the origin region is free)")
+        raise ScenarioError(
+            f"egress_per_gb[{k}, {k}] = {diag[k]} must be 0 (serving in the origin region is free)"
+        )
     if np.isnan(s.price_per_hour).all():
         raise ScenarioError("price_per_hour is NaN everywhere: no region offers any instance type")
 
@@ -215,8 +219,10 @@ def _freeze_assumptions(s: Scenario) -> None:
         raise ScenarioError("assumptions must map names (str) to descriptions (str)")
     for k, v in s.assumptions.items():
         if len(k) > MAX_NAME_CHARS or len(v) > MAX_ASSUMPTION_CHARS:
-            raise ScenarioError(f"assumption {k[:40]!r} is too long (names at most {MAX_NAME_CHARS} characters, "
-                                f"texts at most {MAX_ASSUMPTION_CHARS})")
+            raise ScenarioError(
+                f"assumption {k[:40]!r} is too long (names at most {MAX_NAME_CHARS} characters, "
+                f"texts at most {MAX_ASSUMPTION_CHARS})"
+            )
     _set(s, "assumptions", _FrozenDict(sorted(s.assumptions.items())))
 
 

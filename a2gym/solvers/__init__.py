@@ -95,7 +95,9 @@ def solve(scenario: Scenario | str, method: str = "greedy", time_limit: float | 
     wall = time.perf_counter() - t0
     ev = cm.evaluate(plan)
     if ev.violations:
-        raise SolverError(f"{m}: internal error, plan violates {len(ev.violations)} constraint(s): {ev.violations[0]}")
+        raise SolverError(
+            f"{m}: internal error, plan violates {len(ev.violations)} constraint(s): {ev.violations[0]}"
+        )
     if m != "milp" and options.get("bound"):
         lb, info["bound_parts"] = bounds.lower_bound(work, remaining(deadline, 0.1))
     if lb is not None and gap is None:
@@ -104,7 +106,9 @@ def solve(scenario: Scenario | str, method: str = "greedy", time_limit: float | 
                     lower_bound=lb, gap=gap, scenario_sha256=scn.sha256, scenario_uri=scn.uri, info=info)
 
 
-def _check_arguments(m: str, restrict: str | None, time_limit: Any, seed: Any, options: dict[str, Any]) -> None:
+def _check_arguments(
+    m: str, restrict: str | None, time_limit: Any, seed: Any, options: dict[str, Any]
+) -> None:
     if restrict is not None and restrict not in RESTRICTIONS:
         raise SolverError(f"unknown restrict {restrict!r}; valid: {', '.join(RESTRICTIONS)} (or None)")
     bad = set(options) - _OPTIONS[m]

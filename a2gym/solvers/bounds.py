@@ -75,7 +75,9 @@ class MilpMatrices:
         return x[:o], x[o:o + nI], x[o + nI:]
 
 
-def milp_matrices(cm: CostModel, opts: ServingOptions | None = None, facilities: np.ndarray | None = None) -> MilpMatrices:
+def milp_matrices(
+    cm: CostModel, opts: ServingOptions | None = None, facilities: np.ndarray | None = None
+) -> MilpMatrices:
     """Build A2-MILP; with ``facilities`` (bool [I]) only options on those facilities are kept."""
     opts = ServingOptions.of(cm) if opts is None else opts
     if facilities is not None:
@@ -115,7 +117,9 @@ def milp_matrices(cm: CostModel, opts: ServingOptions | None = None, facilities:
                         opts=opts, n_fac=nI)
 
 
-def milp_relaxation(cm: CostModel, time_limit: float | None = None, opts: ServingOptions | None = None) -> LPResult | None:
+def milp_relaxation(
+    cm: CostModel, time_limit: float | None = None, opts: ServingOptions | None = None
+) -> LPResult | None:
     """LP relaxation of A2-MILP with linking cuts; variables [z (options), n (I), y (I)]."""
     mm = milp_matrices(cm, opts)
     return _linprog(mm.c, mm.A_ub, np.zeros(mm.A_ub.shape[0]), mm.A_eq, np.ones(mm.A_eq.shape[0]),
@@ -134,7 +138,9 @@ def ufl_lp(cm: CostModel, time_limit: float | None = None) -> tuple[LPResult, np
     A_eq = sp.csr_matrix((np.ones(X), (rr, np.arange(X))), shape=(R, X + nI))
     c = np.concatenate([cm.C[rr, ii], np.where(usable, cm.F, 0.0)])
     ub = np.concatenate([np.ones(X), np.where(usable, 1.0, 0.0)])
-    res = _linprog(c, A_ub, np.zeros(X), A_eq, np.ones(R), np.column_stack([np.zeros(X + nI), ub]), time_limit)
+    res = _linprog(
+        c, A_ub, np.zeros(X), A_eq, np.ones(R), np.column_stack([np.zeros(X + nI), ub]), time_limit
+    )
     if res is None:
         return None
     x = np.zeros((R, nI))

@@ -23,7 +23,8 @@ from a2gym.solvers.polish import polish
 
 
 def remaining(deadline: float | None, floor: float) -> float | None:
-    """Seconds left until ``deadline`` (a ``time.perf_counter()`` value), at least ``floor``; None: no limit."""
+    """Seconds left until ``deadline`` (a ``time.perf_counter()`` value), at least ``floor``; None: no
+    limit."""
     return None if deadline is None else max(floor, deadline - time.perf_counter())
 
 

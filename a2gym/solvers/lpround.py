@@ -30,12 +30,16 @@ def a2_lpround(cm: CostModel, work: CostModel, rng: np.random.Generator, options
     """The A2-LPRound plan of ``work`` (``cm``: the original instance): :func:`lp_round`, then the same
     local search and split polish as A2-Greedy (options ``max_retries``, ``local_search``, ``kicks``,
     ``split``); records the rounding's info and ``materialised_cost`` [$] in ``info``."""
-    sigma, extra = lp_round(work, rng, remaining(deadline, 0.1), max_retries=int(options.get("max_retries", 50)))
+    sigma, extra = lp_round(
+        work, rng, remaining(deadline, 0.1), max_retries=int(options.get("max_retries", 50))
+    )
     info.update(extra)
     data = work.dstar[np.arange(len(sigma)), sigma]
     info["materialised_cost"] = work.assignment_cost(sigma, data)
     if options.get("local_search", True):
-        sigma, data = best_local_optimum(work, [("lpround", sigma)], int(options.get("kicks", 0)), deadline, info)
+        sigma, data = best_local_optimum(
+            work, [("lpround", sigma)], int(options.get("kicks", 0)), deadline, info
+        )
     plan = work.materialise(sigma, data)
     return split_polish(cm, work, plan, deadline, info) if options.get("split", True) else plan
 

@@ -208,11 +208,15 @@ def _run_highs(prob: pulp.LpProblem, time_limit: float | None, msg: bool,
     elif ms == highspy.HighsModelStatus.kTimeLimit:
         raise SolverError(f"milp (highs): no solution within {time_limit} s")
     else:
-        raise SolverError(f"milp (highs): solver ended with status {h.modelStatusToString(ms)} and no solution")
+        raise SolverError(
+            f"milp (highs): solver ended with status {h.modelStatusToString(ms)} and no solution"
+        )
     return status, float(info.mip_dual_bound), float(info.mip_gap) if status == "feasible" else 0.0
 
 
-def _run_cbc(prob: pulp.LpProblem, time_limit: float | None, threads: int) -> tuple[str, float | None, float | None]:
+def _run_cbc(
+    prob: pulp.LpProblem, time_limit: float | None, threads: int
+) -> tuple[str, float | None, float | None]:
     """Solve with the CBC binary bundled with PuLP; (status, bound [$] or None, gap).
 
     PuLP runs CBC as a command (``PULP_CBC_CMD``) and reads back only the solution file, whose header
@@ -226,8 +230,13 @@ def _run_cbc(prob: pulp.LpProblem, time_limit: float | None, threads: int) -> tu
     try:
         with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled-CBC class name only
             warnings.simplefilter("ignore", DeprecationWarning)
-            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, threads=threads, logPath=log_path,
-                                       options=["primalTolerance 1e-9", "integerTolerance 1e-9", "ratioGap 1e-9"])
+            solver = pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=time_limit,
+                threads=threads,
+                logPath=log_path,
+                options=["primalTolerance 1e-9", "integerTolerance 1e-9", "ratioGap 1e-9"],
+            )
         prob.solve(solver)
         log = Path(log_path).read_text(encoding="utf-8", errors="replace")
     finally:
@@ -256,7 +265,9 @@ def cbc_bound_from_log(log: str) -> float | None:
     return None
 
 
-def extract_plan(cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np.ndarray) -> tuple[Plan, bool]:
+def extract_plan(
+    cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np.ndarray
+) -> tuple[Plan, bool]:
     """Turn solver values into a plan that meets every constraint exactly (solver tolerances removed).
 
     Parts below 1e-7 are dropped and each class's fractions renormalised to sum to 1; a class with a
@@ -277,7 +288,9 @@ def extract_plan(cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np
     return min(candidates, key=lambda c: (c[1], cm.evaluate(c[0], check=False).total))
 
 
-def _refit_fractions(cm: CostModel, opts: ServingOptions, n: np.ndarray, margin: float = 1e-9) -> np.ndarray | None:
+def _refit_fractions(
+    cm: CostModel, opts: ServingOptions, n: np.ndarray, margin: float = 1e-9
+) -> np.ndarray | None:
     """Cheapest fractions for the solver's instance counts ``n``, solved in full double precision.
 
     A solver's values carry its tolerances (CBC's solution file even rounds them to about 8 digits), so a
@@ -326,7 +339,9 @@ def _extract(cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np.nda
     r, i, d, f = r[first], i[first], d[first], f[first]
     tot = np.bincount(r, weights=f, minlength=R)
     if np.any(tot <= 0):
-        raise SolverError(f"milp: solution leaves class {cm.scenario.classes[int(np.flatnonzero(tot <= 0)[0])]} unserved")
+        raise SolverError(
+            f"milp: solution leaves class {cm.scenario.classes[int(np.flatnonzero(tot <= 0)[0])]} unserved"
+        )
     f = f / tot[r]
     if np.all(f == 1.0) and len(r) == R:
         order = np.argsort(r)

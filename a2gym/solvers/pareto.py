@@ -56,7 +56,8 @@ def _pareto_mask(cm: CostModel, chunk_elems: int) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class ServingOptions:
-    """Flat list of allowed options: class r, facility i, data d, bandwidth w [$/epoch], busy b [instances]."""
+    """Flat list of allowed options: class r, facility i, data d, bandwidth w [$/epoch], busy b
+    [instances]."""
 
     r: np.ndarray
     i: np.ndarray

@@ -1,4 +1,5 @@
-"""The :class:`Solution` every solver returns: a plan, its true cost (from :mod:`a2gym.costmodel`) and metadata."""
+"""The :class:`Solution` every solver returns: a plan, its true cost (from :mod:`a2gym.costmodel`) and
+metadata."""
 
 from __future__ import annotations
 
@@ -49,12 +50,23 @@ class Solution:
         """JSON-ready form: costs, status, timing, bound, scenario identity and the plan."""
         c = self.cost.to_dict()
         return {
-            "method": self.method, "restrict": self.restrict, "status": self.status,
-            "total": c["total"], "compute": c["compute"], "bandwidth": c["bandwidth"],
-            "deployment": c["deployment"], "per_1k_requests": c["per_1k_requests"], "instances": c["instances"],
-            "violations": c["violations"], "wall_time": self.wall_time, "lower_bound": self.lower_bound,
-            "gap": self.gap, "scenario_uri": self.scenario_uri, "scenario_sha256": self.scenario_sha256,
-            "info": _jsonable(self.info), "plan": self.plan.to_dict(),
+            "method": self.method,
+            "restrict": self.restrict,
+            "status": self.status,
+            "total": c["total"],
+            "compute": c["compute"],
+            "bandwidth": c["bandwidth"],
+            "deployment": c["deployment"],
+            "per_1k_requests": c["per_1k_requests"],
+            "instances": c["instances"],
+            "violations": c["violations"],
+            "wall_time": self.wall_time,
+            "lower_bound": self.lower_bound,
+            "gap": self.gap,
+            "scenario_uri": self.scenario_uri,
+            "scenario_sha256": self.scenario_sha256,
+            "info": _jsonable(self.info),
+            "plan": self.plan.to_dict(),
         }
 
 

@@ -125,7 +125,9 @@ class V1Tables:
 
     @classmethod
     def of(cls, scenario: Scenario, slot_hours: float) -> V1Tables:
-        return cached_on(scenario, ("geoserve_v1_tables", float(slot_hours)), lambda: cls(scenario, slot_hours))
+        return cached_on(
+            scenario, ("geoserve_v1_tables", float(slot_hours)), lambda: cls(scenario, slot_hours)
+        )
 
     def route(self, rates: np.ndarray, ready: np.ndarray) -> tuple[float, np.ndarray, list]:
         """Route ``rates`` [req/s, R] within ``ready`` instances [I] (module docstring's rule).

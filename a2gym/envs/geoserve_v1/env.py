@@ -80,9 +80,9 @@ class GeoServeV1Env(A2Env):
     | 0                       | (1 + sin(2π h/24)) / 2, h = UTC hour at the start of the next slot | 0 | 1 |
     | 1                       | (1 + cos(2π h/24)) / 2                                         | 0   | 1   |
     | 2                       | slots done / n_slots                                           | 0   | 1   |
-    | 3 + j·R_max + r         | demand of class r j+1 slots ago: λ / (λ + λ_r) (0 = padding; before slot -1: slot -1) | 0 | 1 |
+    | 3 + j·R_max + r | class r's demand j+1 slots ago: λ/(λ+λ_r) (0: padding; pre-episode: slot -1) | 0 | 1 |
     | 3 + H·R_max + i         | instances of facility i ready now / max_instances              | 0   | 1   |
-    | 3 + H·R_max + I + i     | instances of facility i pending (requested, not ready) / max_instances | 0 | 1 |
+    | 3 + H·R_max + I + i     | instances of facility i pending (requested, not ready) / max_instances |0|1|
     | 3 + H·R_max + 2I        | cost so far c / (c + ref)                                      | 0   | 1   |
 
     ``info``: ``cost`` ($ so far), ``compute``, ``bandwidth``, ``deployment``, ``penalty`` [$ so far],
@@ -149,19 +149,38 @@ class GeoServeV1Env(A2Env):
     * v0: :class:`a2gym.envs.geoserve.GeoServeEnv` (deployment set, instant autoscaling).
     """
 
-    def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
-                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
-                 n_slots: int = 96, slot_minutes: float = 15.0, diurnal_amplitude: float = 0.5,
-                 peak_hour: float = 14.0, trace: str | np.ndarray | None = "conv",
-                 slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST,
-                 provisioning_delay_s: float = PROVISIONING_DELAY_S,
-                 billing_granularity_s: float = BILLING_GRANULARITY_S, billing_minimum_s: float = BILLING_MINIMUM_S,
-                 max_instances: int = MAX_INSTANCES, history_slots: int = 4, invalid_action: str = "noop",
-                 invalid_penalty: float = 0.0, action_mask_in_obs: bool = False):
+    def __init__(
+        self,
+        scenario: str | Scenario = DEFAULT_SCENARIO,
+        resample: bool = False,
+        max_classes: int | None = None,
+        reward: Any = "normalised",
+        render_mode: str | None = None,
+        n_slots: int = 96,
+        slot_minutes: float = 15.0,
+        diurnal_amplitude: float = 0.5,
+        peak_hour: float = 14.0,
+        trace: str | np.ndarray | None = "conv",
+        slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST,
+        provisioning_delay_s: float = PROVISIONING_DELAY_S,
+        billing_granularity_s: float = BILLING_GRANULARITY_S,
+        billing_minimum_s: float = BILLING_MINIMUM_S,
+        max_instances: int = MAX_INSTANCES,
+        history_slots: int = 4,
+        invalid_action: str = "noop",
+        invalid_penalty: float = 0.0,
+        action_mask_in_obs: bool = False,
+    ):
         super().__init__(scenario, resample, max_classes, reward, render_mode, invalid_action=invalid_action,
                          invalid_penalty=invalid_penalty, action_mask_in_obs=action_mask_in_obs)
-        if isinstance(n_slots, int | np.integer) and not isinstance(n_slots, bool) and n_slots > MAX_EPISODE_STEPS:
-            raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
+        if (
+            isinstance(n_slots, int | np.integer)
+            and not isinstance(n_slots, bool)
+            and n_slots > MAX_EPISODE_STEPS
+        ):
+            raise ValueError(
+                f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}"
+            )
         self.demand = DemandModel(n_slots, slot_minutes, diurnal_amplitude, peak_hour, trace)
         self.penalty_per_request = _check_number("slo_penalty_per_request", slo_penalty_per_request, False)
         delay = _check_number("provisioning_delay_s", provisioning_delay_s, False)
@@ -176,15 +195,25 @@ class GeoServeV1Env(A2Env):
         n_fac, r_max = self.source.n_facilities, self.source.max_classes
         self.n_facilities = n_fac
         self.action_space = spaces.MultiDiscrete(np.full(n_fac, self.max_instances + 1, dtype=np.int64))
-        self._finish_spaces(spaces.Box(0.0, 1.0, (4 + self.history_slots * r_max + 2 * n_fac,), dtype=np.float32),
-                            n_fac * (self.max_instances + 1))
+        self._finish_spaces(
+            spaces.Box(0.0, 1.0, (4 + self.history_slots * r_max + 2 * n_fac,), dtype=np.float32),
+            n_fac * (self.max_instances + 1),
+        )
         for k in ("invalid_failure_penalty", "max_invalid_actions"):  # a day always ends: no failure
             del self._make_kwargs[k]
-        self._make_kwargs.update(n_slots=n_slots, slot_minutes=slot_minutes, diurnal_amplitude=diurnal_amplitude,
-                                 peak_hour=peak_hour, trace=trace, slo_penalty_per_request=slo_penalty_per_request,
-                                 provisioning_delay_s=provisioning_delay_s, billing_granularity_s=billing_granularity_s,
-                                 billing_minimum_s=billing_minimum_s, max_instances=max_instances,
-                                 history_slots=history_slots)
+        self._make_kwargs.update(
+            n_slots=n_slots,
+            slot_minutes=slot_minutes,
+            diurnal_amplitude=diurnal_amplitude,
+            peak_hour=peak_hour,
+            trace=trace,
+            slo_penalty_per_request=slo_penalty_per_request,
+            provisioning_delay_s=provisioning_delay_s,
+            billing_granularity_s=billing_granularity_s,
+            billing_minimum_s=billing_minimum_s,
+            max_instances=max_instances,
+            history_slots=history_slots,
+        )
         self._setup(self.scenario)
         self.rates = self.demand.expected(self.scenario)
         self._start_episode()
@@ -210,8 +239,10 @@ class GeoServeV1Env(A2Env):
                                                  lambda: self.new_fleet(scenario), self.penalty_per_request)
         need = max(peak, int(initial.max(initial=0)))
         if need > self.max_instances:
-            raise ValueError(f"max_instances = {self.max_instances} is below the {need} instances per facility "
-                             f"that the reactive reference uses on {scenario.name!r}; raise max_instances")
+            raise ValueError(
+                f"max_instances = {self.max_instances} is below the {need} instances per facility "
+                f"that the reactive reference uses on {scenario.name!r}; raise max_instances"
+            )
         allowed = np.zeros((self.n_facilities, self.max_instances + 1), dtype=bool)
         allowed[:, 0] = True
         allowed[self.tables.deployable, 1:] = True
@@ -275,13 +306,18 @@ class GeoServeV1Env(A2Env):
         out = np.flatnonzero((a < 0) | (a > top))
         if out.size:
             i = int(out[0])
-            raise ActionError(f"action[{i}] = {int(a[i])} instances of {self.scenario.facility_name(i)} is outside "
-                              f"0..{top} (max_instances)")
+            raise ActionError(
+                f"action[{i}] = {int(a[i])} instances of {self.scenario.facility_name(i)} is outside "
+                f"0..{top} (max_instances)"
+            )
         return a.astype(np.int64)
 
     def _why_masked(self, i: int, counts: np.ndarray) -> str:
-        return (f"action[{i}] = {int(counts[i])} instances of {self.scenario.facility_name(i)} is masked off: the "
-                "facility is not offered or can serve no class")
+        return (
+            f"action[{i}] = {int(counts[i])} instances of {self.scenario.facility_name(i)} is masked off: "
+            f"the "
+            "facility is not offered or can serve no class"
+        )
 
     # ------------------------------------------------------------ observation
     def ready_and_pending(self) -> tuple[np.ndarray, np.ndarray]:

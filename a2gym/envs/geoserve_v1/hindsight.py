@@ -18,9 +18,12 @@ most a slot (the default: 1 s, 60 s, 15-min slots); otherwise it is a lower boun
 The MILP starts from the cheapest (replayed) of three plans for the day (:func:`best_start`): a
 lookahead plan sized on the true demand (:func:`lookahead_counts`) and the reactive and forecast
 references' plans, so what it returns is never worse than any of them; the MILP's plan is also
-replayed after :func:`repaired` (sized for the env's routing), and the cheapest replay is the result.  To keep the model small, the
-candidate facilities are those of the initial fleet and of the warm start, and each class may be routed only to its ``candidates`` cheapest of them (by
-C) plus those the warm start's routing uses for it.  The MILP optimum is exact over that restriction; the env then replays the plan with its own
+replayed after :func:`repaired` (sized for the env's routing), and the cheapest replay is the result.  To
+keep the model small, the
+candidate facilities are those of the initial fleet and of the warm start, and each class may be routed only
+to its ``candidates`` cheapest of them (by
+C) plus those the warm start's routing uses for it.  The MILP optimum is exact over that restriction; the env
+then replays the plan with its own
 routing rule (cheapest facility with spare capacity first), which may serve less well than the MILP's
 optimal routing, so the replayed cost is what the reference achieves and the MILP's dual bound, over
 the same restriction, gives its proven gap.
@@ -62,7 +65,9 @@ class HindsightPlan:
     start_cost: float
 
 
-def candidate_pairs(env: Any, start_counts: np.ndarray, candidates: int) -> tuple[np.ndarray, list[list[int]]]:
+def candidate_pairs(
+    env: Any, start_counts: np.ndarray, candidates: int
+) -> tuple[np.ndarray, list[list[int]]]:
     """Candidate facilities (sorted) and, per class, the facilities it may be routed to: its
     ``candidates`` cheapest (by C) among the facilities of the initial fleet and of ``start_counts``
     [T, I], plus every facility it would use in some slot if routed to the cheapest one open there."""
@@ -122,8 +127,16 @@ def policy_counts(env: Any, mode: str) -> np.ndarray:
 
     from a2gym.envs.geoserve_v1.reference import forecast_counts, greedy_counts
 
-    sim = SimpleNamespace(slot_no=0, delay=env.delay, demand=env.demand, scenario=env.scenario,
-                          slot_hours=env.slot_hours, n_slots=env.n_slots, tables=env.tables, fleet=env.new_fleet())
+    sim = SimpleNamespace(
+        slot_no=0,
+        delay=env.delay,
+        demand=env.demand,
+        scenario=env.scenario,
+        slot_hours=env.slot_hours,
+        n_slots=env.n_slots,
+        tables=env.tables,
+        fleet=env.new_fleet(),
+    )
     out = []
     for t in range(env.n_slots):
         sim.slot_no = t

@@ -51,7 +51,9 @@ def sized_counts(tables: V1Tables, is_open: np.ndarray, rates: np.ndarray, at_le
     masked = np.where(is_open[None, :], tables.rank, tables.n_facilities)
     fac = masked.argmin(axis=1)
     ok = masked[np.arange(fac.size), fac] < tables.n_facilities
-    busy = np.where(ok, rates * tables.tau[np.arange(fac.size), np.minimum(fac, tables.n_facilities - 1)], 0.0)
+    busy = np.where(
+        ok, rates * tables.tau[np.arange(fac.size), np.minimum(fac, tables.n_facilities - 1)], 0.0
+    )
     x = np.bincount(fac[ok], weights=busy[ok], minlength=tables.n_facilities)
     need = instances_needed(x, tables.rho)
     return np.where(is_open, np.maximum(1, need) if at_least_one else need, 0).astype(np.int64)
@@ -110,8 +112,16 @@ def reactive_day(scenario: Scenario, demand: DemandModel, settings: tuple, make_
     the largest count it uses (cached per scenario and settings)."""
     from gymnasium.utils import seeding
 
-    key = ("geoserve_v1_reactive_day", demand.n_slots, demand.slot_minutes, demand.amplitude, demand.peak_hour,
-           None if demand.trace is None else demand.trace.tobytes(), float(penalty_per_request), settings)
+    key = (
+        "geoserve_v1_reactive_day",
+        demand.n_slots,
+        demand.slot_minutes,
+        demand.amplitude,
+        demand.peak_hour,
+        None if demand.trace is None else demand.trace.tobytes(),
+        float(penalty_per_request),
+        settings,
+    )
 
     def compute() -> tuple[float, int]:
         costs, peak = [], 0
@@ -136,7 +146,9 @@ def make_policy(env: Any, mode: str | None = None, **hindsight_kw: Any) -> Calla
     :mod:`.hindsight` at the first step of each episode; ``hindsight_kw`` go to ``solve_hindsight``)."""
     mode = mode or "reactive"
     if mode not in MODES:
-        raise ValueError(f"unknown GeoServe-v1 reference mode {mode!r} (known: {', '.join(map(repr, MODES))})")
+        raise ValueError(
+            f"unknown GeoServe-v1 reference mode {mode!r} (known: {', '.join(map(repr, MODES))})"
+        )
     if hindsight_kw and mode != "hindsight":
         raise ValueError(f"options {sorted(hindsight_kw)} only apply to mode='hindsight'")
     if mode == "hindsight":

@@ -14,7 +14,9 @@ from a2gym.solvers.localsearch.state import INF, PULL_SCALAR_MAX
 class FacilityMoves(RelocateMoves):
     """Moves that change which facilities are open (each accepted only on a strict cost decrease)."""
 
-    def _try_close(self, i: int, extra: int | None = None, pull: bool = False, eps: float | None = None) -> bool:
+    def _try_close(
+        self, i: int, extra: int | None = None, pull: bool = False, eps: float | None = None
+    ) -> bool:
         """Close facility i, reinserting its classes on open facilities (and ``extra`` if given; with
         ``pull``, other classes that gain from ``extra`` then move there too).  ``eps``: :meth:`_eps` of
         the current state, if the caller has it."""
@@ -92,7 +94,9 @@ class FacilityMoves(RelocateMoves):
         self._apply_add(r, j, e)
         return dr + v
 
-    def _pull_filter(self, j: int, cands: list[int], rem: list[float] | None = None, stale: int = -1) -> list[int]:
+    def _pull_filter(
+        self, j: int, cands: list[int], rem: list[float] | None = None, stale: int = -1
+    ) -> list[int]:
         """Candidates (none on j) whose own move to j lowers the cost against the current state.
 
         ``rem``, if given, is :meth:`_rem_all` (as a list) of a state that differs from the current one
@@ -180,7 +184,8 @@ class FacilityMoves(RelocateMoves):
         return total
 
     def _rem_all(self) -> np.ndarray:
-        """[R] exact cost change [$] of taking each class off its facility (vectorised :meth:`_remove_delta`)."""
+        """[R] exact cost change [$] of taking each class off its facility (vectorised
+        :meth:`_remove_delta`)."""
         i0 = self.fac
         return (self.fac_cost(self.x[i0] - self.b, self.c[i0] - 1, i0)
                 - self.fac_cost(self.x[i0], self.c[i0], i0)) - self.w

@@ -88,7 +88,9 @@ class AssignmentState:
         R, K, M, D, H = cm.shape
         self.cm, self.R, self.D, self.nI = cm, R, D, cm.n_facilities
         self.rho = float(s.target_utilisation)
-        self.P = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)  # [I] $ per instance-epoch
+        self.P = np.where(
+            np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0
+        )  # [I] $ per instance-epoch
         self.g = np.asarray(cm.deploy, dtype=float)  # [I] $ per epoch
         self.P_l, self.g_l = self.P.tolist(), self.g.tolist()
         self.kf = cm.fac_region  # [I]
