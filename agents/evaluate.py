@@ -87,14 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, Any]]:
-    """A deterministic actor from a run's saved model and the run's config.yml."""
-    import torch
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+    """A deterministic actor from a run's saved model and the run's config.yml.
 
-    from agents.common import algorithms
-    from agents.train import vecnormalize_path
+    Loaded by the library's one SB3 loader (:func:`a2gym.sb3.load_model`), which applies the run's
+    VecNormalize statistics whenever the run normalised observations, as ``a2gym eval --policy sb3:`` does.
+    """
+    from a2gym.sb3 import ModelError, load_model
 
-    torch.set_num_threads(1)
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yml"
     if not cfg_path.exists():
@@ -110,20 +109,14 @@ def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, An
         path = Path(which)
     if not path.exists():
         raise AgentConfigError(f"model {path} does not exist")
-    model = algorithms()[cfg["algo"]].load(str(path), device="cpu")
-    norm = None
-    stats = vecnormalize_path(path)
-    if cfg["hyperparams"].get("normalize") and stats.exists():
-        dummy = DummyVecEnv([lambda: make_env(cfg["env"], cfg["env_kwargs"])])
-        norm = VecNormalize.load(str(stats), dummy)
-        norm.training = False
-    masks = uses_masks(cfg["algo"])
+    try:
+        model = load_model(path, cfg["algo"])
+    except ModelError as e:
+        raise AgentConfigError(str(e)) from None
+    cfg = {**cfg, "model_path": str(path), "model_sha256": model.files.sha256}
 
     def act(obs: Any, info: dict[str, Any], env: Any) -> Any:
-        x = norm.normalize_obs(obs) if norm is not None else obs
-        kw = {"action_masks": action_mask(env)} if masks else {}
-        action, _ = model.predict(x, deterministic=True, **kw)
-        return action
+        return model.act(obs, action_mask(env) if model.masked else None)
 
     return act, cfg
 
@@ -155,7 +148,6 @@ def named_policy_actor(name: str, mode: str | None) -> Callable[[Any, int], Acto
 def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str,
                 env_kwargs: dict[str, Any], trained_on_test: bool | None) -> Episode:
     """Play one episode from ``reset(seed=seed)`` and return its record."""
-    import a2gym
     from a2gym.leaderboard.episode import cost_breakdown, to_jsonable, violation_count
     from a2gym.leaderboard.record import EpisodeRecord
 
@@ -178,10 +170,9 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
     cost = float(info["cost"])
     ref = float(info.get("reference_cost", -cost / total if total else float("nan")))
     record = EpisodeRecord(
-        suite=None, env_id=env_id, env_version=int(env.spec.version or 0), a2gym_version=a2gym.__version__,
+        env_id=env_id, env_version=int(env.spec.version or 0),
         scenario_uri=str(scn.uri), scenario_sha256=str(scn.sha256),
-        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"}, seed=int(seed), policy=policy_name,
-        trained_on_test=trained_on_test, actions=actions, cost=cost,
+        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"}, seed=int(seed), actions=actions, cost=cost,
         cost_breakdown=cost_breakdown(info), return_=total, violations=violation_count(info), wall_time_s=wall,
     )
     return Episode(seed=int(seed), scenario_uri=str(scn.uri), record=record,
@@ -222,6 +213,25 @@ def summarise(episodes: list[Episode]) -> dict[str, float]:
             "violations": sum(e.record.violations for e in done)}
 
 
+def results_header(name: str, spec: str, sha: str | None, trained_on_test: bool) -> Any:
+    """The leaderboard file header of a free run (suite null): ``name`` made a valid, unreserved entry name.
+
+    ``a2gym validate FILE`` replays such a file (on bundled ``scenario://`` scenarios), and
+    ``a2gym leaderboard score FILE`` scores it; to enter the leaderboard, run ``a2gym eval`` on the suite.
+    """
+    import re
+
+    import a2gym
+    from a2gym.leaderboard.entry import RESERVED_NAMES, EntryHeader
+
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "run"
+    if clean in RESERVED_NAMES:
+        clean = f"{clean}-run"
+    return EntryHeader(name=clean, policy=spec[:512], policy_sha256=sha, trained_on_test=trained_on_test,
+                       description=f"python -m agents.evaluate ({name})"[:1000], suite=None,
+                       a2gym_version=a2gym.__version__)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: evaluate, print a table, optionally write JSONL records."""
     args = build_parser().parse_args(argv)
@@ -233,13 +243,15 @@ def main(argv: list[str] | None = None) -> int:
             env_kwargs = {**cfg["env_kwargs"], **extra}
             name = args.name or f"{cfg['algo']}:{Path(args.run).name}"
             trained_uri = str(cfg["env_kwargs"].get("scenario", ""))
+            trained = trained_uri.startswith("scenario://a2-test") or trained_uri == "scenario://paper-default-v0"
+            spec, spec_sha = f"sb3:{cfg['algo']}:{cfg['model_path']}", cfg["model_sha256"]
             eps = evaluate(env_id, env_kwargs, args.episodes, args.seed, name, actor=actor,
-                           trained_on_test=trained_uri.startswith("scenario://a2-test"),
-                           invalid=run_invalid_settings(cfg))
+                           trained_on_test=trained, invalid=run_invalid_settings(cfg))
         else:
             if not args.env:
                 raise AgentConfigError("--policy needs --env")
             name = args.name or (args.policy + (f":{args.mode}" if args.mode else ""))
+            spec, spec_sha, trained = args.policy, None, False
             eps = evaluate(args.env, extra, args.episodes, args.seed, name,
                            factory=named_policy_actor(args.policy, args.mode), trained_on_test=False)
     except (AgentConfigError, ValueError) as exc:  # ValueError: e.g. a reference mode or baseline name the env rejects
@@ -257,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         from a2gym.leaderboard.record import write_records
 
         records = [e.record for e in eps if not e.failed]
-        path = write_records(args.out, records)
+        path = write_records(args.out, results_header(name, spec, spec_sha, trained), records)
         print(f"wrote {len(records)} records to {path}"
               + (f" ({s['failed']} failed episodes have no replayable record)" if s["failed"] else ""))
     return 0

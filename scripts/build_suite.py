@@ -15,8 +15,10 @@ a new suite version, and ``--check`` guards against changing one by accident.
 The optimum file ``a2gym/data/scenarios/a2-test-v1.optimum.json`` holds, per ``a2-test-v1`` scenario,
 the A2-MILP optimum of one epoch (HiGHS, ``--milp-time-limit`` seconds; on the limit its incumbent and
 best bound are stored with status ``time_limit``), which is the Placement and Scheduling "optimum" row,
-and, per GeoServe episode seed (the suite's first ``--seeds``), the sum over the day's slots of the
-per-slot bound (:func:`a2gym.policies.geoserve_lower_bound`). Its SHA-256 is pinned in
+and, per GeoServe episode seed (the suite's first ``--seeds``) of the small and medium tiers
+(``--geoserve-tiers``), the sum over the day's slots of the per-slot bound
+(:func:`a2gym.policies.geoserve_lower_bound`); a paper-size or large scenario takes 30-40 s per seed, so
+those have no GeoServe value and the table says n/a there. Its SHA-256 is pinned in
 ``a2gym/leaderboard/suite.py`` (``OPTIMUM_SHA256``), so the leaderboard refuses an edited file.
 Computing it takes about 30 s per GeoServe seed and scenario; ``--resume FILE`` keeps finished values.
 
@@ -63,13 +65,13 @@ def export(check: bool) -> list[str]:
     return changed
 
 
-def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None) -> dict:
+def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_tiers: set[str]) -> dict:
     """The optimum file's content (see the module docstring); values in ``resume`` are kept."""
     import gymnasium as gym
 
     import a2gym
     from a2gym.leaderboard.episode import load_fresh
-    from a2gym.leaderboard.suite import A2_TEST_V1
+    from a2gym.leaderboard.suite import A2_TEST_V1, tier_of
     from a2gym.policies import geoserve_lower_bound
 
     out: dict = {"milp_time_limit_s": time_limit, "scenarios": {}}
@@ -86,7 +88,10 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None) -> dic
             print(f"{uri}: MILP {sol.status} {sol.cost.total:.6f} (bound {sol.lower_bound}) "
                   f"{time.perf_counter() - t0:.1f} s", flush=True)
         seeds = row.setdefault("geoserve_bound", {})
-        for seed in A2_TEST_V1.seeds(n_seeds):
+        if resume is not None:
+            out["scenarios"][uri] = row
+            _save_resume(out)
+        for seed in A2_TEST_V1.seeds(n_seeds) if tier_of(uri) in geo_tiers else ():
             if str(seed) in seeds:
                 continue
             t0 = time.perf_counter()
@@ -141,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-optimum", action="store_true", help="skip the optimum file")
     ap.add_argument("--milp-time-limit", type=float, default=120.0, help="seconds per MILP (default 120)")
     ap.add_argument("--seeds", type=int, default=5, help="GeoServe seeds with a bound (default 5)")
+    ap.add_argument("--geoserve-tiers", default="small,medium",
+                    help="tiers whose GeoServe episodes get a bound (default small,medium: a paper-size or large "
+                         "scenario takes 30-40 s per seed)")
     ap.add_argument("--resume", type=Path, default=None, help="keep/extend partial results in this JSON file")
     args = ap.parse_args(argv)
 
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume is not None:
             RESUME.append(args.resume)
             resume = json.loads(args.resume.read_text(encoding="utf-8")) if args.resume.exists() else {}
-        content = compute_optimum(args.milp_time_limit, args.seeds, resume)
+        content = compute_optimum(args.milp_time_limit, args.seeds, resume, set(args.geoserve_tiers.split(",")))
         for c in pin_optimum(optimum_text(content), check=False):
             print(c)
     return 0

@@ -9,7 +9,7 @@
   a scenario whose restricted instance has no feasible plan has no cost for them.
 * ``optimum``: per scenario, the A2-MILP optimum of the epoch (HiGHS, within a time limit, else its
   best bound), for Placement and Scheduling; for GeoServe, the sum of per-slot bounds on the episode's
-  demand. Read from the optimum file that ``scripts/build_suite.py`` computed, checked against the
+  demand (small and medium tiers only; larger ones cost 30-40 s per episode). Read from the optimum file that ``scripts/build_suite.py`` computed, checked against the
   SHA-256 pinned in :mod:`a2gym.leaderboard.suite`. The envs cannot split a class between facilities,
   so no policy reaches it exactly: it is a bound, showing the headroom above the reference.
 
@@ -39,7 +39,9 @@ ROW_NOTES = {
     "model-only": "paper baseline: A2-Greedy adapting models, data fixed",
     "data-only": "paper baseline: A2-Greedy adapting data, one model",
     "local-greedy": "paper baseline `local`: A2-Greedy with every class served in its origin region",
-    OPTIMUM: "A2-MILP optimum (HiGHS) of each scenario's epoch, or its best bound; GeoServe: per-slot bounds",
+    OPTIMUM: "A2-MILP optimum (HiGHS, 60 s limit) of each scenario's epoch, a bound for the envs, which cannot "
+             "split a class; GeoServe: the sum of per-slot LP bounds of each episode's demand, computed for the "
+             "small and medium tiers only (30-40 s per episode above), so its gap is n/a",
 }
 
 Costs = dict[tuple[str, int], float | None]
