@@ -150,7 +150,7 @@ def build(record_dir: str | os.PathLike[str] = "leaderboard", out: str | os.Path
         stale.append(str(d / CHART_FILE))
     png = render_chart(scores) if chart and (not check) else b""
     if not check:
-        from a2gym.scenario.model import atomic_write_text
+        from a2gym.fileio import atomic_write_text
 
         atomic_write_text(out_p, md)
         if chart:

@@ -52,8 +52,9 @@ def scenario_dir() -> Path:
 
 def manifest() -> dict[str, str]:
     """Bundled scenario name -> pinned SHA-256, read from disk on every call (no shared cache)."""
-    path = scenario_dir() / "MANIFEST.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    from a2gym.scenario import bundled_manifest
+
+    return bundled_manifest()
 
 
 def bundled_name(uri: str) -> str:
@@ -64,16 +65,16 @@ def bundled_name(uri: str) -> str:
 
 
 def load_fresh(uri: str) -> Scenario:
-    """A new Scenario object read from the bundled file, checked against the manifest's pinned SHA-256."""
-    name = bundled_name(uri)
-    pinned = manifest().get(name)
-    if pinned is None:
-        raise RecordError(f"scenario {uri!r} is not in the bundled manifest")
-    path = scenario_dir() / f"{name}.json"
-    scn = Scenario.load(path, uri=uri)
-    if scn.sha256 != pinned:
-        raise RecordError(f"scenario {uri!r}: file hash {scn.sha256} != manifest {pinned}")
-    return scn
+    """A new Scenario object read from the bundled file, checked against the manifest's pinned SHA-256
+    (:func:`a2gym.scenario.load_bundled_scenario` with ``fresh=True``)."""
+    from a2gym.errors import ScenarioError
+    from a2gym.scenario import load_bundled_scenario
+
+    bundled_name(uri)
+    try:
+        return load_bundled_scenario(uri, fresh=True)
+    except ScenarioError as e:
+        raise RecordError(f"scenario {uri!r}: {e}") from None
 
 
 def content_sha256(scn: Scenario) -> str:

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from a2gym.checks import is_finite_real, is_int
 from a2gym.errors import RecordError
 from a2gym.leaderboard.entry import EntryHeader
 from a2gym.leaderboard.safeio import read_bounded_text
@@ -126,11 +126,11 @@ def _dumps(obj: dict[str, Any], what: str) -> str:
 
 
 def _is_num(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    return is_finite_real(x)
 
 
 def _is_nat(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+    return is_int(x) and x >= 0
 
 
 def _small_json(x: Any, depth: int = 0) -> bool:
@@ -271,6 +271,6 @@ def results_text(header: EntryHeader, records: Iterable[EpisodeRecord]) -> str:
 
 def write_records(path: str | os.PathLike[str], header: EntryHeader, records: Iterable[EpisodeRecord]) -> Path:
     """Write a results file atomically (temp file + ``os.replace``); returns the path."""
-    from a2gym.scenario.model import atomic_write_text
+    from a2gym.fileio import atomic_write_text
 
     return atomic_write_text(Path(path), results_text(header, records))

@@ -17,51 +17,27 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from a2gym.errors import RecordError
+from a2gym.errors import FileError, RecordError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest results file read [bytes] (a full a2-test-v1 entry with 20 seeds is about 6 MB)."""
 
 
 def read_bounded_text(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES, what: str = "file") -> str:
-    """The UTF-8 text of a regular file of at most ``max_bytes`` bytes; RecordError naming the path otherwise.
+    """The UTF-8 text of a regular file of at most ``max_bytes`` bytes (:func:`a2gym.fileio.read_text_bounded`);
+    RecordError naming the path otherwise. Never blocks on a FIFO and never reads a device."""
+    from a2gym.fileio import read_text_bounded
 
-    Never blocks on a FIFO and never reads more than ``max_bytes + 1`` bytes (``/dev/zero`` is refused
-    as a device before any read).
-    """
-    p = Path(path)
     try:
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise RecordError(f"{what} not found: {p}") from None
-    except IsADirectoryError:
-        raise RecordError(f"{what} {p} is a folder, not a regular file") from None
-    except OSError as e:
-        raise RecordError(f"{what} {p} cannot be opened: {e.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise RecordError(f"{what} {p} is not a regular file (a FIFO, device, socket or folder)")
-        if st.st_size > max_bytes:
-            raise RecordError(f"{what} {p} has {st.st_size} bytes, more than the limit of {max_bytes}")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=True) as f:
-            fd = -1
-            data = f.read(max_bytes + 1)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-    if len(data) > max_bytes:
-        raise RecordError(f"{what} {p} grew past the limit of {max_bytes} bytes while being read")
-    try:
-        return data.decode("utf-8")
+        return read_text_bounded(path, max_bytes, what)
+    except FileError as e:
+        raise RecordError(str(e)) from None
     except UnicodeDecodeError as e:
-        raise RecordError(f"{p}: not UTF-8 text: {e}") from None
+        raise RecordError(f"{path}: not UTF-8 text: {e}") from None
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
