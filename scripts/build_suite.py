@@ -42,9 +42,9 @@ SUITE_PY = ROOT / "a2gym" / "leaderboard" / "suite.py"
 
 def export(check: bool) -> list[str]:
     """Write every suite scenario file and its manifest pin; the list of what changed (or would)."""
-    from a2gym.leaderboard.suite import SOURCES
     from a2gym import load_scenario
     from a2gym.fileio import atomic_write_text
+    from a2gym.leaderboard.suite import SOURCES
 
     manifest_path = SCENARIOS / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
@@ -122,8 +122,8 @@ def optimum_text(content: dict) -> str:
 
 def pin_optimum(text: str, check: bool) -> list[str]:
     """Write the optimum file and its SHA-256 into suite.py; what changed."""
-    from a2gym.leaderboard.suite import OPTIMUM_FILE
     from a2gym.fileio import atomic_write_text
+    from a2gym.leaderboard.suite import OPTIMUM_FILE
 
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     path = SCENARIOS / OPTIMUM_FILE

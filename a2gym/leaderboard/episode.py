@@ -11,7 +11,6 @@ never holds the objects its episodes are replayed with. The outcome of an episod
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Mapping
 from pathlib import Path

@@ -176,5 +176,5 @@ def get_suite(name: str) -> Suite:
 OPTIMUM_FILE = "a2-test-v1.optimum.json"
 """The optimum file of ``a2-test-v1`` in ``a2gym/data/scenarios`` (written by ``scripts/build_suite.py``)."""
 
-OPTIMUM_SHA256 = ""
+OPTIMUM_SHA256 = "70f7b3d6476a685410fbaaffb1aa41d1f121f4519ca9d0965c07fe189ed503f7"
 """SHA-256 of :data:`OPTIMUM_FILE`; the leaderboard refuses a file that does not match."""
