@@ -293,19 +293,30 @@ def test_bad_policy_specs_are_one_line_errors(tmp_path: Path, spec: str, message
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
 
 
-def test_unwritable_output_folder_fails_before_any_episode(tmp_path: Path, tiny: Suite) -> None:
+def test_unwritable_output_folder_fails_before_any_episode(tmp_path: Path, tiny: Suite,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from a2gym.leaderboard import safeio
+
     d = tmp_path / "ro"
     d.mkdir()
     d.chmod(0o500)
+    if os.access(d, os.W_OK):  # root writes anywhere: make creating the lock file fail as it would
+        real_open = os.open
+
+        def no_write(path, flags, *a):
+            if str(path).startswith(str(d)) and flags & os.O_CREAT:
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, flags, *a)
+
+        monkeypatch.setattr(safeio.os, "open", no_write)
     try:
-        if os.access(d, os.W_OK):
-            pytest.skip("running as a user that can write anywhere")
         t0 = time.monotonic()
         res = _cli("eval", "--policy", "cheapest", "--out", str(d / "e.jsonl"))
         assert res.exit_code == 2 and "cannot write in" in res.output and "Traceback" not in res.output
         assert time.monotonic() - t0 < 20
     finally:
         d.chmod(0o700)
+        monkeypatch.undo()
     res = _cli("eval", "--policy", "cheapest", "--out", str(tmp_path / "missing" / "e.jsonl"))
     assert res.exit_code == 2 and "does not exist" in res.output
 
@@ -326,3 +337,17 @@ def test_score_prints_a_table_without_touching_the_leaderboard(tmp_path: Path, t
     assert "random" in res.output and "reference" in res.output and "95% CI" in res.output
     assert {p: p.stat().st_mtime_ns for p in (root / "leaderboard").iterdir()} == before
 
+
+
+def test_seed_free_envs_do_not_depend_on_the_seed() -> None:
+    """The scorer computes Placement's and Scheduling's reserved rows once per scenario: check it is valid."""
+    from a2gym.leaderboard.episode import replay
+    from a2gym.leaderboard.evaluate import evaluate_episode
+    from a2gym.leaderboard.policy import resolve_policy
+    from a2gym.leaderboard.reserved import SEED_FREE_ENVS
+
+    for env_id in SEED_FREE_ENVS:
+        rec = evaluate_episode(env_id, {}, SMALL[1], 10_000, resolve_policy("random"))
+        for seed in (10_001, 10_007):
+            rep = replay(env_id, SMALL[1], {}, seed, rec.actions)
+            assert (rep.cost, rep.return_, rep.violations) == (rec.cost, rec.return_, rec.violations)

@@ -100,8 +100,9 @@ def score_env(entry: SuiteEntry, entries: list[tuple[EntryHeader, list[EpisodeRe
     rows = policy_rows(entry, seeds, progress, paper_rows=paper_rows)
     ref = next(r for r in rows if r.name == REFERENCE).costs
     opt = optimum_row(entry, seeds, optimum) if optimum is not None else None
-    out = [score_row(r.name, "reserved", r.costs, ref, uris, seeds, opt.costs if opt else None, r.violations,
-                     r.wall_time_s) for r in rows]
+    # the reserved rows' policy time is not shown: measured now, it would make the table machine-dependent
+    out = [score_row(r.name, "reserved", r.costs, ref, uris, seeds, opt.costs if opt else None, r.violations)
+           for r in rows]
     if opt is not None:
         out.append(score_row(OPTIMUM, "reserved", opt.costs, ref, uris, seeds, opt.costs))
     for h, recs in entries:

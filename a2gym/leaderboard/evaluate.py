@@ -30,6 +30,7 @@ from a2gym.heuristics import PolicyContext
 from a2gym.leaderboard.entry import EntryHeader
 from a2gym.leaderboard.episode import (
     EpisodeError,
+    Outcome,
     ScenarioPool,
     content_sha256,
     env_scenario,
@@ -53,10 +54,11 @@ def new_pools() -> Pools:
     return ScenarioPool(), ScenarioPool(), ScenarioPool()
 
 
-def evaluate_episode(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str, seed: int,
-                     policy: ResolvedPolicy, pools: Pools | None = None) -> EpisodeRecord:
-    """Run one episode with a fresh policy and env and return its record, with the outcome from replay."""
-    run_pool, ctx_pool, replay_pool = pools or new_pools()
+def run_policy(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str, seed: int, policy: ResolvedPolicy,
+               pools: Pools | None = None) -> Outcome:
+    """One episode of a fresh policy in a fresh env (its outcome as the env reported it, not replayed);
+    RecordError if the policy changed the scenario."""
+    run_pool, ctx_pool, _ = pools or new_pools()
     pinned = manifest().get(scenario_uri.removeprefix("scenario://"))
     env = make_env(env_id, scenario_uri, env_kwargs, run_pool)
     try:
@@ -70,6 +72,16 @@ def evaluate_episode(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str,
     if not before == after == pinned:
         raise RecordError(f"policy {policy.spec!r} changed scenario {scenario_uri} (sha256 {before[:12]} -> "
                           f"{after[:12]}, pinned {str(pinned)[:12]})")
+    return run
+
+
+def evaluate_episode(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str, seed: int,
+                     policy: ResolvedPolicy, pools: Pools | None = None) -> EpisodeRecord:
+    """Run one episode with a fresh policy and env and return its record, with the outcome from replay."""
+    pools = pools or new_pools()
+    replay_pool = pools[2]
+    run = run_policy(env_id, env_kwargs, scenario_uri, seed, policy, pools)
+    pinned = manifest().get(scenario_uri.removeprefix("scenario://"))
     rep = replay(env_id, scenario_uri, env_kwargs, seed, run.actions, replay_pool)
     if not math.isclose(rep.cost, run.cost, rel_tol=1e-6, abs_tol=1e-9):
         raise RecordError(f"policy {policy.spec!r} on {scenario_uri} seed {seed}: episode cost {run.cost!r} != "

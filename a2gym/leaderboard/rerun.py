@@ -4,7 +4,8 @@ Replay proves only that the stored actions give the stored cost. Re-execution pr
 policy, as pinned by its header (a built-in heuristic, a checkpoint or a module file with its SHA-256),
 chose them: each episode is run afresh (new env from the pinned scenario file, the policy made from a
 :class:`~a2gym.heuristics.PolicyContext` whose seed, the record's, is its only randomness) and its
-actions must equal the record's, step by step.
+actions must equal the record's, step by step (the outcome of those actions is the replay's job, which
+validation runs anyway).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 
 from a2gym.errors import RecordError
 from a2gym.leaderboard.entry import EntryHeader
-from a2gym.leaderboard.evaluate import evaluate_episode, new_pools
+from a2gym.leaderboard.evaluate import new_pools, run_policy
 from a2gym.leaderboard.policy import resolve_policy
 from a2gym.leaderboard.record import EpisodeRecord
 
@@ -43,7 +44,7 @@ def rerun_problems(path: str, header: EntryHeader, records: list[EpisodeRecord])
     pools = new_pools()
     for rec in records:
         try:
-            again = evaluate_episode(rec.env_id, rec.env_kwargs, rec.scenario_uri, rec.seed, policy, pools)
+            again = run_policy(rec.env_id, rec.env_kwargs, rec.scenario_uri, rec.seed, policy, pools)
         except RecordError as e:
             yield [f"re-run failed: {e}"]
             continue
