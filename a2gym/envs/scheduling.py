@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, squash
 from a2gym.envs.reward import cached_on, greedy_plan
-from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
 
@@ -131,7 +129,8 @@ class SchedulingBatch:
         return self.t.feasible[self.current()[b], a]
 
     def assign(self, b: np.ndarray, a: np.ndarray) -> None:
-        """Serve episode b[j]'s current class with action a[j]: rent instances as load grows, pay bandwidth."""
+        """Serve episode b[j]'s current class with action a[j]: rent instances as load grows, pay
+        bandwidth."""
         t = self.t
         r = t.order[self.step_no[b]]
         i = t.act_facility[a]
@@ -151,7 +150,8 @@ class SchedulingBatch:
     def finish(self, e: int) -> Evaluation:
         """Last class served: the true cost by ``CostModel.evaluate`` of the materialised plan."""
         cm = self.t.cm
-        ev = cm.evaluate(cm.materialise(self.facility[e], self.data[e]), check=self.check)  # = plan(e): all served
+        # = plan(e): every class is served
+        ev = cm.evaluate(cm.materialise(self.facility[e], self.data[e]), check=self.check)
         self.costs[e] = (ev.total, ev.compute, ev.bandwidth, ev.deployment)
         self.done[e] = True
         return ev
@@ -161,7 +161,8 @@ class SchedulingBatch:
         served = np.flatnonzero(self.facility[e] >= 0)
         fac, data = self.facility[e, served], self.data[e, served]
         sub = cm.materialise(fac, data, rates=cm.scenario.class_rate[served])
-        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size), instances=sub.instances)
+        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size),
+                    instances=sub.instances)
 
     def marginal(self, pos: np.ndarray, load: np.ndarray, inst: np.ndarray, deploy: np.ndarray | None,
                  scale: float) -> np.ndarray:
@@ -212,7 +213,8 @@ class SchedulingBatch:
             marginal = rows[:, n_cls + 1 + 2 * t.n_facilities:]
             marginal[:] = 1.0
             pos = np.arange(t.feas_act.size)
-            closed = self.marginal(pos, np.zeros(pos.size), np.zeros(pos.size, np.int64), t.feas_deploy, scale)
+            zero_load, zero_inst = np.zeros(pos.size), np.zeros(pos.size, np.int64)
+            closed = self.marginal(pos, zero_load, zero_inst, t.feas_deploy, scale)
             marginal[t.feas_cls, t.feas_act] = closed
             t.class_rows[scale] = rows
         return rows
@@ -232,7 +234,7 @@ class SchedulingBatch:
         out = self._class_rows(scale)[r]    # a fresh copy
         is_open = self.inst > 0
         cap = t.rho * self.inst
-        # a closed facility has load 0 and cap 0, so (cap - load) / 1.0 = 0.0 there, as the spare of a closed one
+        # a closed facility has load 0 and cap 0, so (cap - load) / 1.0 = 0.0 there: a closed one's spare
         spare = (cap - self.load) / np.where(is_open, cap, 1.0)
         out[:, col - 1] = self.step_no / R
         out[:, col:col + n_fac] = is_open
@@ -268,27 +270,35 @@ class SchedulingEnv(A2Env):
     ## Action Space
 
     ``Discrete(|K|·|M|·|D|·|H|)``, a = ((k·|M| + m)·|D| + d)·|H| + h.  Masked off: (k, m, d, h) that miss
-    the current class's latency SLO or accuracy floor, or whose instance type k does not offer.  A masked
-    or out-of-space action raises ``a2gym.ActionError``.
+    the current class's latency SLO or accuracy floor, or whose instance type k does not offer.  Every
+    action in the space is a legal input: with the default ``invalid_action="noop"`` a masked action
+    serves nothing and pays ``-invalid_penalty`` (0.1), and the ``max_invalid_actions``-th (16) in a row
+    ends the episode as a failure (reward ``-invalid_failure_penalty``, 10); ``invalid_action="raise"``
+    raises ``a2gym.ActionError`` naming the action and why (:mod:`a2gym.envs.invalid`).  An action outside
+    the space always raises.
 
     ## Observation Space
 
     ``Box(0, 1, (|K| + 4 + 2|I| + |A|,), float32)``:
 
-    | index                    | meaning                                                              | min | max |
-    |--------------------------|----------------------------------------------------------------------|-----|-----|
-    | 0 … K-1                  | current class's origin region (one-hot)                              | 0   | 1   |
-    | K                        | its accuracy floor α (top-1 fraction)                                | 0   | 1   |
-    | K+1                      | its latency SLO L / (L + 1000 ms)                                    | 0   | 1   |
-    | K+2                      | its share of the total rate λ_r / Σλ                                 | 0   | 1   |
-    | K+3                      | classes served so far / |R|                                          | 0   | 1   |
-    | K+4 … K+3+I              | facility i has instances (0/1)                                       | 0   | 1   |
-    | K+4+I … K+3+2I           | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)           | 0   | 1   |
-    | K+4+2I … K+3+2I+A        | marginal cost Δ of action a for this class: Δ / (Δ + ref/|R|); 1 if masked | 0 | 1 |
+    | index              | meaning                                                               | min | max |
+    |--------------------|-----------------------------------------------------------------------|-----|-----|
+    | 0 … K-1            | current class's origin region (one-hot)                               | 0   | 1   |
+    | K                  | its accuracy floor α (top-1 fraction)                                 | 0   | 1   |
+    | K+1                | its latency SLO L / (L + 1000 ms)                                     | 0   | 1   |
+    | K+2                | its share of the total rate λ_r / Σλ                                  | 0   | 1   |
+    | K+3                | classes served so far / |R|                                           | 0   | 1   |
+    | K+4 … K+3+I        | facility i has instances (0/1)                                        | 0   | 1   |
+    | K+4+I … K+3+2I     | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)            | 0   | 1   |
+    | K+4+2I … K+3+2I+A  | marginal cost Δ of action a for this class: Δ/(Δ + ref/|R|); masked: 1 | 0   | 1   |
+
+    With ``action_mask_in_obs=True`` the observation is ``Dict({"observations": <the Box above>,
+    "action_mask": Box(0, 1, (|A|,), float32)})``, the mask equal to ``action_masks()``.
 
     ``info``: ``cost`` (dollars so far), ``compute``, ``bandwidth``, ``deployment`` [$/epoch],
-    ``reference_cost``, ``class`` (index of the class the next action serves), ``violations`` (at the end),
-    ``action_mask``.
+    ``reference_cost``, ``class`` (index of the class the next action serves), ``unserved`` (classes not
+    served yet), ``action_mask``, ``invalid_action``, ``invalid_actions`` (as in Placement-v0),
+    ``violations`` (at the end; on a failure, the classes left unserved) and ``failed`` (on a failure).
 
     ## Rewards
 
@@ -302,8 +312,10 @@ class SchedulingEnv(A2Env):
 
     ## Episode End
 
-    Terminated after |R| steps (every class served).  ``max_episode_steps`` is a safety cap
-    (1,000,000; reset refuses a scenario with more classes).
+    Terminated after |R| valid steps (every class served), or as a failure after ``max_invalid_actions``
+    masked actions in a row.  ``max_episode_steps`` is a safety cap (1,000,000; reset refuses a scenario
+    that could need more steps).  ``step`` before ``reset`` or after the end raises
+    ``a2gym.ResetNeededError``.
 
     ## Arguments
 
@@ -313,6 +325,8 @@ class SchedulingEnv(A2Env):
     * ``max_classes``: largest |R| a resampled scenario may have (default: the first scenario's).
     * ``reward``: ``"normalised"`` (default), ``"dollars"`` or a callable (cost_before, cost_after, ref).
     * ``render_mode``: ``"rgb_array"`` or ``"ansi"``.
+    * ``invalid_action``, ``invalid_penalty``, ``invalid_failure_penalty``, ``max_invalid_actions``,
+      ``action_mask_in_obs``: as in Placement-v0 (``env.unwrapped.make_kwargs()`` lists them all).
 
     >>> import gymnasium, a2gym
     >>> env = gymnasium.make("a2gym/Scheduling-v0", scenario="generator://synth-v0/1?classes=8&regions=3")
@@ -323,26 +337,35 @@ class SchedulingEnv(A2Env):
     ## Vectorized environment
 
     :class:`SchedulingVectorEnv` steps N copies with numpy (``vectorization_mode="vector_entry_point"``),
-    same numbers as N single envs, NEXT_STEP autoreset.
+    same numbers as N single envs, NEXT_STEP autoreset, the same kwargs and ``info`` keys (but ``class``).
 
     ## Reference
 
-    A2-Greedy's plan as actions: each class gets the (k, m, d, h) the greedy plan serves it with.
+    A2-Greedy's integral plan (``split=False``) as actions: each class gets the (k, m, d, h) the greedy
+    plan serves it with (:meth:`target_action`, the adaptor the heuristic baselines use too).  It costs
+    $2.985 on paper-default-v0 where ``a2gym solve`` reports $2.965: ``solve`` ends with a split polish
+    that may divide a class between facilities, which no env action can express.
 
     ## Version History
 
     * v0: initial version.
+    * v0, unchanged id (no valid action behaves differently, every committed record replays): every action
+      in the space is legal (``invalid_action``, default ``"noop"``); ``action_mask_in_obs``;
+      ``info["unserved"]``, ``["invalid_action"]``, ``["invalid_actions"]``, ``["failed"]``; the vector
+      env's infos gain ``unserved`` and ``violations``; ``step`` before ``reset`` raises
+      ``ResetNeededError``.
     """
 
     def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
-                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None):
-        super().__init__(scenario, resample, max_classes, reward, render_mode)
+                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
+                 **invalid_and_obs: Any):
+        super().__init__(scenario, resample, max_classes, reward, render_mode, **invalid_and_obs)
         K, M, D, H = self.source.sizes
         n_fac, n_act = K * M * H, K * M * D * H
         self.action_space = spaces.Discrete(n_act)
-        self.observation_space = spaces.Box(0.0, 1.0, (K + 4 + 2 * n_fac + n_act,), dtype=np.float32)
+        self._finish_spaces(spaces.Box(0.0, 1.0, (K + 4 + 2 * n_fac + n_act,), dtype=np.float32), n_act)
         self._setup(self.scenario)
-        self._last_eval: Evaluation | None = None
+        self._row_mask = self.batch.masks()[0]
 
     def _setup(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -353,25 +376,27 @@ class SchedulingEnv(A2Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._setup(self._choose_scenario(options))
-        self._check_steps(self.scenario.n_classes)
-        self._last_eval = None
+        self._check_steps(self.scenario.n_classes * self.invalid_rule.max_run)
+        self._begin_episode()
         self._row_mask = self.batch.masks()[0]
-        return self._obs(), self._info()
+        return self._observation(), self._info()
 
     def step(self, action: Any):
         a = discrete_action(action, self.tables.n_actions)
-        if self.batch.done[0]:
-            raise gym.error.ResetNeeded("Scheduling episode has ended (every class served); call reset()")
+        if self._needs_reset is not None:
+            raise self._reset_needed()
         if not self._row_mask[a]:
-            raise ActionError(self._why_masked(a))
+            return self._masked_step(lambda: self._why_masked(a))
+        self.invalid.run = 0
         before = self.batch.costs[0, 0]
         self.batch.assign(_ZERO, np.array([a]))
         if self.batch.step_no[0] == self.tables.n_classes:
             self._last_eval = self.batch.finish(0)
+            self._needs_reset = "the episode has ended (every class served)"
         after = self.batch.costs[0, 0]
         self._row_mask = self.batch.masks()[0]
         reward = float(self.reward_fn(before, after, self.reference_cost))
-        return self._obs(), reward, bool(self.batch.done[0]), False, self._info()
+        return self._observation(), reward, bool(self.batch.done[0]), False, self._info()
 
     def _why_masked(self, a: int) -> str:
         s, t = self.scenario, self.tables
@@ -385,7 +410,8 @@ class SchedulingEnv(A2Env):
         elif not cm.acc_ok[r, m, d]:
             why = f"accuracy {s.accuracy[m, d]:.4f} < floor {s.class_accuracy_floor[r]:g}"
         else:
-            why = f"latency {float(cm.latency_ms(r, k, m, d, h)):.1f} ms > SLO {s.class_latency_slo_ms[r]:g} ms"
+            lat = float(cm.latency_ms(r, k, m, d, h))
+            why = f"latency {lat:.1f} ms > SLO {s.class_latency_slo_ms[r]:g} ms"
         return f"{what} is masked off: {why}"
 
     def _mask(self) -> np.ndarray:
@@ -395,11 +421,26 @@ class SchedulingEnv(A2Env):
         return self.batch.observe(self.reference_cost)[0]
 
     def _info(self) -> dict[str, Any]:
-        return self._cost_info(**{"class": int(self.batch.current()[0])}, action_mask=self._row_mask.copy())
+        unserved = self.tables.n_classes - int(self.batch.step_no[0])
+        return self._cost_info(**{"class": int(self.batch.current()[0])}, unserved=unserved,
+                               action_mask=self._row_mask.copy(), **self._invalid_info(False))
+
+    def _unserved_classes(self) -> np.ndarray:
+        return self.tables.order[int(self.batch.step_no[0]):]
 
     def plan(self) -> Plan:
         """The plan of the classes served so far (Lemma A instance counts)."""
         return self.batch.plan(0)
+
+    def target_action(self, target: Plan | np.ndarray, data: np.ndarray | None = None) -> int:
+        """The action toward a target: serve the current class at its target facility ``target[r]`` in data
+        version ``data[r]`` (default d*(r, i)); a Plan gives both (:meth:`Plan.assignment`, integral)."""
+        if isinstance(target, Plan):
+            target, data = target.assignment(self.scenario.n_classes)
+        r = int(self.batch.current()[0])
+        i = int(target[r])
+        d = int(data[r]) if data is not None else int(self.tables.cm.dstar[r, i])
+        return self.tables.action_of(i, d)
 
 
 _ZERO = np.zeros(1, dtype=np.int64)
@@ -414,8 +455,9 @@ class SchedulingVectorEnv(A2VectorEnv):
 
     def __init__(self, num_envs: int = 1, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
                  max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
-                 max_episode_steps: int | None = None):
-        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps)
+                 max_episode_steps: int | None = None, **invalid_and_obs: Any):
+        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps,
+                         **invalid_and_obs)
         K, M, D, H = self.source.sizes
         n_fac, n_act = K * M * H, K * M * D * H
         self.single_action_space = spaces.Discrete(n_act)
@@ -431,3 +473,9 @@ class SchedulingVectorEnv(A2VectorEnv):
         self.batch.assign(b, a)
         for e in b[self.batch.step_no[b] == self.tables.n_classes]:
             self.batch.finish(int(e))
+
+    def _unserved(self) -> np.ndarray:
+        return self.tables.n_classes - self.batch.step_no
+
+    def _unserved_classes(self, e: int) -> np.ndarray:
+        return self.tables.order[int(self.batch.step_no[e]):]

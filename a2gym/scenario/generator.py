@@ -143,7 +143,7 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
         regions=regions, instance_types=tuple(t.instance_types[h] for h in hi),
         models=tuple(t.models[m] for m in mi),
         data_versions=tuple(data_version_name(int(r), int(q)) for r, q in zip(res, qual, strict=True)),
-        classes=tuple(f"{regions[o]}/c{r:05d}" for r, o in enumerate(origin)),
+        classes=tuple(f"{regions[o]}/c{r:05d}" for r, o in enumerate(origin.tolist())),
         region_lat=t.region_lat[ki], region_lon=t.region_lon[ki], region_utc_offset_h=t.region_utc_offset_h[ki],
         instance_is_gpu=t.instance_is_gpu[hi], model_bytes=t.model_file_bytes[mi],
         data_resolution_px=res, data_jpeg_quality=qual, data_bytes=nbytes,
