@@ -32,7 +32,7 @@ from a2gym.leaderboard.table import md_escape
 SHA = "ab" * 32
 PLACEMENT = "a2gym/Placement-v0"
 SMALL = ("scenario://a2-test-v1/small-0", "scenario://a2-test-v1/small-1")
-TINY = Suite("a2-test-v1", (SuiteEntry(PLACEMENT, {}, SMALL),))
+TINY = Suite("a2-test-v1", (SuiteEntry(PLACEMENT, dict(suite_mod.STRICT), SMALL),))
 
 
 def _header(name: str = "p", **kw) -> EntryHeader:

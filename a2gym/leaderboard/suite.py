@@ -6,8 +6,10 @@ and the published validation split ``a2-val-v1`` (for tuning; never ranked).
 ``large`` (120). The facility set (K=9 regions, M=8 models, D=15 data versions, H=2 instance types)
 is the paper default's in every scenario, so an env's action space is the same on all of them and one
 trained agent plays the whole suite (GeoServe's observation lists classes: ``max_classes=128`` pads
-it). To add an env, add a :class:`SuiteEntry` below and rerun ``scripts/build_suite.py`` (which pins
-the files and computes the optimum of each scenario).
+it). Every env refuses masked actions (``invalid_action="raise"``, stored in each record's env kwargs).
+To add an env (e.g. ``a2gym/GeoServe-v1``, registered after this suite's files were pinned), add a
+:class:`SuiteEntry` in :func:`_v1_entries` (the scenario files are shared by all envs, so none change)
+and rerun ``scripts/build_suite.py``; the scorer computes its reserved rows like the others'.
 
 A suite lists, per env, the ``gymnasium.make`` kwargs and the bundled scenario files
 (``scenario://a2-test-v0/<env>-<n>``, pinned by SHA-256 in ``a2gym/data/scenarios/MANIFEST.json``),
@@ -143,11 +145,17 @@ def _v1_uris(split: str) -> tuple[str, ...]:
     return tuple(f"scenario://{n}" for n in SOURCES if n.startswith(f"{split}/"))
 
 
+STRICT = {"invalid_action": "raise"}
+"""How the v1 suites' envs treat a masked action: refuse it (``ActionError``), so a record's replay is
+exact and an entry cannot gain from an action the mask forbids. Stored in every record's env kwargs."""
+
+
 def _v1_entries(split: str) -> tuple[SuiteEntry, ...]:
     uris = _v1_uris(split)
-    return (SuiteEntry("a2gym/Placement-v0", {}, uris),
-            SuiteEntry("a2gym/Scheduling-v0", {}, uris),
-            SuiteEntry("a2gym/GeoServe-v0", {"max_classes": GEOSERVE_MAX_CLASSES_V1}, uris))
+    return (SuiteEntry("a2gym/Placement-v0", dict(STRICT), uris),
+            SuiteEntry("a2gym/Scheduling-v0", dict(STRICT), uris),
+            SuiteEntry("a2gym/GeoServe-v0", {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1,
+                                             "action_type": "multidiscrete"}, uris))
 
 
 A2_TEST_V1 = Suite(name="a2-test-v1", entries=_v1_entries("a2-test-v1"))
