@@ -5,14 +5,17 @@ Usage::
     python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0 --episodes 5 [--model best|last|PATH] \\
         [--seed 10000] [--out eval.jsonl] [--env-kwargs scenario=generator://synth-v0/7]
     python -m agents.evaluate --policy reference --env a2gym/GeoServe-v0 --mode myopic --episodes 5
-    python -m agents.evaluate --policy nearest-dc --env a2gym/Placement-v0 --episodes 5
+    python -m agents.evaluate --policy origin-local --env a2gym/Placement-v0 --episodes 5
 
 Episode ``i`` is reset with seed ``SEED + i`` (default SEED 10000, the leaderboard's seed base, far from
 training seeds); a model acts deterministically (with the env's masks for MaskablePPO, with frozen
-VecNormalize statistics when the run normalised observations), so the same seeds give the same costs.
-Records use the leaderboard format (:mod:`a2gym.leaderboard.record`: env, scenario URI + SHA-256,
-seed, action sequence, cost and breakdown, return, violations) so ``a2gym validate FILE`` can replay
-them. The printed table adds the score versus the reference, reference_cost/cost = −1/return. An agent
+VecNormalize statistics when the run normalised observations: the library's one loader,
+:func:`a2gym.sb3.load_model`), so the same seeds give the same costs. ``--out`` writes a results file in
+the leaderboard's format (:mod:`a2gym.leaderboard.record`: an entry header with suite null, then env,
+scenario URI + SHA-256, seed, action sequence, cost and breakdown, return, violations per episode), so
+``a2gym validate FILE`` replays it (bundled scenarios) and ``a2gym leaderboard score FILE`` scores it. It
+is not a leaderboard entry: enter a run with ``a2gym eval --policy sb3:RUN_DIR`` on the suite.
+The printed table adds the score versus the reference, reference_cost/cost = −1/return. An agent
 trained without masks meets the env's masked-action handling as in training (``invalid_action="noop"``):
 an episode ended by a run of masked actions is reported as failed (score 0) and has no record.
 """
