@@ -146,6 +146,9 @@ def target_policy(ctx: PolicyContext, target: Target) -> Policy:
             r = int(info["class"])
             return tables.action_of(int(fac[r]), int(data[r]))
         return scheduling
+    if not _is_bits(ctx.action_space):
+        raise ValueError(f"the target heuristics deploy a set of facilities; {ctx.env_id}'s action space "
+                         f"{ctx.action_space} is not one bit per facility")
     n_fac = int(np.prod(ctx.action_space.shape))
 
     def geoserve(obs: Any, info: dict) -> np.ndarray:
@@ -155,16 +158,29 @@ def target_policy(ctx: PolicyContext, target: Target) -> Policy:
     return geoserve
 
 
-def random_policy(ctx: PolicyContext) -> Policy:
-    """Uniform over the valid actions, from ``default_rng(ctx.seed)``."""
-    rng = np.random.default_rng(ctx.seed)
-    if ctx.kind == "geoserve":
-        md = isinstance(ctx.action_space, spaces.MultiDiscrete)
+def _is_bits(space: spaces.Space) -> bool:
+    return isinstance(space, spaces.MultiBinary) or (isinstance(space, spaces.MultiDiscrete)
+                                                     and bool(np.all(space.nvec == 2)))
 
-        def geoserve(obs: Any, info: dict) -> np.ndarray:
+
+def random_policy(ctx: PolicyContext) -> Policy:
+    """Uniform over the valid actions, from ``default_rng(ctx.seed)``: Discrete, one of the unmasked
+    actions; one bit per facility (GeoServe-v0), each deployable facility with probability ½; another
+    MultiDiscrete (GeoServe-v1), each component uniform among its valid values."""
+    rng = np.random.default_rng(ctx.seed)
+    space = ctx.action_space
+    if _is_bits(space):
+        def bits(obs: Any, info: dict) -> np.ndarray:
             can = np.asarray(info["action_mask"]).reshape(-1, 2)[:, 1]
-            return (can & (rng.random(can.size) < 0.5)).astype(np.int64 if md else np.int8)
-        return geoserve
+            return (can & (rng.random(can.size) < 0.5)).astype(space.dtype)
+        return bits
+    if isinstance(space, spaces.MultiDiscrete):
+        ends = np.cumsum(space.nvec.reshape(-1))
+
+        def components(obs: Any, info: dict) -> np.ndarray:
+            blocks = np.split(np.asarray(info["action_mask"], dtype=bool), ends[:-1])
+            return np.array([int(rng.choice(np.flatnonzero(m))) for m in blocks], dtype=space.dtype)
+        return components
 
     def discrete(obs: Any, info: dict) -> int:
         return int(rng.choice(np.flatnonzero(info["action_mask"])))

@@ -157,7 +157,7 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
 
     obs, info = env.reset(seed=seed)
     actions: list[Any] = []
-    total, wall, done = 0.0, 0.0, False
+    total, wall, done, violations = 0.0, 0.0, False, 0
     while not done:
         t0 = time.perf_counter()
         action = actor(obs, info, env)
@@ -165,6 +165,7 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
         obs, reward, terminated, truncated, info = env.step(action)
         actions.append(to_jsonable(action, env.action_space))
         total += float(reward)
+        violations += violation_count(info)  # summed over steps, as the leaderboard counts (GeoServe: per slot)
         done = terminated or truncated
     scn = env.unwrapped.scenario
     if info.get("failed"):
@@ -176,8 +177,8 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
     record = EpisodeRecord(
         env_id=env_id, env_version=int(env.spec.version or 0),
         scenario_uri=str(scn.uri), scenario_sha256=str(scn.sha256),
-        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"}, seed=int(seed), actions=actions, cost=cost,
-        cost_breakdown=cost_breakdown(info), return_=total, violations=violation_count(info), wall_time_s=wall,
+        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"}, seed=int(seed), actions=actions,
+        cost=cost, cost_breakdown=cost_breakdown(info), return_=total, violations=violations, wall_time_s=wall,
     )
     return Episode(seed=int(seed), scenario_uri=str(scn.uri), record=record,
                    score=ref / cost if cost > 0 else float("inf"), reference_cost=ref, length=len(actions))

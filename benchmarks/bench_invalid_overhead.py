@@ -11,14 +11,16 @@ versions see the same machine load.  Rows (paper-default-v0, replayed random *va
 ``bench_envs``): Placement-v0, Placement-v0 with ``invalid_action="raise"`` (after only), and the native
 vector envs (N = 64).  Steps are counted per CPU second of the benchmark process (``time.process_time``),
 which other processes' load on a shared machine disturbs far less than wall time.  The table gives the
-median and range over the rounds, after/before of the medians and of the best rounds (the best round is
-the least disturbed by other load).
+median and range over the rounds, after/before of the medians, of the best rounds (the least disturbed
+by other load) and the median over rounds of each round's after/before (a round runs both trees back to
+back, so this pairs measurements taken under the same load).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,9 +47,10 @@ print(json.dumps({{name: eval(expr) for name, expr in {rows!r}.items()}}))
 """
 
 
-def run_tree(tree: Path, seconds: float, rows: dict[str, str]) -> dict[str, float]:
-    """Steps/s of ``rows`` with ``tree`` first on the path (``bench_envs`` of this checkout times them)."""
-    code = _PROBE.format(bench=str(ROOT / "benchmarks"), seconds=seconds, rows=rows)
+def run_tree(tree: Path, bench: Path, seconds: float, rows: dict[str, str]) -> dict[str, float]:
+    """Steps/s of ``rows`` with ``tree`` first on the path, timed by the ``bench_envs`` copied to
+    ``bench``."""
+    code = _PROBE.format(bench=str(bench), seconds=seconds, rows=rows)
     env = {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
                          env=env, cwd=tree, check=False)
@@ -78,6 +81,9 @@ def main() -> None:
     got: dict[str, dict[str, list[float]]] = {"before": {k: [] for k in ROWS}, "after": {k: [] for k in ROWS}}
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"after": ROOT}
+        bench = Path(tmp) / "bench"  # this checkout's timing code, copied: later edits cannot reach the run
+        bench.mkdir()
+        shutil.copy(ROOT / "benchmarks" / "bench_envs.py", bench / "bench_envs.py")
         for label, rev in revs.items():
             trees[label] = Path(tmp) / label
             trees[label].mkdir()
@@ -86,14 +92,15 @@ def main() -> None:
         for k in range(args.rounds):
             order = [("before", trees["before"], before_rows), ("after", trees["after"], ROWS)]
             for label, tree, rows in (order if k % 2 == 0 else order[::-1]):
-                for name, v in run_tree(tree, args.seconds, rows).items():
+                for name, v in run_tree(tree, bench, args.seconds, rows).items():
                     got[label][name].append(v)
             print(f"round {k + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     after = revs.get("after", "this checkout")
-    lines = [f"masked-action handling: env steps per CPU second on paper-default-v0, before = {revs['before']}, after = "
-             f"{after}; median (min-max) of {args.rounds} alternating rounds, {args.seconds:g} s per row",
-             "", f"{'row':<52} {'before':>22} {'after':>22} {'after/before':>13} {'best/best':>10}",
-             "-" * 123]
+    lines = [f"masked-action handling: env steps per CPU second on paper-default-v0, "
+             f"before = {revs['before']}, after = {after}; median (min-max) of {args.rounds} alternating "
+             f"rounds, {args.seconds:g} s per row",
+             "", f"{'row':<52} {'before':>22} {'after':>22} {'after/before':>13} {'best/best':>10} "
+             f"{'paired':>7}", "-" * 131]
 
     def cell(v: list[float]) -> str:
         return f"{statistics.median(v):,.0f} ({min(v):,.0f}-{max(v):,.0f})" if v else "-"
@@ -102,7 +109,8 @@ def main() -> None:
         b, a = got["before"][name], got["after"][name]
         ref = b or got["before"]["Placement-v0"]  # the raise row compares with Placement-v0 before
         ratio, best = statistics.median(a) / statistics.median(ref), max(a) / max(ref)
-        lines.append(f"{name:<52} {cell(b):>22} {cell(a):>22} {ratio:>13.3f} {best:>10.3f}")
+        paired = statistics.median(x / y for x, y in zip(a, ref, strict=True))
+        lines.append(f"{name:<52} {cell(b):>22} {cell(a):>22} {ratio:>13.3f} {best:>10.3f} {paired:>7.3f}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.out:

@@ -39,7 +39,7 @@ ENV_ID = "a2gym/GeoServe-v1"
 SAME_SPACES = "regions=9&models=8&datas=15&types=2"
 TRAIN_URI = f"generator://synth-v0/500?classes=40&{SAME_SPACES}"
 POOL = 4
-MAX_CLASSES = 64
+MAX_CLASSES = 128  # the suite's GeoServe max_classes in a2-test-v1 (its large tier has 120 classes)
 BC_EPISODES = 12
 TEST_SEED = 10_000
 AGENTS = ("maskable_ppo", "maskable_ppo+bc")

@@ -185,8 +185,9 @@ def test_gymnasium_vector_wrappers(env_id):
             assert venv.observation_space.contains(obs)
             for _ in range(3):
                 masks = venv.call("action_masks")
-                acts = [random_action(venv.envs[0] if mode == "sync" else make(env_id),
-                                      {"action_mask": m}, np.random.default_rng(i)) for i, m in enumerate(masks)]
+                one = venv.envs[0] if mode == "sync" else make(env_id)
+                acts = [random_action(one, {"action_mask": m}, np.random.default_rng(i))
+                        for i, m in enumerate(masks)]
                 obs, r, *_ = venv.step(np.stack(acts))
                 assert np.all(np.isfinite(r))
         finally:

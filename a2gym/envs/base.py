@@ -76,7 +76,7 @@ class A2Env(gym.Env, abc.ABC):
     """Base of the a2gym envs: scenario source, reward, viewer, masked actions, masks, reset options.
 
     A subclass builds, in ``__init__`` (before :meth:`_finish_spaces`) and at every reset, the attributes
-    declared below, and implements :meth:`_mask`, :meth:`_obs` and :meth:`plan`.
+    declared below, and implements :meth:`_mask`, :meth:`_obs`, :meth:`_info` and :meth:`plan`.
     """
 
     metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
@@ -174,6 +174,10 @@ class A2Env(gym.Env, abc.ABC):
     @abc.abstractmethod
     def _obs(self) -> np.ndarray:
         """The observation Box's array now (fresh); see each env's ``## Observation Space``."""
+
+    @abc.abstractmethod
+    def _info(self) -> dict[str, Any]:
+        """``info`` now (reset's, and a step's when nothing more happened); see each env's docstring."""
 
     @abc.abstractmethod
     def plan(self) -> Plan:

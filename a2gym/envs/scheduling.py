@@ -290,7 +290,7 @@ class SchedulingEnv(A2Env):
     | K+3                | classes served so far / |R|                                           | 0   | 1   |
     | K+4 … K+3+I        | facility i has instances (0/1)                                        | 0   | 1   |
     | K+4+I … K+3+2I     | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)            | 0   | 1   |
-    | K+4+2I … K+3+2I+A  | marginal cost Δ of action a for this class: Δ/(Δ + ref/|R|); masked: 1 | 0   | 1   |
+    | K+4+2I … K+3+2I+A  | marginal cost Δ of action a now: Δ / (Δ + ref/|R|); 1 if masked       | 0   | 1   |
 
     With ``action_mask_in_obs=True`` the observation is ``Dict({"observations": <the Box above>,
     "action_mask": Box(0, 1, (|A|,), float32)})``, the mask equal to ``action_masks()``.

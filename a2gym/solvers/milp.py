@@ -6,7 +6,7 @@
          Σ_d z_{r,i,d} ≤ y_i,   y_i ≤ n_i ≤ N_i·y_i         ∀ r, i         (linking)
          z ∈ [0, 1] (split classes allowed; ``integral=True`` for {0, 1}), n ∈ ℤ≥0, y ∈ {0, 1}
 
-z lives only on the feasible, Pareto-optimal options (:mod:`a2gym.solvers.options`; exact), and
+z lives only on the feasible, Pareto-optimal options (:mod:`a2gym.solvers.pareto`; exact), and
 N_i = ⌈Σ_r max_d λ_r τ / ρ⌉ is the most instances facility i can ever need.  The aggregated linking
 row Σ_d z ≤ y is the tighter form of §11.4's z ≤ y.
 """
@@ -28,7 +28,7 @@ from a2gym.costmodel import CostModel, instances_needed
 from a2gym.errors import SolverError
 from a2gym.plan import Plan
 from a2gym.solvers.bounds import n_max
-from a2gym.solvers.options import Options
+from a2gym.solvers.pareto import ServingOptions
 
 BACKENDS = ("highs", "cbc")
 
@@ -111,9 +111,9 @@ class MilpResult:
     repaired: bool
 
 
-def build(cm: CostModel, integral: bool = False) -> tuple[pulp.LpProblem, Options, dict, dict, dict]:
+def build(cm: CostModel, integral: bool = False) -> tuple[pulp.LpProblem, ServingOptions, dict, dict, dict]:
     """The PuLP model; returns (problem, options, z vars by option index, n vars, y vars by facility)."""
-    opts = Options.of(cm)
+    opts = ServingOptions.of(cm)
     rho = cm.scenario.target_utilisation
     P = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
     nmax = n_max(cm, opts)
@@ -256,7 +256,7 @@ def cbc_bound_from_log(log: str) -> float | None:
     return None
 
 
-def extract_plan(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarray) -> tuple[Plan, bool]:
+def extract_plan(cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np.ndarray) -> tuple[Plan, bool]:
     """Turn solver values into a plan that meets every constraint exactly (solver tolerances removed).
 
     Parts below 1e-7 are dropped and each class's fractions renormalised to sum to 1; a class with a
@@ -277,7 +277,7 @@ def extract_plan(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarra
     return min(candidates, key=lambda c: (c[1], cm.evaluate(c[0], check=False).total))
 
 
-def _refit_fractions(cm: CostModel, opts: Options, n: np.ndarray, margin: float = 1e-9) -> np.ndarray | None:
+def _refit_fractions(cm: CostModel, opts: ServingOptions, n: np.ndarray, margin: float = 1e-9) -> np.ndarray | None:
     """Cheapest fractions for the solver's instance counts ``n``, solved in full double precision.
 
     A solver's values carry its tolerances (CBC's solution file even rounds them to about 8 digits), so a
@@ -306,7 +306,7 @@ def _refit_fractions(cm: CostModel, opts: Options, n: np.ndarray, margin: float 
     return z
 
 
-def _extract(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarray, drop: float,
+def _extract(cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np.ndarray, drop: float,
              snap_at: float) -> tuple[Plan, bool]:
     R = cm.shape[0]
     z = np.where(zval > drop, zval, 0.0)
