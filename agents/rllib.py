@@ -370,7 +370,9 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> Path:
                            trained_on_test=trained_on_test)
             s = summarise(eps)
             records = [e.record for e in eps if not e.failed]
-            write_records(run_dir / "eval.jsonl", records)
+            from agents.evaluate import results_header
+
+            write_records(run_dir / "eval.jsonl", results_header(name, "rllib", None, False), records)
             steps = its[-1].env_steps_total
             writer.add_scalar("eval/score", s["geomean_score"], steps)
             if np.isfinite(s["mean_cost"]):

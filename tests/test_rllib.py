@@ -85,7 +85,7 @@ def test_masked_ppo_trains_two_iterations_with_two_env_runners(env_id: str, ray_
     assert (run_dir / "checkpoints" / "iter_000001").is_dir()
     assert (run_dir / "checkpoint" / rllib.MODULE_IN_CHECKPOINT).is_dir()
     assert "eval/score" in scalars
-    records = read_records(run_dir / "eval.jsonl")
+    _, records = read_records(run_dir / "eval.jsonl")
     assert len(records) == 1 and records[0].env_id == env_id and records[0].env_kwargs["action_mask_in_obs"]
     assert replay_problems(records[0]) == []
 
