@@ -41,12 +41,12 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
     from a2gym.envs.scheduling import SchedulingEnv
 
     base = env.unwrapped
-    if isinstance(base, PlacementEnv):
-        _no_mode(mode, "Placement-v0")
-        return _placement_reference(base)
-    if isinstance(base, SchedulingEnv):
-        _no_mode(mode, "Scheduling-v0")
-        return _scheduling_reference(base)
+    if isinstance(base, PlacementEnv | SchedulingEnv):
+        _no_mode(mode, base.__class__.__name__.removesuffix("Env").removesuffix("Sets") + "-v0")
+        plain = (_placement_reference if isinstance(base, PlacementEnv) else _scheduling_reference)(base)
+        if hasattr(base, "padded_action"):  # observation="sets": the same choice in the padded layout
+            return lambda obs, info: base.padded_action(plain(obs, info))
+        return plain
     if isinstance(base, GeoServeEnv):
         mode = mode or "myopic"
         if mode not in ("myopic", "oracle"):

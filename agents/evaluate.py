@@ -118,6 +118,7 @@ def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, An
         norm = VecNormalize.load(str(stats), dummy)
         norm.training = False
     masks = uses_masks(cfg["algo"])
+    cfg["spaces"] = (model.observation_space, model.action_space)
 
     def act(obs: Any, info: dict[str, Any], env: Any) -> Any:
         x = norm.normalize_obs(obs) if norm is not None else obs
@@ -190,15 +191,21 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
 
 def evaluate(env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, policy_name: str,
              actor: Actor | None = None, factory: Callable[[Any, int], Actor] | None = None,
-             trained_on_test: bool | None = None, invalid: dict[str, float] | None = None) -> list[Episode]:
+             trained_on_test: bool | None = None, invalid: dict[str, float] | None = None,
+             spaces: tuple[Any, Any] | None = None) -> list[Episode]:
     """Run ``episodes`` episodes with seeds ``seed, seed+1, …`` in one env; give ``actor`` or ``factory``.
 
     ``invalid`` (agents trained without masks) wraps the env in
-    :class:`~agents.wrappers.InvalidActionWrapper` as in training.
+    :class:`~agents.wrappers.InvalidActionWrapper` as in training. ``spaces``: the (observation, action)
+    spaces a loaded model was trained on; an env whose spaces differ is refused naming both.
     """
     check_env_id(env_id)
     env = make_env(env_id, env_kwargs, invalid=invalid)
     try:
+        if spaces is not None and (spaces[0] != env.observation_space or spaces[1] != env.action_space):
+            raise AgentConfigError(f"the model was trained with observation space {spaces[0]} and action space "
+                                   f"{spaces[1]}, but {env_id} with {env_kwargs} has observation space "
+                                   f"{env.observation_space} and action space {env.action_space}")
         out = []
         for i in range(episodes):
             if factory is not None:
@@ -235,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             trained_uri = str(cfg["env_kwargs"].get("scenario", ""))
             eps = evaluate(env_id, env_kwargs, args.episodes, args.seed, name, actor=actor,
                            trained_on_test=trained_uri.startswith("scenario://a2-test"),
-                           invalid=run_invalid_settings(cfg))
+                           invalid=run_invalid_settings(cfg), spaces=cfg["spaces"])
         else:
             if not args.env:
                 raise AgentConfigError("--policy needs --env")

@@ -286,6 +286,18 @@ class SchedulingEnv(A2Env):
     | K+4+I … K+3+2I           | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)           | 0   | 1   |
     | K+4+2I … K+3+2I+A        | marginal cost Δ of action a for this class: Δ / (Δ + ref/|R|); 1 if masked | 0 | 1 |
 
+    With ``observation="sets"`` (:mod:`a2gym.envs.sets`) the observation is the padded ``Dict`` of
+    Placement-v0's ``observation="sets"`` (see its table; ``classes`` column 1 marks the current class, the
+    plain observation's class, served-fraction, open and spare columns are copied) plus
+
+    | key              | shape      | meaning                                                         | min | max |
+    |------------------|------------|-----------------------------------------------------------------|-----|-----|
+    | action_cost      | [Î, 16]    | the plain marginal cost of serving the current class at (i, d); | 0   | 1   |
+    |                  |            | 1.0 where masked or padding                                     |     |     |
+
+    and the action is a pointer into that layout: ``Discrete(Î · 16)``, a = i · 16 + d (facility i,
+    data version d); padding actions are always masked (an ActionError).
+
     ``info``: ``cost`` (dollars so far), ``compute``, ``bandwidth``, ``deployment`` [$/epoch],
     ``reference_cost``, ``class`` (index of the class the next action serves), ``violations`` (at the end),
     ``action_mask``.
@@ -313,6 +325,8 @@ class SchedulingEnv(A2Env):
     * ``max_classes``: largest |R| a resampled scenario may have (default: the first scenario's).
     * ``reward``: ``"normalised"`` (default), ``"dollars"`` or a callable (cost_before, cost_after, ref).
     * ``render_mode``: ``"rgb_array"`` or ``"ansi"``.
+    * ``observation``: ``"plain"`` (default) or ``"sets"`` (padded sets and pointer action above; a
+      ``make`` kwarg, the env is then :class:`a2gym.envs.sets_envs.SchedulingSetsEnv`).
 
     >>> import gymnasium, a2gym
     >>> env = gymnasium.make("a2gym/Scheduling-v0", scenario="generator://synth-v0/1?classes=8&regions=3")
@@ -332,6 +346,8 @@ class SchedulingEnv(A2Env):
     ## Version History
 
     * v0: initial version.
+    * v0 (unreleased): ``observation="sets"`` make kwarg (size-agnostic padded observation, pointer action);
+      the default observation, dollars and rewards are unchanged.
     """
 
     def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
