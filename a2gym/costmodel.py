@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from a2gym.cache import cached_on
 from a2gym.errors import InfeasibleError, PlanError
 from a2gym.plan import Plan
 from a2gym.scenario.model import Scenario
@@ -137,11 +138,7 @@ class CostModel:
     @classmethod
     def of(cls, scenario: Scenario) -> CostModel:
         """The cost model of ``scenario``, built once and cached on it."""
-        cm = scenario.__dict__.get("_costmodel")
-        if cm is None:
-            cm = cls(scenario)
-            scenario.__dict__["_costmodel"] = cm
-        return cm
+        return cached_on(scenario, "costmodel", lambda: cls(scenario))
 
     def infeasible_classes(self) -> np.ndarray:
         """Indices of classes with no feasible (k, m, d, h)."""

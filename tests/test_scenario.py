@@ -186,3 +186,26 @@ def test_format_version_must_be_the_integer(scn: Scenario, tmp_path) -> None:
     path.write_text(json.dumps(doc))
     with pytest.raises(ScenarioError, match="format_version"):
         Scenario.load(path)
+
+
+def test_bundled_scenarios_load_by_name_path_and_fresh():
+    from a2gym.errors import ScenarioError
+    from a2gym.scenario import (
+        bundled_manifest,
+        bundled_scenario_path,
+        load_bundled_scenario,
+        load_scenario,
+    )
+
+    name = "a2-test-v0/placement-0"
+    assert bundled_scenario_path(name).is_file()
+    assert bundled_scenario_path(f"scenario://{name}").name == "placement-0.json"
+    cached = load_scenario(f"scenario://{name}")
+    assert load_bundled_scenario(name) is cached
+    fresh = load_bundled_scenario(f"scenario://{name}", fresh=True)
+    assert fresh is not cached and fresh.sha256 == cached.sha256 == bundled_manifest()[name]
+    assert fresh.uri == cached.uri == f"scenario://{name}"
+    with pytest.raises(ScenarioError, match="unknown scenario"):
+        bundled_scenario_path("no-such-v0")
+    with pytest.raises(ScenarioError, match="unknown scenario"):
+        load_bundled_scenario("no-such-v0", fresh=True)

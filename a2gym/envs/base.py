@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from a2gym.checks import is_int
 from a2gym.costmodel import CostModel
 from a2gym.envs.reward import make_reward
 from a2gym.envs.source import ScenarioSource
@@ -35,7 +36,7 @@ def discrete_action(action: Any, n: int) -> int:
         if action.shape != () or action.dtype.kind not in "iu":
             raise ActionError(f"action {action!r} is not an integer in Discrete({n})")
         action = action.item()
-    elif not isinstance(action, int | np.integer) or isinstance(action, bool):
+    elif not is_int(action):
         raise ActionError(f"action {action!r} ({type(action).__name__}) is not an integer in Discrete({n})")
     a = int(action)
     if not 0 <= a < n:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from a2gym.checks import is_int, is_real
 from a2gym.scenario import Scenario
 
 BIN_SECONDS = 10.0  # resolution of arrivals.csv
@@ -31,11 +32,6 @@ def bundled_trace(name: str = "conv") -> np.ndarray:
     return np.asarray(traces[name], dtype=float)
 
 
-def _is_real(x: object) -> bool:
-    """A real number (int or float, numpy's too), not a bool or a string."""
-    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool | np.bool_)
-
-
 class DemandModel:
     """Per-slot class rates of a GeoServe day.
 
@@ -48,15 +44,15 @@ class DemandModel:
 
     def __init__(self, n_slots: int = 96, slot_minutes: float = 15.0, diurnal_amplitude: float = 0.5,
                  peak_hour: float = 14.0, trace: str | np.ndarray | None = "conv"):
-        if not (isinstance(n_slots, int | np.integer) and not isinstance(n_slots, bool) and n_slots >= 1):
+        if not (is_int(n_slots) and n_slots >= 1):
             raise ValueError(f"n_slots = {n_slots!r} must be an integer >= 1")
-        if not (_is_real(slot_minutes) and np.isfinite(slot_minutes) and slot_minutes > 0
+        if not (is_real(slot_minutes) and np.isfinite(slot_minutes) and slot_minutes > 0
                 and abs(slot_minutes * 60.0 / BIN_SECONDS - round(slot_minutes * 60.0 / BIN_SECONDS)) < 1e-9):
             raise ValueError(f"slot_minutes = {slot_minutes!r} must be a positive multiple of 10 s")
         bins = slot_minutes * 60.0 / BIN_SECONDS
-        if not (_is_real(diurnal_amplitude) and 0.0 <= diurnal_amplitude < 1.0):
+        if not (is_real(diurnal_amplitude) and 0.0 <= diurnal_amplitude < 1.0):
             raise ValueError(f"diurnal_amplitude = {diurnal_amplitude!r} must be in [0, 1)")
-        if not (_is_real(peak_hour) and np.isfinite(peak_hour)):
+        if not (is_real(peak_hour) and np.isfinite(peak_hour)):
             raise ValueError(f"peak_hour = {peak_hour!r} must be a finite number of hours")
         self.n_slots, self.slot_minutes = int(n_slots), float(slot_minutes)
         self.slot_hours = self.slot_minutes / 60.0

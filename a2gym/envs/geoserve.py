@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from a2gym.checks import is_int
 from a2gym.costmodel import CostModel
 from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, facility_ranks, squash
 from a2gym.envs.demand import DemandModel
@@ -219,7 +220,7 @@ class GeoServeEnv(A2Env):
                  peak_hour: float = 14.0, trace: str | np.ndarray | None = "conv",
                  slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST, reference_local_search: bool = False):
         super().__init__(scenario, resample, max_classes, reward, render_mode)
-        if isinstance(n_slots, int | np.integer) and not isinstance(n_slots, bool) and n_slots > MAX_EPISODE_STEPS:
+        if is_int(n_slots) and n_slots > MAX_EPISODE_STEPS:
             raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
         self.demand = DemandModel(n_slots, slot_minutes, diurnal_amplitude, peak_hour, trace)
         if not (np.isfinite(slo_penalty_per_request) and slo_penalty_per_request >= 0):

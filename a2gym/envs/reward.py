@@ -2,16 +2,18 @@
 
 Each env reports its cost so far in dollars (``info["cost"]``); a reward object turns the change of that
 cost into a reward. The normaliser (``ref``) is the cost the reference solver's own actions reach in the
-env, computed once per scenario by the env (:func:`cached_on`), so an episode's return is
+env, computed once per scenario by the env (:func:`a2gym.cache.cached_on`, re-exported here), so an episode's return is
 ``-final_cost / ref`` and a perfect copy of the reference returns -1.0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from typing import Any
 
+from a2gym.cache import cached_on
 from a2gym.scenario import Scenario
+
+__all__ = ["REWARDS", "DollarReward", "NormalisedCostReward", "cached_on", "greedy_plan", "make_reward"]
 
 
 class NormalisedCostReward:
@@ -47,20 +49,12 @@ def make_reward(reward: str | Any) -> Any:
     return reward
 
 
-def cached_on(scenario: Scenario, key: Hashable, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per (scenario object, key), cached on the scenario like ``CostModel.of``."""
-    cache = scenario.__dict__.setdefault("_a2gym_env_cache", {})
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
-
-
 def greedy_plan(scenario: Scenario):
     """A2-Greedy's integral plan (the reference solver, ``split=False``), computed once per scenario.
 
     The envs serve every class whole, so their reference is A2-Greedy without the final split polish
     (which may divide a class between facilities, something no env action can express).
     """
-    import a2gym
+    from a2gym.solvers import solve  # deferred: importing the envs must not load the solvers (PuLP)
 
-    return cached_on(scenario, "greedy_plan", lambda: a2gym.solve(scenario, "greedy", split=False).plan)
+    return cached_on(scenario, "greedy_plan", lambda: solve(scenario, "greedy", split=False).plan)

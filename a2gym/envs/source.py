@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from a2gym.checks import is_bool, is_int
 from a2gym.errors import ScenarioError
 from a2gym.scenario import Scenario, load_scenario
 from a2gym.scenario.uri import GENERATOR_SCHEME, parse_generator_uri
@@ -30,9 +31,9 @@ class ScenarioSource:
     """
 
     def __init__(self, scenario: str | Scenario, resample: bool = False, max_classes: int | None = None):
-        if not isinstance(resample, bool | np.bool_):
+        if not is_bool(resample):
             raise ScenarioError(f"resample = {resample!r} must be True or False")
-        if max_classes is not None and (not isinstance(max_classes, int | np.integer) or isinstance(max_classes, bool)):
+        if max_classes is not None and not is_int(max_classes):
             raise ScenarioError(f"max_classes = {max_classes!r} must be an integer >= 1 or None")
         self.uri = scenario.uri if isinstance(scenario, Scenario) else str(scenario)
         self.resample = bool(resample)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from a2gym.checks import is_bool, is_finite_real, is_int
 from a2gym.errors import RecordError
 from a2gym.scenario.model import atomic_write_text
 
@@ -124,10 +124,6 @@ class EpisodeRecord:
         return self.policy, self.env_id, self.scenario_uri, self.seed
 
 
-def _is_num(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _check_types(d: dict[str, Any]) -> None:
     def need(name: str, ok: bool, what: str) -> None:
         if not ok:
@@ -137,16 +133,16 @@ def _check_types(d: dict[str, Any]) -> None:
     for name in ("env_id", "a2gym_version", "scenario_uri", "scenario_sha256", "policy"):
         need(name, isinstance(d[name], str) and bool(d[name]), "a non-empty string")
     for name in ("env_version", "seed", "violations"):
-        need(name, isinstance(d[name], int) and not isinstance(d[name], bool) and d[name] >= 0,
+        need(name, is_int(d[name]) and d[name] >= 0,
              "a non-negative integer")
-    need("trained_on_test", d["trained_on_test"] is None or isinstance(d["trained_on_test"], bool),
+    need("trained_on_test", d["trained_on_test"] is None or is_bool(d["trained_on_test"]),
          "true, false or null")
     need("env_kwargs", isinstance(d["env_kwargs"], dict), "an object")
     need("scenario_sha256", bool(re.fullmatch(r"[0-9a-f]{64}", d["scenario_sha256"])), "64 lowercase hex digits")
     for name in ("cost", "return", "wall_time_s"):
-        need(name, _is_num(d[name]), "a finite number")
+        need(name, is_finite_real(d[name]), "a finite number")
     need("cost_breakdown", isinstance(d["cost_breakdown"], dict)
-         and all(isinstance(k, str) and _is_num(v) for k, v in d["cost_breakdown"].items()),
+         and all(isinstance(k, str) and is_finite_real(v) for k, v in d["cost_breakdown"].items()),
          "an object of finite numbers")
     acts = d["actions"]
     need("actions", isinstance(acts, list) and all(_is_action(a) for a in acts),
@@ -154,11 +150,9 @@ def _check_types(d: dict[str, Any]) -> None:
 
 
 def _is_action(a: Any) -> bool:
-    if isinstance(a, bool):
-        return False
-    if isinstance(a, int):
+    if is_int(a):
         return a >= 0
-    return isinstance(a, list) and all(isinstance(x, int) and not isinstance(x, bool) and x in (0, 1) for x in a)
+    return isinstance(a, list) and all(is_int(x) and x in (0, 1) for x in a)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from a2gym.checks import is_int
 from a2gym.errors import ScenarioError
 from a2gym.scenario import costing
 from a2gym.scenario.default import LOAD_SCALE, SCALARS, data_version_name, physics_assumptions
@@ -33,7 +34,7 @@ MAX_CLASSES = 1_000_000
 
 
 def _check(name: str, value: int, hi: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 1 <= value <= hi:
+    if not (is_int(value) and 1 <= value <= hi):
         raise ScenarioError(f"synth-v0: {name} = {value!r} must be an integer in [1, {hi}] ({what})")
     return int(value)
 
@@ -66,7 +67,7 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
     Raises ScenarioError naming a bad parameter, or if a class stays infeasible after MAX_REDRAWS.
     """
     t = load_tables()
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+    if not (is_int(seed) and seed >= 0):
         raise ScenarioError(f"synth-v0: seed = {seed!r} must be a non-negative integer")
     n_classes = _check("n_classes", n_classes, MAX_CLASSES, "request classes")
     n_regions = _check("n_regions", n_regions, len(t.regions), f"the tables hold {len(t.regions)} AWS regions")

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from a2gym.checks import is_bool, is_int, is_real
 from a2gym.errors import ScenarioError
 
 FORMAT = "a2gym-scenario"
@@ -281,7 +282,7 @@ class Scenario:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ScenarioError(f"{p}: field 'format' must be {FORMAT!r}, got {_get(doc, 'format')!r}")
         fv = doc.get("format_version")
-        if isinstance(fv, bool) or not isinstance(fv, int) or fv != FORMAT_VERSION:
+        if not is_int(fv) or fv != FORMAT_VERSION:
             raise ScenarioError(
                 f"{p}: field 'format_version' = {doc.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
             )
@@ -373,10 +374,10 @@ def _from_jsonable(name: str, value: Any, kind: str, allow_nan: bool) -> np.ndar
                 raise ScenarioError(f"{name} contains null (NaN), which is not allowed for this field")
             return float("nan")
         if kind == "b":
-            if not isinstance(x, bool):
+            if not is_bool(x):
                 raise ScenarioError(f"{name} contains {x!r} ({type(x).__name__}), expected true or false")
             return x
-        if isinstance(x, bool):
+        if is_bool(x):
             raise ScenarioError(f"{name} contains a boolean {x!r} where a number is expected")
         if not isinstance(x, int | float):
             raise ScenarioError(f"{name} contains {x!r} ({type(x).__name__}), expected a number")
@@ -457,7 +458,7 @@ def _validate_and_freeze(s: Scenario) -> None:
             elif v not in s.regions:
                 raise ScenarioError(f"deployment_home_region = {v!r} is not a known region")
             continue
-        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        if not is_real(v):
             raise ScenarioError(f"{sc} must be a number, got {v!r}")
         v = float(v)
         ok = math.isfinite(v) and {"pos": v > 0, "nonneg": v >= 0, "unit_pos": 0 < v <= 1}[rule]

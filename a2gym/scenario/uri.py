@@ -21,18 +21,59 @@ def _scenario_dir() -> Path:
     return Path(str(resources.files("a2gym") / "data" / "scenarios"))
 
 
-@functools.lru_cache(maxsize=1)
-def _manifest() -> dict[str, str]:
-    """name -> pinned SHA-256 of every bundled scenario file (``data/scenarios/MANIFEST.json``)."""
+def bundled_manifest() -> dict[str, str]:
+    """name -> pinned SHA-256 of every bundled scenario file (``data/scenarios/MANIFEST.json``), read
+    from disk on every call (no cache: see :func:`load_bundled_scenario` with ``fresh=True``)."""
     path = _scenario_dir() / "MANIFEST.json"
     if not path.exists():
         return {}
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@functools.lru_cache(maxsize=1)
+def _manifest() -> dict[str, str]:
+    return bundled_manifest()
+
+
 def bundled_scenario_names() -> list[str]:
     """Names usable as ``scenario://<name>``, e.g. ``paper-default-v0``, ``a2-test-v0/placement-0``."""
     return sorted(_manifest())
+
+
+def bundled_name(name_or_uri: str) -> str:
+    """``scenario://NAME`` or ``NAME`` -> NAME (not checked against the manifest)."""
+    return name_or_uri[len(SCENARIO_SCHEME):] if name_or_uri.startswith(SCENARIO_SCHEME) else name_or_uri
+
+
+def bundled_scenario_path(name_or_uri: str) -> Path:
+    """The file of the bundled scenario ``NAME`` (or ``scenario://NAME``), e.g. ``a2-test-v0/placement-0``.
+
+    Raises :class:`~a2gym.errors.ScenarioError` if the manifest does not list it.
+    """
+    name = bundled_name(name_or_uri)
+    if name not in _manifest():
+        raise ScenarioError(f"unknown scenario {SCENARIO_SCHEME}{name}; "
+                            f"bundled: {', '.join(bundled_scenario_names()) or 'none'}")
+    return _scenario_dir() / f"{name}.json"
+
+
+def load_bundled_scenario(name_or_uri: str, *, fresh: bool = False) -> Scenario:
+    """The bundled scenario ``NAME`` (or ``scenario://NAME``), checked against the manifest's SHA-256.
+
+    This is the one way to load a bundled scenario (``load_scenario("scenario://NAME")`` calls it).
+    By default the result is cached (one object per name, like every URI); ``fresh=True`` re-reads the
+    manifest and the file and returns a new object that shares no cache with anyone (the leaderboard's
+    replay uses it so that no earlier episode can have touched the object).  Raises
+    :class:`~a2gym.errors.ScenarioError` for an unknown name or a file whose hash is not the pinned one.
+    """
+    name = bundled_name(name_or_uri)
+    if not fresh:
+        return _load_cached(SCENARIO_SCHEME + name)
+    pinned = bundled_manifest().get(name)
+    if pinned is None:
+        raise ScenarioError(f"unknown scenario {SCENARIO_SCHEME}{name}; "
+                            f"bundled: {', '.join(sorted(bundled_manifest())) or 'none'}")
+    return _read_pinned(name, pinned)
 
 
 def load_scenario(uri_or_path: str | os.PathLike[str] | Scenario, *, check_feasible: bool = True) -> Scenario:
@@ -72,6 +113,11 @@ def _load_bundled(name: str, uri: str) -> Scenario:
     pinned = _manifest().get(name)
     if pinned is None:
         raise ScenarioError(f"unknown scenario {uri!r}; bundled: {', '.join(bundled_scenario_names()) or 'none'}")
+    return _read_pinned(name, pinned)
+
+
+def _read_pinned(name: str, pinned: str) -> Scenario:
+    uri = SCENARIO_SCHEME + name
     path = _scenario_dir() / f"{name}.json"
     scn = Scenario.load(path, uri=uri)
     if scn.sha256 != pinned:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from a2gym.checks import is_int, is_real
 from a2gym.costmodel import CostModel
 from a2gym.errors import SolverError
 from a2gym.scenario import Scenario, load_scenario
@@ -75,10 +76,9 @@ def solve(scenario: Scenario | str, method: str = "greedy", time_limit: float | 
     if bad:
         raise SolverError(f"method {m!r} does not take option(s) {', '.join(sorted(bad))}; "
                           f"valid: {', '.join(sorted(_OPTIONS[m])) or 'none'}")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, int | float | np.integer
-                                                                                | np.floating) or not time_limit >= 0):
+    if time_limit is not None and not (is_real(time_limit) and time_limit >= 0):
         raise SolverError(f"time_limit = {time_limit!r} must be a number of seconds >= 0 (or None)")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+    if seed is not None and not (is_int(seed) and seed >= 0):
         raise SolverError(f"seed = {seed!r} must be a non-negative integer (or None)")
     scn = load_scenario(scenario)
     t0 = time.perf_counter()

@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 
+from a2gym.cache import cached_on
 from a2gym.costmodel import TOL, CostModel
 from a2gym.solvers.options import pareto_mask
 
@@ -69,12 +70,7 @@ class OptionTable:
     def of(cls, cm: CostModel, ok: np.ndarray, bz: np.ndarray, bw: np.ndarray, mh: np.ndarray,
            kf: np.ndarray) -> OptionTable:
         """The table of ``cm`` for the option mask ``ok`` (cached on ``cm``, keyed by ``ok``)."""
-        cached = cm.__dict__.get("_option_table")
-        if cached is not None and cached[0] is ok:
-            return cached[1]
-        table = cls(ok, bz, bw, mh, kf)
-        cm.__dict__["_option_table"] = (ok, table)
-        return table
+        return cached_on(cm, "option_table", lambda: cls(ok, bz, bw, mh, kf), depends_on=ok)
 
     def approx(self, P: np.ndarray, rho: float) -> np.ndarray:
         """[R, I] min over allowed d of bw + (P_i/ρ)·bz, the linearised cost of class r on facility i

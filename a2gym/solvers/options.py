@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from a2gym.cache import cached_on
 from a2gym.costmodel import CostModel
 
 
@@ -25,9 +26,11 @@ def pareto_mask(cm: CostModel, chunk_elems: int = 4_000_000) -> np.ndarray:
     one of them or equal with a lower index.  The pairwise comparisons are made once per (r, k) and per
     (r, m, h) and combined by broadcasting over [B, K, M·H, E, D].
     """
-    cached = cm.__dict__.get("_pareto")
-    if cached is not None and cached[0] is cm.feasible:
-        return cached[1]
+    return cached_on(cm, "pareto_mask", lambda: _pareto_mask(cm, chunk_elems),
+                     depends_on=cm.feasible)
+
+
+def _pareto_mask(cm: CostModel, chunk_elems: int) -> np.ndarray:
     R, K, M, D, H = cm.shape
     MH = M * H
     feas = cm.feasible.transpose(0, 1, 2, 4, 3).reshape(R, K, MH, D)  # [R, K, M·H, D]
@@ -48,7 +51,6 @@ def pareto_mask(cm: CostModel, chunk_elems: int = 4_000_000) -> np.ndarray:
         out[sl] = f & ~dom.any(axis=3)
     out = out.reshape(R, K * MH, D)
     out.setflags(write=False)
-    cm.__dict__["_pareto"] = (cm.feasible, out)
     return out
 
 
