@@ -28,6 +28,12 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 NEG = -1e9
+PAIR_BASIS = 3  # p, p², √p of the pair cost p
+
+
+def pair_basis(pair: th.Tensor) -> th.Tensor:
+    """[..., 3] basis features of the pair cost (a learned linear map of them biases each head)."""
+    return th.stack([pair, pair * pair, pair.clamp(min=0.0).sqrt()], -1)
 
 
 class DictPassThrough(BaseFeaturesExtractor):
@@ -52,17 +58,17 @@ class PairCrossAttention(nn.Module):
         super().__init__()
         self.h, self.dh = heads, d // heads
         self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
-        self.bias = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, heads))
+        self.bias = nn.Linear(PAIR_BASIS, heads)  # on the pair cost's basis features (cheap per pair)
         self.out = nn.Linear(d + heads, d)
         self.norm = nn.LayerNorm(d)
 
-    def forward(self, xq: th.Tensor, xk: th.Tensor, pair: th.Tensor, ok: th.Tensor) -> th.Tensor:
+    def forward(self, xq: th.Tensor, xk: th.Tensor, pair: th.Tensor, basis: th.Tensor, ok: th.Tensor) -> th.Tensor:
         B, Nq, _ = xq.shape
         Nk = xk.shape[1]
         q = self.q(self.norm(xq)).view(B, Nq, self.h, self.dh).transpose(1, 2)
         k = self.k(xk).view(B, Nk, self.h, self.dh).transpose(1, 2)
         v = self.v(xk).view(B, Nk, self.h, self.dh).transpose(1, 2)
-        logits = q @ k.transpose(-1, -2) / self.dh ** 0.5 + self.bias(pair.unsqueeze(-1)).permute(0, 3, 1, 2)
+        logits = q @ k.transpose(-1, -2) / self.dh ** 0.5 + self.bias(basis).permute(0, 3, 1, 2)
         okh = ok.unsqueeze(1)
         logits = logits.masked_fill(~okh, NEG)
         attn = th.softmax(logits, dim=-1) * okh.any(-1, keepdim=True)  # no feasible key: zero message
@@ -108,9 +114,11 @@ class SetsEncoder(nn.Module):
         f = self.fac_in(th.cat([obs["facilities"][:, :nf], glob[:, None].expand(B, nf, -1)], -1))
         c = self.cls_in(th.cat([obs["classes"][:, :nc], glob[:, None].expand(B, nc, -1)], -1))
         pair_t, ok_t = pair.transpose(1, 2), ok.transpose(1, 2)
+        basis = pair_basis(pair)
+        basis_t = basis.transpose(1, 2)
         for layer in range(len(self.c_from_f)):
-            c = c + self.c_from_f[layer](c, f, pair, ok)
-            f = f + self.f_from_c[layer](f, c, pair_t, ok_t)
+            c = c + self.c_from_f[layer](c, f, pair, basis, ok)
+            f = f + self.f_from_c[layer](f, c, pair_t, basis_t, ok_t)
             c = c + self.ff_c[layer](c)
             f = f + self.ff_f[layer](f)
         fw, cw = fv.float().unsqueeze(-1), cv.float().unsqueeze(-1)

@@ -187,3 +187,61 @@ def save_run(model: Any, run_dir: Path, env_id: str, env_kwargs: dict[str, Any],
     cfg = {"algo": "maskable_ppo", "env": env_id, "env_kwargs": env_kwargs, "hyperparams": hp,
            "versions": versions(), **extra}
     (run_dir / "config.yml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False), encoding="utf-8")
+
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "results" / "agents" / "runs"
+
+
+def plain_env_policy(run_dir: str | Path) -> Any:
+    """``factory(env) -> policy(obs, info)`` that plays a *plain* Placement/Scheduling env with a sets model.
+
+    The sets observation, mask and padded action are computed from the plain env's own state
+    (:mod:`a2gym.envs.sets`), so its records carry no extra env kwargs and replay in the plain env (the
+    leaderboard's suite envs). ``run_dir``: a run directory with ``best_model.zip``.
+    """
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    from a2gym.envs import sets
+    from a2gym.envs.placement import PlacementEnv
+
+    torch.set_num_threads(1)
+    model = MaskablePPO.load(str(Path(run_dir) / "best_model.zip"), device="cpu")
+
+    def factory(env: gym.Env) -> Any:
+        base = env.unwrapped
+        placement = isinstance(base, PlacementEnv)
+
+        def policy(obs: Any, info: dict[str, Any]) -> int:
+            if placement:
+                n = base.n_facilities
+                o = sets.placement_observe(base, obs)
+                m = sets.placement_mask(np.asarray(info["action_mask"], dtype=bool), n)
+            else:
+                o = sets.scheduling_observe(base, obs)
+                m = sets.scheduling_mask(base, np.asarray(info["action_mask"], dtype=bool))
+            a, _ = model.predict(o, deterministic=True, action_masks=m)
+            return sets.placement_action(a, n) if placement else sets.scheduling_action(base, a)
+
+        return policy
+
+    return factory
+
+
+def placement_general(env: gym.Env) -> Any:
+    """Leaderboard entry ``placement-general`` (``a2gym eval --policy agents.generalist:placement_general``)."""
+    return _published("placement-general")(env)
+
+
+def scheduling_general(env: gym.Env) -> Any:
+    """Leaderboard entry ``scheduling-general`` (``a2gym eval --policy agents.generalist:scheduling_general``)."""
+    return _published("scheduling-general")(env)
+
+
+_FACTORIES: dict[str, Any] = {}
+
+
+def _published(name: str) -> Any:
+    if name not in _FACTORIES:
+        _FACTORIES[name] = plain_env_policy(PUBLISHED / name)
+    return _FACTORIES[name]

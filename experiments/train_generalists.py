@@ -56,6 +56,8 @@ def make_model(env_id: str, hp: dict[str, Any], train: list[str], seed: int) -> 
 def gym_make(env_id: str) -> Any:
     import gymnasium as gym
 
+    import a2gym  # noqa: F401  (registers the envs)
+
     return gym.make(env_id, observation="sets")
 
 

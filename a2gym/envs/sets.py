@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from a2gym.cache import cached_on
 from a2gym.costmodel import CostModel, instances_needed
 from a2gym.envs.base import discrete_action, squash
-from a2gym.envs.reward import cached_on
 from a2gym.envs.source import ScenarioSource
 from a2gym.errors import ActionError, ScenarioError
 from a2gym.scenario import Scenario

@@ -1,0 +1,131 @@
+"""Test the generalists (``experiments/train_generalists.py``) and the baselines on four test sets.
+
+Test sets per env: ``unseen`` (generated scenarios of the training sizes, seeds outside the training and
+validation ranges), ``2x`` (generated, 80–96 classes: at least twice the largest training |R|),
+``paper-default`` and ``suite`` (the a2-test-v0 scenarios of the env). Score of an episode = reference
+cost / cost (the env's reference, −1/return); a policy's score on a set is the mean over its scenarios;
+trained policies: mean over training seeds with a 95% percentile bootstrap interval over seeds.
+Writes ``OUT/generalists.csv`` (one row per run or baseline and test set) and prints a Markdown table.
+
+    nice -n 5 python -m experiments.eval_generalists --runs runs/generalists --out results/agents/generalists
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ENVS = {"a2gym/Placement-v0": "placement", "a2gym/Scheduling-v0": "scheduling"}
+BASELINES = ("local", "cheapest", "random")
+
+
+def test_sets(env_id: str, n_unseen: int, n_large: int) -> dict[str, list[str]]:
+    from agents.generalist import LARGE_CLASSES, uris
+
+    name = ENVS[env_id]
+    return {"unseen": uris("test", n_unseen, 0), "2x": uris("test", n_large, 1, classes=LARGE_CLASSES),
+            "paper-default": ["scenario://paper-default-v0"],
+            "suite": [f"scenario://a2-test-v0/{name}-{j}" for j in range(3)]}
+
+
+def run_scores(env_id: str, actor_factory: Any, scenario_uris: list[str], observation: str,
+               seed: int = 10_000) -> tuple[list[float], list[float]]:
+    """(score, episode wall seconds) per scenario, one episode each (the envs are deterministic)."""
+    from agents.evaluate import evaluate
+
+    scores, walls = [], []
+    for uri in scenario_uris:
+        kwargs = {"scenario": uri, **({"observation": observation} if observation != "plain" else {})}
+        t0 = time.perf_counter()
+        ep = evaluate(env_id, kwargs, 1, seed, "x", **actor_factory)[0]
+        walls.append(time.perf_counter() - t0)
+        scores.append(ep.score)
+    return scores, walls
+
+
+def bootstrap_ci(values: list[float], n: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    x = np.asarray(values, dtype=float)
+    if x.size < 2 or np.all(x == x[0]):
+        return float(x.mean()), float(x.mean())
+    means = np.random.default_rng(seed).choice(x, size=(n, x.size), replace=True).mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m experiments.eval_generalists", description=__doc__.split("\n")[0])
+    p.add_argument("--runs", default="runs/generalists")
+    p.add_argument("--out", default="results/agents/generalists")
+    p.add_argument("--envs", nargs="+", default=list(ENVS))
+    p.add_argument("--unseen", type=int, default=16, help="generated test scenarios of the training sizes")
+    p.add_argument("--large", type=int, default=8, help="generated test scenarios of 80-96 classes")
+    p.add_argument("--stages", nargs="+", default=["bc", "bc+ppo", "ppo"])
+    args = p.parse_args(argv)
+    import torch
+
+    from agents.evaluate import model_actor, named_policy_actor
+
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    for env_id in args.envs:
+        sets = test_sets(env_id, args.unseen, args.large)
+        for policy in BASELINES:
+            for set_name, uris in sets.items():
+                scores, walls = run_scores(env_id, {"factory": named_policy_actor(policy, None)}, uris, "plain")
+                rows.append({"env": env_id, "policy": policy, "seed": "", "set": set_name, "score": np.mean(scores),
+                             "n": len(scores), "wall_s": np.mean(walls)})
+                print(json.dumps(rows[-1]), flush=True)
+        for stage in args.stages:
+            for run in sorted(Path(args.runs).glob(f"{ENVS[env_id]}-{stage}_s*")):
+                if not (run / "config.yml").exists():
+                    continue
+                actor, _ = model_actor(run)
+                for set_name, uris in sets.items():
+                    scores, walls = run_scores(env_id, {"actor": actor}, uris, "sets")
+                    rows.append({"env": env_id, "policy": f"attention:{stage}", "seed": run.name.rsplit("_s", 1)[1],
+                                 "set": set_name, "score": float(np.mean(scores)), "n": len(scores),
+                                 "wall_s": float(np.mean(walls))})
+                    print(json.dumps(rows[-1]), flush=True)
+    path = out / "generalists.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+    print(table(rows))
+    return 0
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: one line per (env, policy), one column per test set: mean [95% CI over seeds]."""
+    sets = ["unseen", "2x", "paper-default", "suite"]
+    lines = ["| env | policy | seeds | " + " | ".join(sets) + " |", "|---|---|---|" + "---|" * len(sets)]
+    keys = dict.fromkeys((r["env"], r["policy"]) for r in rows)
+    for env, policy in keys:
+        cells, seeds = [], 0
+        for s in sets:
+            x = [float(r["score"]) for r in rows if (r["env"], r["policy"], r["set"]) == (env, policy, s)]
+            seeds = len(x)
+            if not x:
+                cells.append("–")
+            elif len(x) == 1:
+                cells.append(f"{x[0]:.3f}")
+            else:
+                lo, hi = bootstrap_ci(x)
+                cells.append(f"{np.mean(x):.3f} [{lo:.3f}, {hi:.3f}]")
+        trained = policy.startswith("attention")
+        lines.append(f"| {env.split('/')[1]} | {policy} | {seeds if trained else '–'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
