@@ -101,8 +101,37 @@ def main(argv: list[str] | None = None) -> int:
         w.writeheader()
         w.writerows(rows)
     tmp.replace(path)
-    print(table(rows))
+    md = table(rows) + "\n\n" + curves(Path(args.runs)) + "\n\n" + budgets(Path(args.runs))
+    (out / "generalists.md").write_text(md + "\n", encoding="utf-8")
+    print(md)
     return 0
+
+
+def curves(runs: Path) -> str:
+    """Markdown: validation score after each cloning round and PPO chunk, per env, stage and seed."""
+    import yaml
+
+    lines = ["| run | validation score: cloning rounds (samples) → RL steps |", "|---|---|"]
+    for cfg_path in sorted(runs.glob("*_s*/config.yml")):
+        cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        cells = [f"{r['val_score']:.3f} ({r['samples']})" for r in cfg.get("bc_rounds", [])]
+        if cfg.get("val_before") is not None:
+            cells.append(f"start {cfg['val_before']:.3f}")
+        cells += [f"{c['val_score']:.3f} @{c['steps']}" for c in cfg.get("curve", [])]
+        lines.append(f"| {cfg_path.parent.name} | " + " → ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def budgets(runs: Path) -> str:
+    """Markdown: training budget per env and stage (seeds, env steps, cloned samples, wall time)."""
+    rows = [json.loads(line) for line in (runs / "budgets.jsonl").read_text().splitlines() if line.strip()]
+    lines = ["| env | stage | seeds | RL env steps / seed | cloned samples / seed | mean wall s / seed |",
+             "|---|---|---|---|---|---|"]
+    for key in dict.fromkeys((r["env"], r["stage"]) for r in rows):
+        x = [r for r in rows if (r["env"], r["stage"]) == key]
+        lines.append(f"| {key[0].split('/')[1]} | {key[1]} | {len(x)} | {np.mean([r['env_steps'] for r in x]):.0f} | "
+                     f"{np.mean([r['bc_samples'] for r in x]):.0f} | {np.mean([r['wall_s'] for r in x]):.0f} |")
+    return "\n".join(lines)
 
 
 def table(rows: list[dict[str, Any]]) -> str:

@@ -364,9 +364,10 @@ class PlacementEnv(A2Env):
 
     | key              | shape     | meaning                                                          | min | max |
     |------------------|-----------|------------------------------------------------------------------|-----|-----|
-    | facilities       | [Î, 16]   | per facility: open, F_i/max F, attraction (the plain columns),   | 0   | 1   |
+    | facilities       | [Î, 18]   | per facility: open, F_i/max F, attraction (the plain columns),   | 0   | 1   |
     |                  |           | spare capacity, load, instances, offered, price, deploy g,       |     |     |
-    |                  |           | feasible / routed classes, model accuracy and size, GPU, lat/lon |     |     |
+    |                  |           | feasible / routed classes, model accuracy and size, GPU, lat/lon, |    |     |
+    |                  |           | gain G/(G+F_i) of moving served classes to i, unserved coverable |     |     |
     | facility_valid   | [Î]       | 1 for a facility of this scenario, 0 for padding                 | 0   | 1   |
     | classes          | [R̂, 11]   | per class: served, current (0 here), rate share, rate, SLO,      | 0   | 1   |
     |                  |           | accuracy floor, current cost, best cost, #feasible, origin lat/lon |   |     |

@@ -59,6 +59,8 @@ FACILITY_FEATURES = (
     "gpu",                 # instance type is a GPU (0/1)
     "lat",                 # (region latitude + 90) / 180
     "lon",                 # (region longitude + 180) / 360
+    "gain",                # G_i / (G_i + F_i), G_i = Σ_{r served} max(0, C[r, its facility] − C[r, i]) [$]
+    "cover",               # fraction of the classes that are unserved and feasible at i
 )
 CLASS_FEATURES = (
     "served",              # 0/1
@@ -156,6 +158,9 @@ class StaticSets:
         self.pair_cost = np.ones((MAX_CLASSES, MAX_FACILITIES), dtype=np.float32)
         self.pair_cost[:R, :n_fac] = np.where(cm.fac_feasible, squash(c_safe, self.class_scale), 1.0)
         self.C_now = np.where(cm.fac_feasible, squash(c_safe, self.class_scale), 0.0)  # [R, I]
+        self.C_inf = cm.C                                     # [R, I] dollars, inf where infeasible
+        self.feasible = cm.fac_feasible
+        self.F = np.where(np.isfinite(cm.F), cm.F, 0.0)
         self.globals_sizes = (R / MAX_CLASSES, n_fac / MAX_FACILITIES)
 
     @classmethod
@@ -179,6 +184,12 @@ class StaticSets:
         cap = rho * n
         f[:, F["spare"]] = np.clip((cap - x) / np.where(used, cap, 1.0), 0.0, 1.0)
         f[:, F["routed_classes"]] = np.bincount(fac_of[served], minlength=n_fac) / R
+        now = self.C_inf[np.arange(R), fac_of][served]        # dollars of each served class where it is
+        with np.errstate(invalid="ignore"):
+            gain = np.maximum(now[:, None] - self.C_inf[served], 0.0).sum(axis=0)  # inf - inf: not feasible
+        gain = np.nan_to_num(gain, nan=0.0, posinf=0.0)
+        f[:, F["gain"]] = np.divide(gain, gain + self.F, out=np.zeros_like(gain), where=gain > 0)
+        f[:, F["cover"]] = (self.feasible & ~served[:, None]).sum(axis=0) / R
         cls = self.classes.copy()
         c = cls[:R]
         c[:, C["served"]] = served
