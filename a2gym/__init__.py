@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from a2gym.costmodel import CostModel, Evaluation, Violation, evaluate
+from a2gym.costmodel import CostModel, Evaluation, Violation, evaluate, load_scenario
 from a2gym.errors import (
     A2GymError,
     ActionError,
@@ -24,7 +24,7 @@ from a2gym.errors import (
     SolverError,
 )
 from a2gym.plan import Plan
-from a2gym.scenario import Scenario, load_scenario
+from a2gym.scenario import Scenario
 
 __version__ = "0.1.0"
 

@@ -24,31 +24,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from typing import Any
 
 import numpy as np
 
 from a2gym.cache import cached_on
 from a2gym.errors import InfeasibleError, PlanError
+from a2gym.physics import TOL, network_latency_ms
 from a2gym.plan import Plan
-from a2gym.scenario.model import Scenario
+from a2gym.scenario import Scenario, read_scenario
 
-# Relative slack for floating comparisons of latency (ms) and capacity (instances).
-TOL = 1e-9
-
-
-def network_latency_ms(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_bytes: np.ndarray,
-                       access_latency_ms: float, access_bandwidth_mbps: float,
-                       queueing_allowance_ms: float) -> np.ndarray:
-    """Latency of everything but inference [ms]: access + upload + RTT + transfer + queueing allowance.
-
-    ``rtt_ms`` and ``bandwidth_gbps`` are [..., K] rows from each origin, ``data_bytes`` is [D]; the result
-    is [..., K, D]. The one place this formula lives (the scenario builders check feasibility with it too).
-    """
-    bits = 8.0 * np.asarray(data_bytes, dtype=float)  # [D]
-    access_ms = access_latency_ms + bits / (access_bandwidth_mbps * 1e3)  # [D]
-    transfer_ms = bits / (bandwidth_gbps[..., None] * 1e6)  # [..., K, D]
-    return rtt_ms[..., None] + transfer_ms + access_ms + queueing_allowance_ms
+__all__ = ["TOL", "CostModel", "Evaluation", "Violation", "evaluate", "instances_needed", "load_scenario",
+           "network_latency_ms"]
 
 
 def instances_needed(busy: np.ndarray, rho: float) -> np.ndarray:
@@ -326,7 +314,18 @@ def evaluate(scenario: Scenario | str, plan: Plan, rates: np.ndarray | None = No
     transfer), ``deployment`` (shipping model weights to each deployed facility). Broken constraints are
     listed in ``.violations``, never clipped.
     """
-    from a2gym.scenario import load_scenario
+    return CostModel.of(read_scenario(scenario)).evaluate(plan, rates=rates)
 
-    scn = load_scenario(scenario, check_feasible=False)
-    return CostModel.of(scn).evaluate(plan, rates=rates)
+
+def load_scenario(uri_or_path: str | os.PathLike[str] | Scenario, *, check_feasible: bool = True) -> Scenario:
+    """Load a scenario from a URI, a file path, or pass a :class:`Scenario` through (``a2gym.load_scenario``).
+
+    :func:`a2gym.scenario.read_scenario` reads and validates it; with ``check_feasible`` (default) a
+    scenario in which some request class has no feasible (region, model, data version, instance type)
+    then raises :class:`~a2gym.errors.InfeasibleError` naming the classes; they are never silently dropped.
+    Feasibility is the cost model's notion, so the check lives here, above the scenario package.
+    """
+    scn = read_scenario(uri_or_path)
+    if check_feasible:
+        CostModel.of(scn).check_feasible()
+    return scn

@@ -43,3 +43,8 @@ class ActionError(A2GymError, ValueError):
 
 class RecordError(A2GymError, ValueError):
     """An episode record or results file is malformed, tampered with or does not replay."""
+
+
+class FileError(A2GymError, OSError):
+    """A path that cannot be read or written as asked: missing, not a regular file (a FIFO, a device, a
+    directory, a symbolic link as an output), larger than the limit, or in a folder that does not exist."""

@@ -85,15 +85,12 @@ class InvalidActionWrapper(gym.Wrapper):
 
 def pool_uris(generator_uri: str, size: int) -> list[str]:
     """``size`` generator URIs with the parameters of ``generator_uri`` and seeds ``s, s+1, …`` (s = its seed)."""
-    import urllib.parse
-
-    from a2gym.scenario.uri import GENERATOR_SCHEME, parse_generator_uri
+    from a2gym.scenario.uri import GENERATOR_SCHEME, GeneratorURI
 
     if not generator_uri.startswith(GENERATOR_SCHEME):
         raise ValueError(f"scenario_pool needs a generator:// scenario URI, got {generator_uri!r}")
-    name, seed, _ = parse_generator_uri(generator_uri)
-    query = urllib.parse.urlsplit(generator_uri).query
-    return [f"{GENERATOR_SCHEME}{name}/{seed + j}" + (f"?{query}" if query else "") for j in range(size)]
+    g = GeneratorURI.parse(generator_uri)
+    return [g.with_seed(g.seed + j) for j in range(size)]
 
 
 class ScenarioPool(gym.Wrapper):
@@ -115,7 +112,7 @@ class ScenarioPool(gym.Wrapper):
         self._rng = np.random.default_rng()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        from a2gym.scenario import load_scenario
+        from a2gym import load_scenario
 
         if seed is not None:
             self._rng = np.random.default_rng(seed)

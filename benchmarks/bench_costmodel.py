@@ -15,8 +15,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from a2gym import load_scenario
 from a2gym.costmodel import CostModel
-from a2gym.scenario import load_scenario
 
 SIZES = [
     ("scenario://paper-default-v0", "default"),

@@ -330,7 +330,7 @@ def build_tables() -> None:
                  "all same-model size pairs of the timm i9 CPU batch-1 benchmark for models.csv"])
     for n, v in sorted(rates.items()):
         rows.append([n, v, "req/s", "Azure LLM inference trace 2023 (CC-BY-4.0): requests / (last - first arrival)"])
-    _write("constants.csv", "named constants of the physical models (a2gym.scenario.costing); source says measured "
+    _write("constants.csv", "named constants of the physical models (a2gym.physics); source says measured "
            "vs ASSUMPTION", ["name", "value", "unit", "source"], rows)
 
 

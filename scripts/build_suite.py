@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
     args = ap.parse_args(argv)
 
+    from a2gym import load_scenario
+    from a2gym.fileio import atomic_write_text
     from a2gym.leaderboard.suite import SOURCES
-    from a2gym.scenario import load_scenario
-    from a2gym.scenario.model import atomic_write_text
 
     manifest_path = SCENARIOS / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import a2gym.scenario.tables as tables_mod
+from a2gym import load_scenario, physics
 from a2gym.costmodel import CostModel
-from a2gym.scenario import costing, load_scenario
 from a2gym.scenario.default import REGIONS, build_paper_default
 from a2gym.scenario.tables import load_tables
 from a2gym.scenario.uri import _manifest
@@ -90,7 +90,7 @@ def test_default_sizes_and_documentation(scn) -> None:
 
 
 def test_default_every_class_feasible_and_interesting(scn) -> None:
-    assert costing.scenario_classes_feasible(scn).all()
+    assert physics.scenario_classes_feasible(scn).all()
     feasible = CostModel.of(scn).feasible  # [R, K, M, D, H], the cost model's own check
     n_remote_tight, n_regions_loose = [], []
     for r in range(scn.n_classes):

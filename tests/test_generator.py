@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from a2gym import load_scenario
 from a2gym.errors import ScenarioError
-from a2gym.scenario import Scenario, load_scenario
-from a2gym.scenario.costing import scenario_classes_feasible
+from a2gym.physics import scenario_classes_feasible
+from a2gym.scenario import Scenario
 from a2gym.scenario.generator import GENERATORS, synth_v0
 
 URI = "generator://synth-v0/42?classes=300&regions=12&models=8&datas=20&types=3"
@@ -31,7 +32,7 @@ def fingerprint(s: Scenario) -> str:
 
 
 def test_same_uri_identical_across_processes() -> None:
-    code = ("from a2gym.scenario import load_scenario; import tests.test_generator as t; "
+    code = ("from a2gym import load_scenario; import tests.test_generator as t; "
             f"print(t.fingerprint(load_scenario({URI!r}, check_feasible=False)))")
     root = Path(__file__).resolve().parent.parent
     outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

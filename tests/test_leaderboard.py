@@ -303,7 +303,7 @@ def test_changed_bundled_scenario_file_fails_loudly(tmp_path: Path, monkeypatch:
     uri_mod._load_cached.cache_clear()
     try:
         with pytest.raises(ScenarioError, match="the manifest pins"):
-            uri_mod.load_scenario(f"scenario://{name}")
+            uri_mod.read_scenario(f"scenario://{name}")
         from a2gym.leaderboard.episode import load_fresh
 
         with pytest.raises(RecordError, match="!= manifest"):

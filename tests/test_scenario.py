@@ -10,8 +10,9 @@ import pickle
 import numpy as np
 import pytest
 
+from a2gym import load_scenario
 from a2gym.errors import ScenarioError
-from a2gym.scenario import Scenario, load_scenario
+from a2gym.scenario import Scenario
 from a2gym.scenario.uri import _manifest
 
 DEFAULT = "scenario://paper-default-v0"
@@ -189,13 +190,7 @@ def test_format_version_must_be_the_integer(scn: Scenario, tmp_path) -> None:
 
 
 def test_bundled_scenarios_load_by_name_path_and_fresh():
-    from a2gym.errors import ScenarioError
-    from a2gym.scenario import (
-        bundled_manifest,
-        bundled_scenario_path,
-        load_bundled_scenario,
-        load_scenario,
-    )
+    from a2gym.scenario import bundled_manifest, bundled_scenario_path, load_bundled_scenario
 
     name = "a2-test-v0/placement-0"
     assert bundled_scenario_path(name).is_file()

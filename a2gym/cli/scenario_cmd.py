@@ -7,8 +7,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from a2gym.costmodel import CostModel
-from a2gym.scenario import load_scenario
+from a2gym.costmodel import CostModel, load_scenario
 
 
 @click.group("scenario")

@@ -37,7 +37,7 @@ def solve_cmd(uri: str, method: str, restrict: str | None, time_limit: float | N
     if bound and method != "milp":
         opts["bound"] = True
     sol = solve(uri, method, time_limit=time_limit, seed=seed, restrict=restrict, **opts)
-    from a2gym.scenario import load_scenario
+    from a2gym import load_scenario
 
     scn = load_scenario(uri)
     if plot:

@@ -7,15 +7,13 @@ does not fit raises :class:`~a2gym.errors.ScenarioError` naming the size.
 
 from __future__ import annotations
 
-import urllib.parse
-from typing import Any
-
 import numpy as np
 
 from a2gym.checks import is_bool, is_int
+from a2gym.costmodel import load_scenario
 from a2gym.errors import ScenarioError
-from a2gym.scenario import Scenario, load_scenario
-from a2gym.scenario.uri import GENERATOR_SCHEME, parse_generator_uri
+from a2gym.scenario import Scenario
+from a2gym.scenario.uri import GENERATOR_SCHEME, GeneratorURI
 
 SEED_HIGH = 2**31 - 1  # generated seeds are drawn from [0, SEED_HIGH)
 
@@ -37,12 +35,11 @@ class ScenarioSource:
             raise ScenarioError(f"max_classes = {max_classes!r} must be an integer >= 1 or None")
         self.uri = scenario.uri if isinstance(scenario, Scenario) else str(scenario)
         self.resample = bool(resample)
-        self._gen: tuple[str, dict[str, Any]] | None = None
+        self._gen: GeneratorURI | None = None
         if self.resample:
             if isinstance(scenario, Scenario) or not self.uri.startswith(GENERATOR_SCHEME):
                 raise ScenarioError(f"resample=True needs a generator:// URI, got scenario={self.uri!r}")
-            name, _, params = parse_generator_uri(self.uri)
-            self._gen = (name, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.uri).query)))
+            self._gen = GeneratorURI.parse(self.uri)
         self.first = load_scenario(scenario)
         s = self.first
         self.sizes = (s.n_regions, s.n_models, s.n_data_versions, s.n_instance_types)
@@ -60,10 +57,7 @@ class ScenarioSource:
         """The scenario of a new episode: the fixed one, or a generated one seeded from ``rng``."""
         if self._gen is None:
             return self.first
-        name, query = self._gen
-        seed = int(rng.integers(SEED_HIGH))
-        q = urllib.parse.urlencode(query)
-        return self.load(f"{GENERATOR_SCHEME}{name}/{seed}" + (f"?{q}" if q else ""))
+        return self.load(self._gen.with_seed(int(rng.integers(SEED_HIGH))))
 
     def load(self, uri: str | Scenario) -> Scenario:
         """Load ``uri`` (reset's ``options["scenario"]``) and check it fits the env's spaces."""

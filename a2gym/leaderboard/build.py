@@ -45,7 +45,7 @@ def build(record_dir: str | os.PathLike[str] = "leaderboard", out: str | os.Path
         raise RecordError(f"{len(problems)} problem(s) in the records:\n" + "\n".join(problems))
     res = render(d, out, records, suite_name, chart)
     if not check:
-        from a2gym.scenario.model import atomic_write_text
+        from a2gym.fileio import atomic_write_text
 
         atomic_write_text(Path(out), res.markdown)
         atomic_write_text(d / BOUNDS_FILE, res.bounds)

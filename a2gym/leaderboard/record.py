@@ -28,7 +28,7 @@ from typing import Any
 
 from a2gym.checks import is_bool, is_finite_real, is_int
 from a2gym.errors import RecordError
-from a2gym.scenario.model import atomic_write_text
+from a2gym.fileio import atomic_write_text
 
 FORMAT = "a2gym-episode"
 FORMAT_VERSION = 1

@@ -1,7 +1,7 @@
 """``scenario://paper-default-v0``: the bundled real-data scenario (9 AWS regions, torchvision models).
 
 :func:`build_paper_default` derives every array from the processed tables (:mod:`a2gym.scenario.tables`)
-with the physical models of :mod:`a2gym.scenario.costing`; ``scripts/build_data.py`` saves the result and
+with the physical models of :mod:`a2gym.physics`; ``scripts/build_data.py`` saves the result and
 pins its SHA-256. Every choice that is not a measurement is a named entry of ``Scenario.assumptions``.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from a2gym import physics
 from a2gym.errors import ScenarioError
-from a2gym.scenario import costing
-from a2gym.scenario.model import Scenario
 from a2gym.scenario.tables import Tables, load_tables
+from a2gym.scenario.types import Scenario
 
 NAME = "paper-default-v0"
 REGIONS = ("us-east-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-central-1", "ap-south-1",
@@ -89,7 +89,7 @@ def build_paper_default() -> Scenario:
     ki, mi, hi = t.region_index(REGIONS), t.model_index(MODELS), t.type_index(INSTANCE_TYPES)
     res = np.repeat(RESOLUTIONS_PX, len(JPEG_QUALITIES))
     qual = np.tile(JPEG_QUALITIES, len(RESOLUTIONS_PX))
-    tau, lat = costing.inference_ms(t, mi, res, hi)
+    tau, lat = physics.inference_ms(t, mi, res, hi)
     conv_rate = t.const("azure_conv_mean_rate_req_s")
     total = LOAD_SCALE * conv_rate
     w = t.demand_weight[ki] / t.demand_weight[ki].sum()
@@ -136,16 +136,16 @@ def build_paper_default() -> Scenario:
         classes=tuple(classes),
         region_lat=t.region_lat[ki], region_lon=t.region_lon[ki], region_utc_offset_h=t.region_utc_offset_h[ki],
         instance_is_gpu=t.instance_is_gpu[hi], model_bytes=t.model_file_bytes[mi],
-        data_resolution_px=res, data_jpeg_quality=qual, data_bytes=costing.data_bytes(t, res, qual),
+        data_resolution_px=res, data_jpeg_quality=qual, data_bytes=physics.data_bytes(t, res, qual),
         class_origin=np.array(origin), class_accuracy_floor=np.array(floor), class_latency_slo_ms=np.array(slo),
         class_rate=np.array(rate),
         price_per_hour=t.price_usd_per_hour[np.ix_(ki, hi)], egress_per_gb=t.egress_usd_per_gb[np.ix_(ki, ki)],
         rtt_ms=t.rtt_ms[np.ix_(ki, ki)],
         bandwidth_gbps=t.throughput_gbps[np.ix_(ki, ki)] * t.const("per_flow_fraction"),
-        accuracy=costing.accuracy(t, mi, res, qual), service_time_ms=tau, inference_latency_ms=lat,
+        accuracy=physics.accuracy(t, mi, res, qual), service_time_ms=tau, inference_latency_ms=lat,
         assumptions=assumptions, **SCALARS,
     )
-    bad = ~costing.scenario_classes_feasible(scn)
+    bad = ~physics.scenario_classes_feasible(scn)
     if bad.any():
         raise ScenarioError(f"{NAME}: infeasible classes {[scn.classes[r] for r in np.flatnonzero(bad)]}")
     return scn

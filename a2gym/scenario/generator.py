@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from a2gym import physics
 from a2gym.checks import is_int
 from a2gym.errors import ScenarioError
-from a2gym.scenario import costing
 from a2gym.scenario.default import LOAD_SCALE, SCALARS, data_version_name, physics_assumptions
-from a2gym.scenario.model import Scenario
 from a2gym.scenario.tables import Tables, load_tables
+from a2gym.scenario.types import Scenario
 
 RESOLUTIONS_PX = (96, 128, 160, 192, 224, 256, 288, 320, 384)
 JPEG_QUALITIES = (10, 25, 50, 75, 85, 90, 95)
@@ -88,9 +88,9 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
     noise = np.triu(rng.uniform(1 - RTT_NOISE, 1 + RTT_NOISE, (n_regions, n_regions)), 1)
     rtt = t.rtt_ms[np.ix_(ki, ki)] * (noise + noise.T + np.eye(n_regions))
     bandwidth = t.throughput_gbps[np.ix_(ki, ki)] * t.const("per_flow_fraction")
-    acc = costing.accuracy(t, mi, res, qual)
-    nbytes = costing.data_bytes(t, res, qual)
-    tau, lat = costing.inference_ms(t, mi, res, hi)
+    acc = physics.accuracy(t, mi, res, qual)
+    nbytes = physics.data_bytes(t, res, qual)
+    tau, lat = physics.inference_ms(t, mi, res, hi)
 
     conv_rate = t.const("azure_conv_mean_rate_req_s")
     total = LOAD_SCALE * conv_rate * rng.uniform(*LOAD_RANGE)
@@ -101,16 +101,16 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
     floor_hi = min(FLOOR_RANGE[1], float(acc.max()) - 0.005)
     floor, slo = _draw_classes(rng, n_classes, floor_hi)
 
-    best = costing.best_latency_by_origin(rtt, bandwidth, nbytes, lat, price, SCALARS["access_latency_ms"],
+    best = physics.best_latency_by_origin(rtt, bandwidth, nbytes, lat, price, SCALARS["access_latency_ms"],
                                           SCALARS["access_bandwidth_mbps"], SCALARS["queueing_allowance_ms"])
-    bad = ~costing.classes_feasible(best, acc, origin, floor, slo)
+    bad = ~physics.classes_feasible(best, acc, origin, floor, slo)
     for attempt in range(1, MAX_REDRAWS + 1):
         if not bad.any():
             break
         idx = np.flatnonzero(bad)
         f, s = _draw_classes(rng, idx.size, floor_hi)
         floor[idx], slo[idx] = f, np.round(s * SLO_RELAX**attempt, 0)
-        bad[idx] = ~costing.classes_feasible(best, acc, origin[idx], floor[idx], slo[idx])
+        bad[idx] = ~physics.classes_feasible(best, acc, origin[idx], floor[idx], slo[idx])
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise ScenarioError(f"synth-v0 seed {seed}: {int(bad.sum())} classes still infeasible after {MAX_REDRAWS} "

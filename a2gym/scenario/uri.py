@@ -1,7 +1,12 @@
-"""Resolve scenario URIs and paths to :class:`Scenario` objects (cached: scenarios are immutable)."""
+"""Resolve scenario URIs and paths to :class:`Scenario` objects (cached: scenarios are immutable).
+
+One reader (:func:`read_scenario`), one loader of bundled files (:func:`load_bundled_scenario`) and one
+parser of generator URIs (:class:`GeneratorURI`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -11,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from a2gym.errors import ScenarioError
-from a2gym.scenario.model import Scenario
+from a2gym.scenario.types import Scenario
 
 SCENARIO_SCHEME = "scenario://"
 GENERATOR_SCHEME = "generator://"
@@ -76,24 +81,21 @@ def load_bundled_scenario(name_or_uri: str, *, fresh: bool = False) -> Scenario:
     return _read_pinned(name, pinned)
 
 
-def load_scenario(uri_or_path: str | os.PathLike[str] | Scenario, *, check_feasible: bool = True) -> Scenario:
-    """Load a scenario from a URI, a file path, or pass a :class:`Scenario` through.
+def read_scenario(uri_or_path: str | os.PathLike[str] | Scenario) -> Scenario:
+    """Read and validate a scenario from a URI or a file path, or pass a :class:`Scenario` through.
 
-    With ``check_feasible`` (default) a scenario in which some request class has no feasible
-    (region, model, data version, instance type) raises :class:`~a2gym.errors.InfeasibleError` naming
-    the classes; they are never silently dropped.
+    The result is cached per URI (scenarios are immutable).  Whether every class can be served is not
+    checked here: that is the cost model's question, asked by :func:`a2gym.load_scenario` (see
+    :func:`a2gym.costmodel.load_scenario`), which calls this first.
     """
     if isinstance(uri_or_path, Scenario):
-        scn = uri_or_path
-    elif isinstance(uri_or_path, str | os.PathLike):
-        scn = _load_cached(str(uri_or_path))
-    else:
+        return uri_or_path
+    if not isinstance(uri_or_path, str | os.PathLike):
         raise ScenarioError(f"scenario must be a URI, a path or a Scenario, got {type(uri_or_path).__name__}")
-    if check_feasible:
-        from a2gym.costmodel import CostModel
-
-        CostModel.of(scn).check_feasible()
-    return scn
+    uri = str(uri_or_path)
+    if not uri.strip():
+        raise ScenarioError("scenario URI is empty (use scenario://NAME, generator://synth-v0/SEED or a file path)")
+    return _load_cached(uri)
 
 
 @functools.lru_cache(maxsize=64)
@@ -133,8 +135,39 @@ _GEN_PARAMS = {"classes": "n_classes", "regions": "n_regions", "models": "n_mode
                "types": "n_instance_types"}
 
 
-def parse_generator_uri(uri: str) -> tuple[str, int, dict[str, int]]:
-    """Split ``generator://NAME/SEED?key=value`` into (NAME, seed, keyword arguments of the generator)."""
+@dataclasses.dataclass(frozen=True)
+class GeneratorURI:
+    """A parsed ``generator://NAME/SEED?key=value&…`` URI: the one parser of generator URIs.
+
+    Attributes:
+        name: the generator (e.g. ``synth-v0``).  seed: its seed (a non-negative integer).
+        query: the ``key=value&…`` part exactly as written (kept verbatim, so a URI rebuilt with
+            :meth:`with_seed` differs from the original in the seed only).
+        kwargs: the generator's keyword arguments (``classes`` -> ``n_classes``, …), positive integers.
+    """
+
+    name: str
+    seed: int
+    query: str
+    kwargs: dict[str, int]
+
+    @classmethod
+    def parse(cls, uri: str) -> GeneratorURI:
+        """Parse and check ``uri``; :class:`~a2gym.errors.ScenarioError` names what is wrong."""
+        if not isinstance(uri, str) or not uri.startswith(GENERATOR_SCHEME):
+            raise ScenarioError(f"{uri!r:.200} is not a {GENERATOR_SCHEME}NAME/SEED URI")
+        name, seed, kwargs = _parse_generator_uri(uri)
+        return cls(name, seed, urllib.parse.urlsplit(uri).query, kwargs)
+
+    def with_seed(self, seed: int) -> str:
+        """The URI of the same generator and parameters with another seed."""
+        return f"{GENERATOR_SCHEME}{self.name}/{int(seed)}" + (f"?{self.query}" if self.query else "")
+
+    def __str__(self) -> str:
+        return self.with_seed(self.seed)
+
+
+def _parse_generator_uri(uri: str) -> tuple[str, int, dict[str, int]]:
     parsed = urllib.parse.urlsplit(uri)
     name = parsed.netloc
     if parsed.fragment or "#" in uri:
@@ -159,9 +192,9 @@ def parse_generator_uri(uri: str) -> tuple[str, int, dict[str, int]]:
 def _load_generated(uri: str) -> Scenario:
     from a2gym.scenario import generator
 
-    name, seed, kwargs = parse_generator_uri(uri)
-    if name not in generator.GENERATORS:
-        raise ScenarioError(f"unknown generator {name!r} in {uri!r} (known: {', '.join(generator.GENERATORS)})")
-    scn = generator.GENERATORS[name](seed, **kwargs)
+    g = GeneratorURI.parse(uri)
+    if g.name not in generator.GENERATORS:
+        raise ScenarioError(f"unknown generator {g.name!r} in {uri!r} (known: {', '.join(generator.GENERATORS)})")
+    scn = generator.GENERATORS[g.name](g.seed, **g.kwargs)
     object.__setattr__(scn, "uri", uri)
     return scn

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from a2gym.checks import is_int, is_real
-from a2gym.costmodel import CostModel
+from a2gym.costmodel import CostModel, load_scenario
 from a2gym.errors import SolverError
-from a2gym.scenario import Scenario, load_scenario
+from a2gym.scenario import Scenario
 from a2gym.solvers import bounds
 from a2gym.solvers.baselines import per_request_cheapest, random_plan
 from a2gym.solvers.greedy import star_greedy

@@ -1,11 +1,16 @@
-"""Physical models shared by the default scenario and the generator: accuracy, bytes, inference time, latency.
+"""The physics of A²: latency, accuracy, payload bytes, inference time and the numeric tolerance.
+
+This module sits below both :mod:`a2gym.scenario` (whose builders derive a scenario's arrays from the
+data tables with it) and :mod:`a2gym.costmodel` (which evaluates plans with it), so each formula lives
+in one place and neither of them imports the other to reach it.  It imports only numpy and
+:mod:`a2gym.errors`.
 
 Every constant comes from ``a2gym/data/tables/constants.csv`` (``Tables.const``) with its source; all
 functions are vectorised over models M, data versions D and instance types H. Nothing is clipped: a value
 outside its valid range raises :class:`~a2gym.errors.ScenarioError`.
 
-End-to-end latency of a request of origin o served in region k (ms); its network part is computed by
-:func:`a2gym.costmodel.network_latency_ms`, the one place the formula lives::
+End-to-end latency of a request of origin o served in region k (ms); its network part is
+:func:`network_latency_ms`, the one place the formula lives::
 
     lat = access_latency_ms + 8·bytes/(access_bandwidth_mbps·1e3) + rtt_ms[o,k]
           + 8·bytes/(bandwidth_gbps[o,k]·1e6) + inference_latency_ms[m,d,h] + queueing_allowance_ms
@@ -20,10 +25,27 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from a2gym.errors import ScenarioError
-from a2gym.scenario.tables import Tables
 
-if TYPE_CHECKING:
-    from a2gym.scenario.model import Scenario
+if TYPE_CHECKING:  # types only: the scenario package imports this module, not the other way round
+    from a2gym.scenario.tables import Tables
+    from a2gym.scenario.types import Scenario
+
+# Relative slack for floating comparisons of latency (ms), accuracy and capacity (instances).
+TOL = 1e-9
+
+
+def network_latency_ms(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_bytes: np.ndarray,
+                       access_latency_ms: float, access_bandwidth_mbps: float,
+                       queueing_allowance_ms: float) -> np.ndarray:
+    """Latency of everything but inference [ms]: access + upload + RTT + transfer + queueing allowance.
+
+    ``rtt_ms`` and ``bandwidth_gbps`` are [..., K] rows from each origin, ``data_bytes`` is [D]; the result
+    is [..., K, D]. The one place this formula lives (the scenario builders check feasibility with it too).
+    """
+    bits = 8.0 * np.asarray(data_bytes, dtype=float)  # [D]
+    access_ms = access_latency_ms + bits / (access_bandwidth_mbps * 1e3)  # [D]
+    transfer_ms = bits / (bandwidth_gbps[..., None] * 1e6)  # [..., K, D]
+    return rtt_ms[..., None] + transfer_ms + access_ms + queueing_allowance_ms
 
 
 def resolution_delta_points(t: Tables, ratio: np.ndarray) -> np.ndarray:
@@ -118,9 +140,7 @@ def best_latency_by_origin(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_
                            inference_latency_ms: np.ndarray, price_per_hour: np.ndarray, access_latency_ms: float,
                            access_bandwidth_mbps: float, queueing_allowance_ms: float) -> np.ndarray:
     """Lowest end-to-end latency [ms, origin K x M x D] over regions and offered instance types (inf if none);
-    the network part is the cost model's :func:`~a2gym.costmodel.network_latency_ms`."""
-    from a2gym.costmodel import network_latency_ms
-
+    the network part is :func:`network_latency_ms`."""
     net = network_latency_ms(rtt_ms, bandwidth_gbps, data_bytes_, access_latency_ms, access_bandwidth_mbps,
                              queueing_allowance_ms)  # [O,K,D]
     offered = ~np.isnan(price_per_hour)                                                       # [K,H]
@@ -131,15 +151,13 @@ def best_latency_by_origin(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_
 def classes_feasible(best: np.ndarray, accuracy_: np.ndarray, origin: np.ndarray, floor: np.ndarray,
                      slo_ms: np.ndarray) -> np.ndarray:
     """bool [R]: some (k, m, d, h) meets class r's accuracy floor and latency SLO (``best`` from above),
-    with the cost model's tolerance."""
-    from a2gym.costmodel import TOL
-
+    with the tolerance :data:`TOL` (the cost model's feasibility, by the same formula)."""
     lat = np.where(accuracy_[None] >= floor[:, None, None] - TOL, best[origin], np.inf)  # [R,M,D]
     return lat.reshape(len(origin), -1).min(axis=1) <= slo_ms + TOL
 
 
 def scenario_classes_feasible(s: Scenario) -> np.ndarray:
-    """bool [R] for a :class:`~a2gym.scenario.model.Scenario` (same formula as the cost model)."""
+    """bool [R] for a :class:`~a2gym.scenario.Scenario` (same formula as the cost model)."""
     best = best_latency_by_origin(s.rtt_ms, s.bandwidth_gbps, s.data_bytes, s.inference_latency_ms,
                                   s.price_per_hour, s.access_latency_ms, s.access_bandwidth_mbps,
                                   s.queueing_allowance_ms)

@@ -26,8 +26,13 @@ A scenario file is one UTF-8 JSON object (``Scenario.save`` / ``Scenario.load``)
 
 ``sha256`` is the SHA-256 of the canonical JSON of ``content`` (sorted keys, no whitespace, floats as
 Python ``repr``), so the hash depends only on the scenario, never on where it was loaded from. Loading
-a file whose stored hash does not match its content raises :class:`~a2gym.errors.ScenarioError`.
+a file whose stored hash does not match its content raises :class:`~a2gym.errors.ScenarioError`, and so
+does a file without ``sha256`` (a hand-written or stripped file): pass ``require_sha256=False`` to
+:meth:`Scenario.load` to accept one, then :meth:`Scenario.save` writes the hash.  Only regular files of
+at most :data:`MAX_FILE_BYTES` bytes are read (a FIFO or ``/dev/zero`` is refused, never read).
 Floats survive the round trip exactly (``repr`` is shortest round-trip).
+
+The schema and the checks live in :mod:`a2gym.scenario.validation`.
 """
 
 from __future__ import annotations
@@ -37,7 +42,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -45,47 +49,14 @@ from typing import Any
 
 import numpy as np
 
-from a2gym.checks import is_bool, is_int, is_real
-from a2gym.errors import ScenarioError
+from a2gym.checks import is_int
+from a2gym.errors import FileError, ScenarioError
+from a2gym.fileio import atomic_write_text, read_text_bounded
+from a2gym.scenario.validation import ARRAYS, NAMES, SCALARS, from_jsonable, validate_and_freeze
 
 FORMAT = "a2gym-scenario"
 FORMAT_VERSION = 1
-
-# name -> (shape in set symbols, dtype, rule). Rules: "pos" > 0, "nonneg" >= 0, "unit" in [0, 1],
-# "nonneg_or_nan" >= 0 or NaN (price of an instance type a region does not offer), "any" finite.
-_ARRAYS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "region_lat": (("K",), "f", "any"),
-    "region_lon": (("K",), "f", "any"),
-    "region_utc_offset_h": (("K",), "f", "any"),
-    "instance_is_gpu": (("H",), "b", "any"),
-    "model_bytes": (("M",), "f", "nonneg"),
-    "data_resolution_px": (("D",), "i", "pos"),
-    "data_jpeg_quality": (("D",), "i", "pos"),
-    "data_bytes": (("D",), "f", "pos"),
-    "class_origin": (("R",), "i", "any"),
-    "class_accuracy_floor": (("R",), "f", "unit"),
-    "class_latency_slo_ms": (("R",), "f", "pos"),
-    "class_rate": (("R",), "f", "nonneg"),
-    "price_per_hour": (("K", "H"), "f", "nonneg_or_nan"),
-    "egress_per_gb": (("K", "K"), "f", "nonneg"),
-    "rtt_ms": (("K", "K"), "f", "nonneg"),
-    "bandwidth_gbps": (("K", "K"), "f", "pos"),
-    "accuracy": (("M", "D"), "f", "unit"),
-    "service_time_ms": (("M", "D", "H"), "f", "pos"),
-    "inference_latency_ms": (("M", "D", "H"), "f", "pos"),
-}
-_NAMES = ("regions", "instance_types", "models", "data_versions", "classes")
-_SET_OF = {"K": "regions", "H": "instance_types", "M": "models", "D": "data_versions", "R": "classes"}
-# scalar -> (rule, unit/meaning)
-_SCALARS: dict[str, str] = {
-    "epoch_hours": "pos",
-    "target_utilisation": "unit_pos",
-    "queueing_allowance_ms": "nonneg",
-    "access_latency_ms": "nonneg",
-    "access_bandwidth_mbps": "pos",
-    "deployment_home_region": "region",
-    "cold_start_s": "nonneg",
-}
+MAX_FILE_BYTES = 256 * 2**20  # a scenario file larger than this is refused (1e6 classes take ~100 MB)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -161,7 +132,7 @@ class Scenario:
     uri: str | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        _validate_and_freeze(self)
+        validate_and_freeze(self)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -212,15 +183,15 @@ class Scenario:
     def to_dict(self) -> dict[str, Any]:
         """The ``content`` of the file format: JSON-ready, NaN as ``None``, origins as region names."""
         out: dict[str, Any] = {"name": self.name, "description": self.description}
-        for n in _NAMES:
+        for n in NAMES:
             out[n] = list(getattr(self, n))
-        for a in _ARRAYS:
+        for a in ARRAYS:
             arr = getattr(self, a)
             if a == "class_origin":
                 out[a] = [self.regions[int(k)] for k in arr]
             else:
                 out[a] = _to_jsonable(arr)
-        for s in _SCALARS:
+        for s in SCALARS:
             v = getattr(self, s)
             out[s] = v if isinstance(v, str) else float(v)
         out["assumptions"] = dict(sorted(self.assumptions.items()))
@@ -231,7 +202,7 @@ class Scenario:
         """Build from a ``content`` mapping (see module docstring); raises ScenarioError naming bad fields."""
         if not isinstance(content, Mapping):
             raise ScenarioError(f"scenario content must be a JSON object, got {type(content).__name__}")
-        required = ("name", "description", *_NAMES, *_ARRAYS, *_SCALARS, "assumptions")
+        required = ("name", "description", *NAMES, *ARRAYS, *SCALARS, "assumptions")
         missing = [f for f in required if f not in content]
         if missing:
             raise ScenarioError(f"scenario is missing field(s): {', '.join(missing)}")
@@ -251,10 +222,10 @@ class Scenario:
                 raise ScenarioError(f"class_origin[{j}] = {o!r} is not a known region (regions: {list(regions)})")
             idx.append(regions.index(o))
         kw["class_origin"] = idx
-        for a, (_, kind, rule) in _ARRAYS.items():
+        for a, (_, kind, rule) in ARRAYS.items():
             if a == "class_origin":
                 continue
-            kw[a] = _from_jsonable(a, kw[a], kind, allow_nan=rule == "nonneg_or_nan")
+            kw[a] = from_jsonable(a, kw[a], kind, allow_nan=rule == "nonneg_or_nan")
         return cls(**kw, uri=uri)
 
     @cached_property
@@ -263,38 +234,36 @@ class Scenario:
         return hashlib.sha256(_canonical(self.to_dict())).hexdigest()
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the scenario file atomically (temp file + rename); returns the path."""
+        """Write the scenario file atomically (temp file + rename; missing folders are created); returns the
+        path.  A target that is a symbolic link or exists as something other than a regular file (a device
+        such as ``/dev/full``, a directory) is refused with :class:`~a2gym.errors.FileError`."""
         doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "sha256": self.sha256,
                "content": self.to_dict()}
         text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
-        return atomic_write_text(Path(path), text)
+        return atomic_write_text(Path(path), text, what="scenario file")
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], uri: str | None = None) -> Scenario:
-        """Read and validate a scenario file; a stored hash that does not match the content is an error."""
+    def load(cls, path: str | os.PathLike[str], uri: str | None = None, *, require_sha256: bool = True) -> Scenario:
+        """Read and validate a scenario file.
+
+        Raises :class:`~a2gym.errors.ScenarioError` if the file is missing, not a regular file, larger than
+        :data:`MAX_FILE_BYTES`, not a scenario, or if its stored ``sha256`` does not match the content;
+        a file without ``sha256`` is refused unless ``require_sha256=False``.
+        """
         p = Path(path)
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ScenarioError(f"scenario file not found: {p}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ScenarioError(f"scenario file {p} is not valid JSON: {e}") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ScenarioError(f"{p}: field 'format' must be {FORMAT!r}, got {_get(doc, 'format')!r}")
-        fv = doc.get("format_version")
-        if not is_int(fv) or fv != FORMAT_VERSION:
-            raise ScenarioError(
-                f"{p}: field 'format_version' = {doc.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
-            )
-        if "content" not in doc:
-            raise ScenarioError(f"{p}: missing field 'content'")
+        doc = _read_document(p)
         try:
             scn = cls.from_dict(doc["content"], uri=uri or str(p))
         except ScenarioError as e:
             raise ScenarioError(f"{p}: {e}") from None
+        except RecursionError:
+            raise ScenarioError(f"{p}: the content is nested too deeply to be a scenario") from None
         stored = doc.get("sha256")
+        if stored is None and require_sha256:
+            raise ScenarioError(f"{p}: field 'sha256' is missing, so the content cannot be checked; load it with "
+                                "Scenario.load(path, require_sha256=False) and save() it to add the hash")
         if stored is not None and stored != scn.sha256:
-            raise ScenarioError(f"{p}: field 'sha256' = {stored} does not match the content's hash {scn.sha256}")
+            raise ScenarioError(f"{p}: field 'sha256' = {stored!r:.80} does not match the content's hash {scn.sha256}")
         return scn
 
     def replace(self, **changes: Any) -> Scenario:
@@ -324,22 +293,24 @@ class Scenario:
 
 
 # ---------------------------------------------------------------------------- helpers
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace`` (never half written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _read_document(p: Path) -> dict[str, Any]:
+    """The outer JSON object of a scenario file, with its format checked (see the module docstring)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a saved scenario is an ordinary readable file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        doc = json.loads(read_text_bounded(p, MAX_FILE_BYTES, "scenario file"))
+    except FileError as e:
+        raise ScenarioError(str(e)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"scenario file {p} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"scenario file {p} is nested too deeply to be a scenario") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ScenarioError(f"{p}: field 'format' must be {FORMAT!r}, got {_get(doc, 'format')!r:.80}")
+    fv = doc.get("format_version")
+    if not is_int(fv) or fv != FORMAT_VERSION:
+        raise ScenarioError(f"{p}: field 'format_version' = {fv!r:.80} is not supported (expected {FORMAT_VERSION})")
+    if "content" not in doc:
+        raise ScenarioError(f"{p}: missing field 'content'")
+    return doc
 
 
 def _get(doc: Any, key: str) -> Any:
@@ -364,141 +335,3 @@ def _nan_to_none(x: Any) -> Any:
         return [_nan_to_none(v) for v in x]
     return None if isinstance(x, float) and math.isnan(x) else x
 
-
-def _from_jsonable(name: str, value: Any, kind: str, allow_nan: bool) -> np.ndarray:
-    def conv(x: Any) -> Any:
-        if isinstance(x, list):
-            return [conv(v) for v in x]
-        if x is None:
-            if not allow_nan:
-                raise ScenarioError(f"{name} contains null (NaN), which is not allowed for this field")
-            return float("nan")
-        if kind == "b":
-            if not is_bool(x):
-                raise ScenarioError(f"{name} contains {x!r} ({type(x).__name__}), expected true or false")
-            return x
-        if is_bool(x):
-            raise ScenarioError(f"{name} contains a boolean {x!r} where a number is expected")
-        if not isinstance(x, int | float):
-            raise ScenarioError(f"{name} contains {x!r} ({type(x).__name__}), expected a number")
-        if kind == "i" and not (isinstance(x, int) or (math.isfinite(x) and x == int(x))):
-            raise ScenarioError(f"{name} contains {x!r}, expected an integer")
-        if kind == "i" and not -2**63 <= x < 2**63:
-            raise ScenarioError(f"{name} contains {x!r}, which is out of the integer range")
-        return x
-
-    if not isinstance(value, list):
-        raise ScenarioError(f"{name} must be a (nested) list, got {type(value).__name__}")
-    try:
-        return np.array(conv(value), dtype={"f": float, "i": np.int64, "b": bool}[kind])
-    except ScenarioError:
-        raise
-    except (ValueError, TypeError) as e:
-        raise ScenarioError(f"{name} is not a rectangular array: {e}") from None
-
-
-def _validate_and_freeze(s: Scenario) -> None:
-    set_ = object.__setattr__
-    if not isinstance(s.name, str) or not s.name:
-        raise ScenarioError(f"name must be a non-empty string, got {s.name!r}")
-    if not isinstance(s.description, str):
-        raise ScenarioError(f"description must be a string, got {type(s.description).__name__}")
-    sizes: dict[str, int] = {}
-    for sym, field in _SET_OF.items():
-        names = getattr(s, field)
-        try:
-            names = tuple(names) if not isinstance(names, str | bytes | Mapping) else None
-        except TypeError:
-            names = None
-        if names is None or not all(isinstance(n, str) and n for n in names):
-            names = getattr(s, field)
-            raise ScenarioError(f"{field} must be a sequence of non-empty strings, got {names!r:.120}")
-        names = tuple(names)
-        if len(names) == 0:
-            raise ScenarioError(f"{field} is empty; a scenario needs at least one")
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ScenarioError(f"{field} has duplicate names: {dup[:5]}")
-        set_(s, field, names)
-        sizes[sym] = len(names)
-    for a, (shape_syms, kind, rule) in _ARRAYS.items():
-        raw = getattr(s, a)
-        try:
-            arr = np.array(raw, dtype={"f": float, "i": np.int64, "b": bool}[kind], copy=True)
-        except (ValueError, TypeError) as e:
-            raise ScenarioError(f"{a} cannot be read as an array: {e}") from None
-        except OverflowError as e:
-            raise ScenarioError(f"{a} holds a value out of the integer range: {e}") from None
-        if kind == "i" and np.asarray(raw).dtype.kind == "f" and not np.array_equal(np.asarray(raw), arr):
-            raise ScenarioError(f"{a} must hold integers, got {np.asarray(raw).ravel()[:5]}")
-        want = tuple(sizes[x] for x in shape_syms)
-        if arr.shape != want:
-            dims = " x ".join(f"{x}={sizes[x]}" for x in shape_syms)
-            raise ScenarioError(f"{a} has shape {arr.shape}, expected {want} ({dims})")
-        _check_rule(a, arr, rule, kind)
-        arr.setflags(write=False)
-        set_(s, a, arr)
-    bad = np.flatnonzero((s.class_origin < 0) | (s.class_origin >= sizes["K"]))
-    if bad.size:
-        raise ScenarioError(f"class_origin[{bad[0]}] = {s.class_origin[bad[0]]} is not a region index (0..{sizes['K'] - 1})")
-    diag = np.diag(s.egress_per_gb)
-    if np.any(diag != 0):
-        k = int(np.flatnonzero(diag != 0)[0])
-        raise ScenarioError(f"egress_per_gb[{k}, {k}] = {diag[k]} must be 0 (serving in the origin region is free)")
-    offered = ~np.isnan(s.price_per_hour)
-    if not offered.any():
-        raise ScenarioError("price_per_hour is NaN everywhere: no region offers any instance type")
-    for sc, rule in _SCALARS.items():
-        v = getattr(s, sc)
-        if rule == "region":
-            if not isinstance(v, str):
-                raise ScenarioError(f"deployment_home_region must be a region name (str), got {v!r:.80}")
-            if not s.deployment_home_region:
-                set_(s, sc, s.regions[0])
-            elif v not in s.regions:
-                raise ScenarioError(f"deployment_home_region = {v!r} is not a known region")
-            continue
-        if not is_real(v):
-            raise ScenarioError(f"{sc} must be a number, got {v!r}")
-        v = float(v)
-        ok = math.isfinite(v) and {"pos": v > 0, "nonneg": v >= 0, "unit_pos": 0 < v <= 1}[rule]
-        if not ok:
-            need = {"pos": "> 0", "nonneg": ">= 0", "unit_pos": "in (0, 1]"}[rule]
-            raise ScenarioError(f"{sc} = {v!r} is not allowed (must be finite and {need})")
-        set_(s, sc, v)
-    if not isinstance(s.assumptions, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in s.assumptions.items()
-    ):
-        raise ScenarioError("assumptions must map names (str) to descriptions (str)")
-    set_(s, "assumptions", _FrozenDict(sorted(s.assumptions.items())))
-
-
-def _check_rule(name: str, arr: np.ndarray, rule: str, kind: str) -> None:
-    if kind == "b" or arr.size == 0:
-        return
-    a = arr.astype(float)
-    nan = np.isnan(a)
-    if rule == "nonneg_or_nan":
-        bad = ~nan & ~(np.isfinite(a) & (a >= 0))
-    else:
-        fin = np.isfinite(a)
-        cond = {"pos": a > 0, "nonneg": a >= 0, "unit": (a >= 0) & (a <= 1), "any": np.ones_like(fin)}[rule]
-        bad = ~fin | ~cond
-    if bad.any():
-        idx = tuple(int(x) for x in np.argwhere(bad)[0])
-        need = {"pos": "finite and > 0", "nonneg": "finite and >= 0", "unit": "in [0, 1]",
-                "any": "finite", "nonneg_or_nan": ">= 0 or NaN (not offered)"}[rule]
-        where = ", ".join(map(str, idx))
-        raise ScenarioError(f"{name}[{where}] = {arr[idx]!r} is not allowed (must be {need})")
-
-
-class _FrozenDict(dict):
-    """A dict that refuses mutation (assumptions of an immutable Scenario)."""
-
-    def _ro(self, *a: Any, **k: Any) -> None:
-        raise TypeError("Scenario.assumptions is read-only")
-
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _ro  # type: ignore[assignment]
-
-    def __reduce__(self):
-        return (_FrozenDict, (list(self.items()),))
