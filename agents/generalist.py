@@ -53,7 +53,7 @@ class MixedSizes(gym.Wrapper):
         self._rng = np.random.default_rng()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        from a2gym.scenario import load_scenario
+        from a2gym.costmodel import load_scenario
 
         if seed is not None:
             self._rng = np.random.default_rng(seed)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import a2gym  # noqa: F401
+from a2gym.costmodel import load_scenario
 from a2gym.envs import sets
 from a2gym.errors import ActionError, ScenarioError
 from a2gym.policies import reference_policy
-from a2gym.scenario import load_scenario
 
 SMALL = "generator://synth-v0/3?classes=9&regions=4&models=3&datas=5"
 OTHER = "generator://synth-v0/8?classes=14&regions=3&models=4&datas=7"

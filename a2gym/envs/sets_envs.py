@@ -38,8 +38,8 @@ def make_scheduling(observation: str = "plain", **kwargs: Any) -> SchedulingEnv:
 
 def _sets_source_check(args: tuple, kwargs: dict) -> Any:
     """The scenario argument of a sets env, after checking it fits the maxima (and no ``max_classes``)."""
+    from a2gym.costmodel import load_scenario
     from a2gym.envs.base import DEFAULT_SCENARIO
-    from a2gym.scenario import load_scenario
 
     if kwargs.get("max_classes") is not None:
         raise ValueError("max_classes is fixed by observation='sets' (a2gym.envs.sets.MAX_CLASSES)")
