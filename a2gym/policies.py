@@ -35,8 +35,11 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
     Scheduling-v0: each class gets the (k, m, d, h) of the greedy plan.
     GeoServe-v0: ``mode="myopic"`` (default) deploys A2-Greedy's open set for the last slot's observed
     demand; ``mode="oracle"`` for the true demand of the slot being decided.
+    GeoServe-v1: ``mode="reactive"`` (default), ``"forecast"``, ``"oracle"`` or ``"hindsight"``
+    (:func:`a2gym.envs.geoserve_v1.reference.make_policy`).
     """
     from a2gym.envs.geoserve import GeoServeEnv
+    from a2gym.envs.geoserve_v1 import GeoServeV1Env
     from a2gym.envs.placement import PlacementEnv
     from a2gym.envs.scheduling import SchedulingEnv
 
@@ -47,6 +50,10 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
         if hasattr(base, "padded_action"):  # observation="sets": the same choice in the padded layout
             return lambda obs, info: base.padded_action(plain(obs, info))
         return plain
+    if isinstance(base, GeoServeV1Env):
+        from a2gym.envs.geoserve_v1.reference import make_policy
+
+        return make_policy(base, mode)
     if isinstance(base, GeoServeEnv):
         mode = mode or "myopic"
         if mode not in ("myopic", "oracle"):
