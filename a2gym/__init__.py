@@ -20,6 +20,7 @@ from a2gym.errors import (
     InfeasibleError,
     PlanError,
     RecordError,
+    ResetNeededError,
     ScenarioError,
     SolverError,
 )
@@ -48,8 +49,17 @@ from a2gym.envs import register_envs  # noqa: E402  (envs import the names above
 
 register_envs()
 
+
+def __getattr__(name: str) -> Any:
+    """Submodules on first access (``a2gym.policies.reference_policy`` right after ``import a2gym``)."""
+    if name in ("policies", "solvers", "leaderboard", "viz", "cli"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "A2GymError", "ActionError", "CostModel", "Evaluation", "InfeasibleError", "Plan", "PlanError", "RecordError",
-    "Scenario", "ScenarioError", "SolverError", "Violation", "__version__", "evaluate", "load_scenario",
+    "ResetNeededError", "Scenario", "ScenarioError", "SolverError", "Violation", "__version__", "evaluate", "load_scenario",
     "lower_bound", "solve",
 ]

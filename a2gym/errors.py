@@ -6,6 +6,8 @@ value, action or file line. Nothing is silently clipped or fixed.
 
 from __future__ import annotations
 
+from gymnasium.error import ResetNeeded
+
 
 class A2GymError(Exception):
     """Base class of every error a2gym raises on purpose."""
@@ -39,6 +41,10 @@ class SolverError(A2GymError, RuntimeError):
 
 class ActionError(A2GymError, ValueError):
     """An env action is outside the action space or masked off."""
+
+
+class ResetNeededError(A2GymError, ResetNeeded):
+    """An env was stepped before ``reset()`` or after its episode ended (also a Gymnasium ``ResetNeeded``)."""
 
 
 class RecordError(A2GymError, ValueError):

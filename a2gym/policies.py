@@ -29,7 +29,8 @@ Policy = Callable[[Any, dict], Any]
 
 
 def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
-    """The reference solver as a policy for ``env``.
+    """The reference solver as a policy for ``env``: A2-Greedy's integral plan turned into actions by the
+    env's one target-to-action adaptor, ``env.unwrapped.target_action(plan)``.
 
     Placement-v0: open A2-Greedy's open facilities in index order (skipping masked ones), then STOP.
     Scheduling-v0: each class gets the (k, m, d, h) of the greedy plan.
@@ -45,11 +46,9 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
 
     base = env.unwrapped
     if isinstance(base, PlacementEnv | SchedulingEnv):
-        _no_mode(mode, base.__class__.__name__.removesuffix("Env").removesuffix("Sets") + "-v0")
-        plain = (_placement_reference if isinstance(base, PlacementEnv) else _scheduling_reference)(base)
-        if hasattr(base, "padded_action"):  # observation="sets": the same choice in the padded layout
-            return lambda obs, info: base.padded_action(plain(obs, info))
-        return plain
+        if mode is not None:
+            raise ValueError(f"{type(base).__name__} has one reference; mode={mode!r} is not allowed")
+        return lambda obs, info: base.target_action(greedy_plan(base.scenario))
     if isinstance(base, GeoServeV1Env):
         from a2gym.envs.geoserve_v1.reference import make_policy
 
@@ -62,39 +61,12 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
     raise TypeError(f"no reference policy for {type(base).__name__}")
 
 
-def _no_mode(mode: str | None, env_id: str) -> None:
-    if mode is not None:
-        raise ValueError(f"{env_id} has one reference; mode={mode!r} is not allowed")
-
-
-def _placement_reference(env: Any) -> Policy:
-    def policy(obs: Any, info: dict) -> int:
-        mask = info["action_mask"]
-        for i in greedy_plan(env.scenario).open_facilities:
-            if mask[i]:
-                return int(i)
-        return env.n_facilities  # STOP: the greedy set serves every class, so STOP is valid here
-
-    return policy
-
-
-def _scheduling_reference(env: Any) -> Policy:
-    from a2gym.envs.scheduling import reference_assignment
-
-    def policy(obs: Any, info: dict) -> int:
-        fac, data = reference_assignment(env.scenario)
-        r = info["class"]
-        return env.tables.action_of(int(fac[r]), int(data[r]))
-
-    return policy
-
-
 def _geoserve_reference(env: Any, mode: str) -> Policy:
-    from a2gym.envs.geoserve import greedy_deployment
+    from a2gym.envs.geoserve import greedy_slot_plan
 
     def policy(obs: Any, info: dict) -> np.ndarray:
         rates = info["observed_rates"] if mode == "myopic" else env.demand_of_next_slot()
-        return greedy_deployment(env.scenario, env.slot_hours, rates)
+        return env.target_action(greedy_slot_plan(env.scenario, env.slot_hours, rates, env.reference_local_search))
 
     return policy
 

@@ -19,7 +19,8 @@ n_eval_episodes         episodes per evaluation (default 5)
 eval_env_kwargs         kwargs that override ``--env-kwargs`` for the held-out evaluation env
 eval_seed_offset        the evaluation env is seeded with ``seed + eval_seed_offset`` (default 10000)
 invalid_action_penalty  algorithms without masks, Discrete actions: a masked action is a no-op with
-                        this negative reward (default 0.1; see :mod:`agents.wrappers`) …
+                        this negative reward (default 0.1; the env's ``invalid_penalty``, see
+                        :mod:`a2gym.envs.invalid`) …
 invalid_failure_penalty …and the ``max_invalid_actions``-th (default 16) masked action in a row ends
 max_invalid_actions     the episode as a failure with this negative reward (default 10)
 scenario_pool           N > 0: training envs draw from N generated scenarios (seeds s … s+N-1 of the
@@ -243,20 +244,35 @@ def action_mask(env: gym.Env) -> np.ndarray:
     return mask.reshape(-1)
 
 
-def invalid_action_settings(hp: dict[str, Any]) -> dict[str, float]:
-    """:class:`~agents.wrappers.InvalidActionWrapper` kwargs from a hyperparameter dict."""
-    return {"penalty": float(hp.get("invalid_action_penalty", SCRIPT_KEYS["invalid_action_penalty"])),
-            "failure_penalty": float(hp.get("invalid_failure_penalty", SCRIPT_KEYS["invalid_failure_penalty"])),
-            "max_invalid": int(hp.get("max_invalid_actions", SCRIPT_KEYS["max_invalid_actions"]))}
+def invalid_action_settings(hp: dict[str, Any]) -> dict[str, Any]:
+    """The env's masked-action make-kwargs (:mod:`a2gym.envs.invalid`) from a hyperparameter dict."""
+    return {"invalid_penalty": float(hp.get("invalid_action_penalty", SCRIPT_KEYS["invalid_action_penalty"])),
+            "invalid_failure_penalty": float(hp.get("invalid_failure_penalty",
+                                                    SCRIPT_KEYS["invalid_failure_penalty"])),
+            "max_invalid_actions": int(hp.get("max_invalid_actions", SCRIPT_KEYS["max_invalid_actions"]))}
+
+
+def invalid_env_kwargs(invalid: dict[str, Any] | None) -> dict[str, Any]:
+    """The masked-action settings that differ from the library's defaults: only those go to ``make`` (and
+    into records), so a default run's records keep ``env_kwargs`` as the suite's and GeoServe, whose day has
+    no failure run, accepts them."""
+    from a2gym.envs.invalid import DEFAULT_FAILURE_PENALTY, DEFAULT_INVALID_PENALTY, DEFAULT_MAX_INVALID
+
+    defaults = {"invalid_penalty": DEFAULT_INVALID_PENALTY, "invalid_failure_penalty": DEFAULT_FAILURE_PENALTY,
+                "max_invalid_actions": DEFAULT_MAX_INVALID}
+    return {k: v for k, v in (invalid or {}).items() if v != defaults[k]}
 
 
 def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, masks: bool = False,
-             invalid: dict[str, float] | None = None, pool: int = 0) -> gym.Env:
-    """``gymnasium.make`` plus, with ``masks``, sb3-contrib's ActionMasker over :func:`action_mask`, or,
-    with ``invalid`` settings (and an env that has masks), :class:`~agents.wrappers.InvalidActionWrapper`."""
+             invalid: dict[str, Any] | None = None, pool: int = 0) -> gym.Env:
+    """``gymnasium.make`` plus, with ``masks``, sb3-contrib's ActionMasker over :func:`action_mask`.
+
+    Masked actions of agents without masks are the env's own business (``invalid_action="noop"``, the
+    default: a penalised no-op, a run of them ends the episode as a failure); ``invalid`` holds the
+    settings of :func:`invalid_action_settings`."""
     import a2gym  # noqa: F401
 
-    env = gym.make(env_id, **(env_kwargs or {}))
+    env = gym.make(env_id, **{**(env_kwargs or {}), **invalid_env_kwargs(invalid)})
     if pool:
         from agents.wrappers import ScenarioPool, pool_uris
 
@@ -265,15 +281,11 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, masks: bool 
         from sb3_contrib.common.wrappers import ActionMasker
 
         env = ActionMasker(env, action_mask)
-    elif invalid is not None and hasattr(env.unwrapped, "action_masks"):
-        from agents.wrappers import InvalidActionWrapper
-
-        env = InvalidActionWrapper(env, **invalid)
     return env
 
 
 def make_vec(env_id: str, env_kwargs: dict[str, Any], n_envs: int, seed: int, masks: bool,
-             vec_env: str = "dummy", invalid: dict[str, float] | None = None, pool: int = 0) -> Any:
+             vec_env: str = "dummy", invalid: dict[str, Any] | None = None, pool: int = 0) -> Any:
     """A Monitor-wrapped SB3 VecEnv of ``n_envs`` copies seeded ``seed, seed+1, …`` (see :func:`make_env`)."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv

@@ -13,8 +13,8 @@ VecNormalize statistics when the run normalised observations), so the same seeds
 Records use the leaderboard format (:mod:`a2gym.leaderboard.record`: env, scenario URI + SHA-256,
 seed, action sequence, cost and breakdown, return, violations) so ``a2gym validate FILE`` can replay
 them. The printed table adds the score versus the reference, reference_cost/cost = −1/return. An agent
-trained without masks acts through :class:`~agents.wrappers.InvalidActionWrapper` as in training: an
-episode it ends with a masked action is reported as failed (score 0) and has no record.
+trained without masks meets the env's masked-action handling as in training (``invalid_action="noop"``):
+an episode ended by a run of masked actions is reported as failed (score 0) and has no record.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from agents.common import (
     action_mask,
     check_env_id,
     invalid_action_settings,
+    invalid_env_kwargs,
     make_env,
     parse_key_values,
     uses_masks,
@@ -168,7 +169,7 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
         action = actor(obs, info, env)
         wall += time.perf_counter() - t0
         obs, reward, terminated, truncated, info = env.step(action)
-        actions.append(to_jsonable(info.get("executed_action", action), env.action_space))
+        actions.append(to_jsonable(action, env.action_space))
         total += float(reward)
         done = terminated or truncated
     scn = env.unwrapped.scenario
@@ -191,16 +192,18 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
 
 def evaluate(env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, policy_name: str,
              actor: Actor | None = None, factory: Callable[[Any, int], Actor] | None = None,
-             trained_on_test: bool | None = None, invalid: dict[str, float] | None = None,
+             trained_on_test: bool | None = None, invalid: dict[str, Any] | None = None,
              spaces: tuple[Any, Any] | None = None) -> list[Episode]:
     """Run ``episodes`` episodes with seeds ``seed, seed+1, …`` in one env; give ``actor`` or ``factory``.
 
-    ``invalid`` (agents trained without masks) wraps the env in
-    :class:`~agents.wrappers.InvalidActionWrapper` as in training. ``spaces``: the (observation, action)
-    spaces a loaded model was trained on; an env whose spaces differ is refused naming both.
+    ``invalid`` (agents trained without masks): the env's masked-action settings as in training; those
+    that differ from the defaults are make-kwargs, so they are recorded and the records replay.
+    ``spaces``: the (observation, action) spaces a loaded model was trained on; an env whose spaces differ
+    is refused naming both.
     """
     check_env_id(env_id)
-    env = make_env(env_id, env_kwargs, invalid=invalid)
+    env_kwargs = {**env_kwargs, **invalid_env_kwargs(invalid)}
+    env = make_env(env_id, env_kwargs)
     try:
         if spaces is not None and (spaces[0] != env.observation_space or spaces[1] != env.action_space):
             raise AgentConfigError(f"the model was trained with observation space {spaces[0]} and action space "

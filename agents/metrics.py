@@ -2,8 +2,8 @@
 
 The envs put the running total cost in ``info["cost"]`` [$], its split as top-level keys (``compute``,
 ``bandwidth``, ``deployment``, and ``penalty`` on GeoServe) [$], the reference solver's cost on the scenario in ``info["reference_cost"]`` [$] and
-the violated constraints in ``info["violations"]``. An episode ended by
-:class:`~agents.wrappers.InvalidActionWrapper` (``info["failed"]``) has no valid plan: its score is 0
+the violated constraints in ``info["violations"]``. An episode ended by a
+run of masked actions (``info["failed"]``, :mod:`a2gym.envs.invalid`) has no valid plan: its score is 0
 and its partial cost is not logged. The return of an episode is −cost/reference_cost, so the
 score versus the reference is reference_cost/cost = −1/return when the reference cost is not in info.
 """

@@ -25,13 +25,13 @@ import gymnasium as gym
 import numpy as np
 
 from a2gym.costmodel import CostModel
-from a2gym.envs.geoserve import GeoServeEnv
-from a2gym.envs.placement import PlacementEnv
 from a2gym.envs.reward import cached_on
-from a2gym.envs.scheduling import SchedulingEnv
 from a2gym.scenario import Scenario
+from a2gym.solvers.baselines import per_request_cheapest
 
 Policy = Callable[[Any, dict], Any]
+Target = tuple[np.ndarray, np.ndarray | None]
+"""Each class's target facility [R] and data version [R] (None: d*, the env's own choice)."""
 
 
 def local_targets(scenario: Scenario) -> np.ndarray:
@@ -54,27 +54,18 @@ def local_targets(scenario: Scenario) -> np.ndarray:
 
 
 def cheapest_targets(scenario: Scenario) -> np.ndarray:
-    """Per class: argmin_i C[r, i], the per-request cheapest facility (opening cost ignored)."""
-    return cached_on(scenario, "baseline_cheapest_targets", lambda: np.argmin(CostModel.of(scenario).C, axis=1))
-
-
-def restricted_plan_targets(restrict: str) -> Callable[[Scenario], np.ndarray]:
-    """Per class: the facility of A2-Greedy's integral plan on the ``restrict``-ed instance (§9 baselines)."""
-
-    def targets(scenario: Scenario) -> np.ndarray:
-        fac, _ = restricted_assignment(scenario, restrict)
-        return fac
-
-    return targets
+    """Per class: argmin_i C[r, i], the per-request cheapest facility (opening cost ignored): the solvers'
+    :func:`~a2gym.solvers.baselines.per_request_cheapest`."""
+    return cached_on(scenario, "baseline_cheapest_targets", lambda: per_request_cheapest(CostModel.of(scenario)))
 
 
 def restricted_assignment(scenario: Scenario, restrict: str) -> tuple[np.ndarray, np.ndarray]:
     """(facility, data version) per class of ``a2gym.solve(scenario, "greedy", restrict=…, split=False)``."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        import a2gym
+        from a2gym.solvers import solve
 
-        return a2gym.solve(scenario, "greedy", restrict=restrict, split=False).plan.assignment(scenario.n_classes)
+        return solve(scenario, "greedy", restrict=restrict, split=False).plan.assignment(scenario.n_classes)
 
     return cached_on(scenario, f"baseline_restricted_{restrict}", compute)
 
@@ -83,45 +74,30 @@ PAPER_BASELINES = {"no-adaptation": "no-adaptation", "model-only": "model-only",
                    "local-greedy": "local"}
 """Policy name -> ``restrict`` argument of :func:`a2gym.solve`."""
 
-TARGETS: dict[str, Callable[[Scenario], np.ndarray]] = {
-    "local": local_targets, "cheapest": cheapest_targets,
-    **{name: restricted_plan_targets(r) for name, r in PAPER_BASELINES.items()},
+TARGETS: dict[str, Callable[[Scenario], Target]] = {
+    "local": lambda scn: (local_targets(scn), None),
+    "cheapest": lambda scn: (cheapest_targets(scn), None),
+    **{name: (lambda scn, r=r: restricted_assignment(scn, r)) for name, r in PAPER_BASELINES.items()},
 }
+"""Policy name -> each class's target (facility, data version or None) on a scenario."""
 
 
-def _target_policy(env: Any, targets: Callable[[Scenario], np.ndarray], restrict: str | None = None) -> Policy:
-    if isinstance(env, PlacementEnv):
-        def placement(obs: Any, info: dict) -> int:
-            mask = info["action_mask"]
-            for i in np.unique(targets(env.scenario)):
-                if mask[i]:
-                    return int(i)
-            return env.n_facilities  # every class is served once its target is open or useless
-        return placement
-    if isinstance(env, SchedulingEnv):
-        def scheduling(obs: Any, info: dict) -> int:
-            r = info["class"]
-            i = int(targets(env.scenario)[r])
-            if restrict is not None:  # the restricted plan's own data version (data may be restricted too)
-                return env.tables.action_of(i, int(restricted_assignment(env.scenario, restrict)[1][r]))
-            return env.tables.action_of(i, int(CostModel.of(env.scenario).dstar[r, i]))
-        return scheduling
-    if isinstance(env, GeoServeEnv):
-        def geoserve(obs: Any, info: dict) -> np.ndarray:
-            bits = np.zeros(env.n_facilities, dtype=np.int8)
-            bits[targets(env.scenario)] = 1
-            return bits
-        return geoserve
-    raise TypeError(f"no heuristic policies for {type(env).__name__}")
+def _target_policy(env: Any, targets: Callable[[Scenario], Target]) -> Policy:
+    """Act toward the targets through the env's target-to-action adaptor (``env.target_action``)."""
+
+    def policy(obs: Any, info: dict) -> Any:
+        return env.target_action(*targets(env.scenario))
+
+    return policy
 
 
 def _random_policy(env: Any, seed: int | None) -> Policy:
     rng = np.random.default_rng(seed)
-    if isinstance(env, GeoServeEnv):
-        def geoserve(obs: Any, info: dict) -> np.ndarray:
+    if isinstance(env.action_space, gym.spaces.MultiBinary | gym.spaces.MultiDiscrete):
+        def bits(obs: Any, info: dict) -> np.ndarray:  # GeoServe: (may be 0, may be 1) per facility
             can = info["action_mask"].reshape(-1, 2)[:, 1]
-            return (can & (rng.random(can.size) < 0.5)).astype(np.int8)
-        return geoserve
+            return (can & (rng.random(can.size) < 0.5)).astype(env.action_space.dtype)
+        return bits
 
     def discrete(obs: Any, info: dict) -> int:
         return int(rng.choice(np.flatnonzero(info["action_mask"])))
@@ -139,4 +115,4 @@ def make_policy(name: str, env: gym.Env, seed: int | None = None) -> Policy:
     key = "local" if name == "nearest" else name
     if key not in TARGETS:
         raise ValueError(f"unknown policy {name!r} (known: {', '.join(POLICIES)})")
-    return _target_policy(base, TARGETS[key], PAPER_BASELINES.get(key))
+    return _target_policy(base, TARGETS[key])

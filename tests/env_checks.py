@@ -26,10 +26,15 @@ def make(env_id: str, scenario: str = SMALL, **kw: Any) -> gym.Env:
 def random_action(env: gym.Env, info: dict, rng: np.random.Generator) -> Any:
     """A uniformly random valid action from ``info["action_mask"]``."""
     mask = info["action_mask"]
-    if isinstance(env.action_space, gym.spaces.MultiBinary):
+    if is_bits(env.action_space):
         can = mask.reshape(-1, 2)[:, 1]
-        return (can & (rng.random(can.size) < 0.5)).astype(np.int8)
+        return (can & (rng.random(can.size) < 0.5)).astype(env.action_space.dtype)
     return int(rng.choice(np.flatnonzero(mask)))
+
+
+def is_bits(space: gym.Space) -> bool:
+    """GeoServe's action spaces: one 0/1 decision per facility (MultiDiscrete([2]*I) or MultiBinary(I))."""
+    return isinstance(space, gym.spaces.MultiBinary | gym.spaces.MultiDiscrete)
 
 
 def check_info(env: gym.Env, info: dict) -> None:
@@ -38,7 +43,7 @@ def check_info(env: gym.Env, info: dict) -> None:
     mask = info["action_mask"]
     assert mask.dtype == bool and mask.any()
     space = env.action_space
-    n = 2 * space.n if isinstance(space, gym.spaces.MultiBinary) else space.n
+    n = 2 * int(np.prod(space.shape)) if is_bits(space) else space.n
     assert mask.shape == (n,)
     assert np.array_equal(mask, env.unwrapped.action_masks())
 
@@ -81,21 +86,3 @@ def trajectory(env: gym.Env, seed: int, n_steps: int = 10_000) -> list[tuple]:
         if term or trunc:
             break
     return out
-
-
-def sample_valid_actions(env: gym.Env) -> gym.Env:
-    """Make ``env.action_space.sample()`` draw only valid actions (the API checkers step with samples,
-    and a masked action rightly raises ActionError).  Patches this env's own space object only."""
-    base = env.unwrapped
-    space = base.action_space
-
-    if isinstance(space, gym.spaces.MultiBinary):
-        def sample(mask: Any = None, probability: Any = None) -> np.ndarray:
-            can = base.action_masks().reshape(-1, 2)[:, 1]
-            return gym.spaces.MultiBinary.sample(space, mask=np.where(can, 2, 0).astype(np.int8))
-    else:
-        def sample(mask: Any = None, probability: Any = None) -> np.int64:
-            return gym.spaces.Discrete.sample(space, mask=base.action_masks().astype(np.int8))
-
-    space.sample = sample  # type: ignore[method-assign]
-    return env

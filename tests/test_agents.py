@@ -18,10 +18,17 @@ import pytest
 import yaml
 
 import a2gym  # noqa: F401  (registers the envs)
-from agents.common import AgentConfigError, action_mask, load_hyperparams, parse_key_values
+from agents.common import (
+    AgentConfigError,
+    action_mask,
+    invalid_action_settings,
+    load_hyperparams,
+    make_env,
+    parse_key_values,
+)
 from agents.metrics import episode_metrics
 from agents.train import saved_timesteps
-from agents.wrappers import InvalidActionWrapper, ScenarioPool, action_is_valid, pool_uris
+from agents.wrappers import ScenarioPool, pool_uris
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEMENT = "a2gym/Placement-v0"
@@ -93,8 +100,8 @@ def test_short_run_writes_custom_scalars_checkpoint_and_best_model(tmp_path: Pat
     assert cfg["hyperparams"]["checkpoint_freq"] == 1024  # the command-line override is in the resolved set
 
 
-def test_maskable_ppo_on_multibinary_geoserve(tmp_path: Path) -> None:
-    """MultiBinary masks (one bit per facility) reach MaskablePPO; VecNormalize stats are saved."""
+def test_maskable_ppo_on_geoserve(tmp_path: Path) -> None:
+    """GeoServe's masks (a (may be 0, may be 1) pair per facility) reach MaskablePPO; VecNormalize stats are saved."""
     run_dir = train(tmp_path, "maskable_ppo", GEOSERVE, 512, "n_envs=2", "eval_freq=0", "checkpoint_freq=256")
     assert saved_timesteps(run_dir / "model.zip") >= 512
     assert "a2gym/steps_per_second" in scalars(run_dir)
@@ -208,10 +215,10 @@ def test_bad_env_id_fails_before_training(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
-def test_dqn_refuses_multibinary_geoserve(tmp_path: Path) -> None:
+def test_dqn_refuses_multidiscrete_geoserve(tmp_path: Path) -> None:
     proc = run_module("agents.train", "--algo", "dqn", "--env", GEOSERVE, "--log-dir", str(tmp_path / "x"))
     assert proc.returncode == 2
-    assert "DQN needs a Discrete action space" in proc.stderr and "MultiBinary" in proc.stderr
+    assert "DQN needs a Discrete action space" in proc.stderr and "MultiDiscrete" in proc.stderr
     assert not (tmp_path / "x").exists()
 
 
@@ -231,46 +238,29 @@ def test_parse_key_values_reads_yaml_and_dotted_keys() -> None:
     assert got == {"lr": 3e-4, "policy_kwargs": {"net_arch": [64, 64]}, "normalize": True, "name": "abc"}
 
 
-def test_multibinary_mask_layout_and_validity() -> None:
+def test_geoserve_mask_layout() -> None:
     env = gym.make(GEOSERVE)
     env.reset(seed=0)
     mask = action_mask(env)
-    n = env.action_space.n
+    n = env.action_space.shape[0]
     assert mask.shape == (2 * n,) and mask.reshape(n, 2)[:, 0].all()  # a facility may always be closed
-    assert action_is_valid(mask, np.zeros(n, dtype=np.int8), env.action_space)
-    if not mask.reshape(n, 2)[:, 1].all():
-        bad = np.zeros(n, dtype=np.int8)
-        bad[np.flatnonzero(~mask.reshape(n, 2)[:, 1])[0]] = 1
-        assert not action_is_valid(mask, bad, env.action_space)
 
 
 def test_masked_actions_are_noops_then_a_failure() -> None:
-    env = InvalidActionWrapper(gym.make(PLACEMENT), penalty=0.1, failure_penalty=10.0, max_invalid=3)
+    """Agents without masks meet the env's own masked-action handling, with the YAML settings."""
+    env = make_env(PLACEMENT, {}, invalid=invalid_action_settings({"max_invalid_actions": 3}))
+    assert env.unwrapped.make_kwargs()["max_invalid_actions"] == 3
     obs0, _ = env.reset(seed=0)
     stop = env.action_space.n - 1  # STOP is masked while classes are unserved
     for _ in range(2):
         obs, reward, terminated, truncated, info = env.step(stop)
-        assert reward == -0.1 and not terminated and not truncated and info["invalid_action"] == stop
+        assert reward == -0.1 and not terminated and not truncated and info["invalid_action"]
         assert np.array_equal(obs, obs0) and info["cost"] == 0.0
     _, reward, terminated, truncated, info = env.step(stop)
     assert reward == -10.0 and terminated and not truncated and info["failed"]
     assert episode_metrics(info) == {"score": 0.0, "failed": 1.0}
-    # a valid action resets the count of masked actions in a row
-    env.reset(seed=0)
-    env.step(stop)
-    env.step(stop)
-    env.step(int(np.flatnonzero(env.unwrapped.action_masks())[0]))
-    _, _, terminated, _, _ = env.step(stop)
-    assert not terminated
-
-
-def test_multibinary_masked_bits_are_cleared() -> None:
-    env = InvalidActionWrapper(gym.make(GEOSERVE))
-    env.reset(seed=0)
-    allowed = action_mask(env).reshape(-1, 2)[:, 1]
-    _, _, _, _, info = env.step(np.ones(env.action_space.n, dtype=np.int8))
-    assert info["cleared_bits"] == int((~allowed).sum())
-    assert np.array_equal(info["executed_action"], allowed.astype(np.int8))
+    # default settings pass no kwargs (records keep the suite's env_kwargs; GeoServe has no failure run)
+    assert make_env(GEOSERVE, {}, invalid=invalid_action_settings({})).unwrapped.invalid_action == "noop"
 
 
 def test_bad_hyperparameter_value_fails_cleanly_and_leaves_no_run_dir(tmp_path: Path) -> None:

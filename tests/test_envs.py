@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -23,26 +24,90 @@ from tests.env_checks import (
     check_no_smoke,
     make,
     random_action,
-    sample_valid_actions,
     trajectory,
 )
 from tests.toy import two_region_toy
 
+DEFAULT = "scenario://paper-default-v0"
+CHECK_SCENARIOS = (DEFAULT, SMALL, "generator://synth-v0/11?classes=20&regions=4")
 
+
+def _checked(env_id: str, scenario: str, seed: int, **kw) -> gym.Env:
+    """``gymnasium.make`` with default kwargs (GeoServe: its full 96-slot day) and a seeded action space:
+    the checkers step with ``action_space.sample()``, so masked actions come up."""
+    env = gym.make(env_id, scenario=scenario, **kw)
+    env.action_space.seed(seed)
+    return env
+
+
+@pytest.mark.parametrize("scenario", CHECK_SCENARIOS)
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_gymnasium_check_env(env_id):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gym_check_env(sample_valid_actions(make(env_id)).unwrapped, skip_render_check=True)
+def test_gymnasium_check_env_with_default_kwargs(env_id, scenario):
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gym_check_env(_checked(env_id, scenario, seed).unwrapped, skip_render_check=True)
 
 
+@pytest.mark.parametrize("scenario", CHECK_SCENARIOS)
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_sb3_check_env(env_id):
+def test_sb3_check_env_with_default_kwargs(env_id, scenario):
     from stable_baselines3.common.env_checker import check_env
 
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check_env(_checked(env_id, scenario, seed), warn=False)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_action_mask_in_obs_passes_both_checkers_and_holds_the_mask(env_id):
+    from stable_baselines3.common.env_checker import check_env
+
+    env = make(env_id, action_mask_in_obs=True)
+    env.action_space.seed(0)
+    assert isinstance(env.observation_space, gym.spaces.Dict)
+    assert set(env.observation_space.spaces) == {"observations", "action_mask"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_env(sample_valid_actions(make(env_id)), warn=False)
+        gym_check_env(env.unwrapped, skip_render_check=True)
+        check_env(env, warn=False)
+    plain = make(env_id)
+    obs, info = env.reset(seed=4)
+    ref_obs, _ = plain.reset(seed=4)
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        assert env.observation_space.contains(obs)
+        assert np.array_equal(obs["observations"], ref_obs)  # today's Box, unchanged
+        assert obs["action_mask"].dtype == np.float32
+        assert np.array_equal(obs["action_mask"], env.unwrapped.action_masks())
+        assert np.array_equal(obs["action_mask"], info["action_mask"])
+        a = env.action_space.sample() if rng.random() < 0.3 else random_action(env, info, rng)
+        obs, _, term, trunc, info = env.step(a)
+        ref_obs, *_ = plain.step(a)
+        if term or trunc:
+            obs, info = env.reset(seed=5)
+            ref_obs, _ = plain.reset(seed=5)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_long_episode_of_unmasked_random_actions_ends_with_finite_values(env_id):
+    """The default ``invalid_action="noop"``: ``action_space.sample()`` (masked or not) always ends."""
+    for scenario in (DEFAULT, SMALL):
+        env = _checked(env_id, scenario, 1)
+        obs, info = env.reset(seed=1)
+        steps, invalid = 0, 0
+        while True:
+            obs, r, term, trunc, info = env.step(env.action_space.sample())
+            steps += 1
+            invalid += info["invalid_action"]
+            assert env.observation_space.contains(obs) and np.isfinite(r) and np.isfinite(info["cost"])
+            assert info["invalid_actions"] == invalid
+            if term or trunc:
+                break
+            assert steps < 200_000
+        assert term and not trunc
+        assert invalid > 0 or env.unwrapped.action_masks().all()  # GeoServe: every facility may be deployed
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -147,7 +212,8 @@ def test_sb3_vec_envs(env_id):
 
 
 def test_out_of_space_and_masked_actions_raise():
-    env = make("a2gym/Placement-v0")
+    env = make("a2gym/Placement-v0", invalid_action="raise")
+    assert env.unwrapped.invalid_action == "raise"
     _, info = env.reset(seed=0)
     n = env.action_space.n
     for bad in (n, -1, 1.0, "3", np.array([1, 2])):
@@ -155,24 +221,93 @@ def test_out_of_space_and_masked_actions_raise():
             env.step(bad)
     with pytest.raises(a2gym.ActionError, match="STOP"):
         env.step(n - 1)  # STOP while every class is unserved
-    env = make("a2gym/Scheduling-v0", scenario=two_region_toy())
+    env = make("a2gym/Scheduling-v0", scenario=two_region_toy(), invalid_action="raise")
     _, info = env.reset(seed=0)
     assert info["class"] == 0 and not info["action_mask"][0]  # c0 needs accuracy 0.75; "small" has 0.7
     with pytest.raises(a2gym.ActionError, match=r"action 0 \(A/m/cpu with small\) for class c0 is masked off: "
                                                 r"accuracy 0.7000 < floor 0.75"):
         env.step(0)
-    env = make("a2gym/GeoServe-v0")
+    env = make("a2gym/GeoServe-v0", invalid_action="raise")
     _, info = env.reset(seed=0)
-    n = env.action_space.n
-    with pytest.raises(a2gym.ActionError, match="not in MultiBinary"):
+    n = env.action_space.shape[0]
+    with pytest.raises(a2gym.ActionError, match=r"not in MultiDiscrete"):
         env.step(np.zeros(n + 1, dtype=np.int8))
     with pytest.raises(a2gym.ActionError, match="not 0 or 1"):
         env.step(np.full(n, 2, dtype=np.int8))
-    env = make("a2gym/GeoServe-v0", scenario=two_region_toy(price_per_hour=np.array([[1.0], [np.nan]])))
+    env = make("a2gym/GeoServe-v0", scenario=two_region_toy(price_per_hour=np.array([[1.0], [np.nan]])),
+               invalid_action="raise")
     _, info = env.reset(seed=0)
     assert info["action_mask"].tolist() == [True, True, True, False]  # region B offers no instance
     with pytest.raises(a2gym.ActionError, match=r"action\[1\] = 1 \(deploy B/m/cpu\) is masked off"):
         env.step(np.array([1, 1], dtype=np.int8))
+
+
+def test_out_of_space_actions_raise_in_the_default_mode_too():
+    env = make("a2gym/Placement-v0")
+    assert env.unwrapped.invalid_action == "noop"
+    env.reset(seed=0)
+    for bad in (env.action_space.n, -1, 1.0, "3"):
+        with pytest.raises(a2gym.ActionError, match="action"):
+            env.step(bad)
+    env = make("a2gym/GeoServe-v0")
+    env.reset(seed=0)
+    with pytest.raises(a2gym.ActionError, match="not 0 or 1"):
+        env.step(np.full(env.action_space.shape[0], 2))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_step_before_reset_raises_a_clear_a2gym_error(env_id):
+    env = make(env_id).unwrapped
+    with pytest.raises(a2gym.ResetNeededError, match=r"call reset\(\) first"):
+        env.step(env.action_space.sample())
+    assert issubclass(a2gym.ResetNeededError, gym.error.ResetNeeded)
+    if "GeoServe" not in env_id:
+        venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", scenario=SMALL)
+        with pytest.raises(a2gym.ResetNeededError, match=r"call reset\(\) first"):
+            venv.step(np.zeros(2, dtype=np.int64))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_step_after_the_episode_ended_raises(env_id):
+    env = make(env_id).unwrapped
+    policy = reference_policy(env)
+    obs, info = env.reset(seed=0)
+    done = False
+    while not done:
+        obs, _, done, _, info = env.step(policy(obs, info))
+    with pytest.raises(a2gym.ResetNeededError, match="ended|over"):
+        env.step(policy(obs, info))
+
+
+@pytest.mark.parametrize("kwarg, value, allowed", [
+    ("invalid_action", "skip", "'noop', 'raise'"), ("invalid_action", None, "'noop', 'raise'"),
+    ("invalid_action", 1, "'noop', 'raise'"), ("action_mask_in_obs", 1, "True or False"),
+    ("action_mask_in_obs", "yes", "True or False"), ("invalid_penalty", -1.0, ">= 0"),
+    ("invalid_penalty", True, ">= 0"), ("max_invalid_actions", 0, ">= 1"), ("max_invalid_actions", 2.5, ">= 1"),
+])
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_bad_invalid_action_kwargs_fail_at_make_naming_the_kwarg(env_id, kwarg, value, allowed):
+    if "GeoServe" in env_id and kwarg == "max_invalid_actions":
+        with pytest.raises(TypeError, match=kwarg):  # a GeoServe day always ends: no such kwarg
+            make(env_id, **{kwarg: value})
+        return
+    with pytest.raises(ValueError, match=rf"{kwarg} = .*{re.escape(allowed)}"):
+        make(env_id, **{kwarg: value})
+    if "GeoServe" not in env_id:
+        with pytest.raises(ValueError, match=rf"{kwarg} = .*{re.escape(allowed)}"):
+            gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", scenario=SMALL,
+                         **{kwarg: value})
+
+
+def test_make_kwargs_lists_every_dynamics_kwarg_with_its_value():
+    env = make("a2gym/Placement-v0", invalid_penalty=0.5)
+    kw = env.unwrapped.make_kwargs()
+    assert kw["invalid_action"] == "noop" and kw["invalid_penalty"] == 0.5 and kw["max_invalid_actions"] == 16
+    again = gym.make("a2gym/Placement-v0", scenario=SMALL, **kw)
+    assert again.unwrapped.make_kwargs() == kw
+    geo = make("a2gym/GeoServe-v0").unwrapped.make_kwargs()
+    assert geo["n_slots"] == GEO_KW["n_slots"] and geo["action_type"] == "multidiscrete"
+    assert gym.make("a2gym/GeoServe-v0", scenario=SMALL, **geo).unwrapped.make_kwargs() == geo
 
 
 def test_unknown_kwargs_uris_and_options_fail_with_their_name():
@@ -224,3 +359,27 @@ def test_reference_policy_returns_minus_one(env_id, uri):
     env = make(env_id, scenario=uri)
     ret = check_no_smoke(env, policy=reference_policy(env))
     assert ret == pytest.approx(-1.0, abs=1e-9)
+
+
+def test_submodules_are_attributes_right_after_import_a2gym():
+    code = ("import a2gym, pydoc; pydoc.render_doc(a2gym.envs.placement.PlacementEnv); "
+            "print(a2gym.policies.reference_policy.__name__, a2gym.envs.invalid.INVALID_ACTION_MODES[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["reference_policy", "noop"]
+    probe = "import sys, a2gym; print('a2gym.policies' in sys.modules, 'a2gym.envs.placement' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]  # still imported lazily: import a2gym stays cheap
+
+
+def test_readme_environments_example_runs_and_prints_progress():
+    import pathlib
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Environments"):]
+    code = section[section.index("```python\n") + 10:section.index("\n```", section.index("```python\n"))]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert [ln for ln in lines if ln.startswith("trained ")] == [f"trained {k} steps" for k in (512, 1024, 1536, 2048)]
+    assert re.fullmatch(r"cost \$\d+\.\d{3} vs reference \$\d+\.\d{3}", lines[-1])

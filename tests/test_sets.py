@@ -158,16 +158,20 @@ def test_too_large_scenario_fails_naming_size_and_limit():
         env.reset(seed=0, options={"scenario": big})
     with pytest.raises(ValueError, match="observation"):
         gym.make("a2gym/Placement-v0", observation="flat")
+    with pytest.raises(ValueError, match="action_mask_in_obs"):
+        gym.make("a2gym/Placement-v0", observation="sets", action_mask_in_obs=True)
 
 
-def test_padding_action_is_refused():
+def test_padding_action_is_masked_with_the_envs_invalid_action_rule():
     env = make("a2gym/Placement-v0", SMALL)
-    env.reset(seed=0)
+    obs, _ = env.reset(seed=0)
     n = env.unwrapped.n_facilities
     assert not env.unwrapped.action_masks()[n]
+    obs2, reward, done, _, info = env.step(n)  # default "noop": nothing happens, the penalty is paid
+    assert info["invalid_action"] and reward == -0.1 and not done and info["cost"] == 0.0
+    assert all(np.array_equal(obs[k], obs2[k]) for k in obs)
+    strict = gym.make("a2gym/Scheduling-v0", scenario=SMALL, observation="sets", invalid_action="raise")
+    strict.reset(seed=0)
     with pytest.raises(ActionError, match="padding"):
-        env.step(n)
-    env = make("a2gym/Scheduling-v0", SMALL)
-    env.reset(seed=0)
-    with pytest.raises(ActionError, match="padding"):
-        env.step(sets.MAX_DATA_VERSIONS - 1)  # facility 0, data version 15 > this scenario's 5
+        strict.step(sets.MAX_DATA_VERSIONS - 1)  # facility 0, data version 15 > this scenario's 5
+    assert env.unwrapped.make_kwargs()["observation"] == "sets"

@@ -42,7 +42,8 @@ def test_vector_env_equals_single_envs(env_id):
 
 
 def test_vector_env_rejects_bad_actions_and_resample():
-    venv = gym.make_vec("a2gym/Placement-v0", num_envs=2, vectorization_mode="vector_entry_point", scenario=SMALL)
+    venv = gym.make_vec("a2gym/Placement-v0", num_envs=2, vectorization_mode="vector_entry_point", scenario=SMALL,
+                        invalid_action="raise")
     _, info = venv.reset(seed=0)
     stop = venv.unwrapped.n_facilities
     with pytest.raises(a2gym.ActionError, match="env 1: action .* masked off"):

@@ -5,6 +5,23 @@
 * ``a2gym/GeoServe-v0`` (:class:`GeoServeEnv`): a day of slots; choose the deployed facilities each slot.
 """
 
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
 from a2gym.envs.registration import ENVS, register_envs
 
-__all__ = ["ENVS", "register_envs"]
+SUBMODULES = ("base", "demand", "geoserve", "invalid", "placement", "registration", "reward", "scheduling",
+              "source", "viewer")
+"""Imported on first attribute access (``a2gym.envs.placement.PlacementEnv`` right after ``import a2gym``),
+so ``import a2gym`` stays cheap."""
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ENVS", "SUBMODULES", "register_envs"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
@@ -79,19 +78,23 @@ class GeoServeTables:
         return costs, plan, ~served
 
 
-def greedy_deployment(scenario: Scenario, slot_hours: float, rates: np.ndarray,
-                      local_search: bool = False) -> np.ndarray:
-    """A2-Greedy's open set for one slot's rates, as a ``MultiBinary(|I|)`` action (int8).
+def greedy_slot_plan(scenario: Scenario, slot_hours: float, rates: np.ndarray, local_search: bool = False) -> Plan:
+    """A2-Greedy's integral plan for one slot's rates [req/s, R] on the slot view.
 
     Without ``local_search`` only the star greedy and Lemma A materialisation run (§11.6 steps 1–3, 5, the
     part that carries the 2·H_|R| guarantee): ~2 ms per slot on paper-default-v0 instead of ~0.1–1 s.
     """
-    import a2gym
+    from a2gym.solvers import solve
 
     view = slot_view(scenario, slot_hours).replace(class_rate=np.asarray(rates, dtype=float), uri=None)
-    plan = a2gym.solve(view, "greedy", local_search=local_search, split=False).plan
+    return solve(view, "greedy", local_search=local_search, split=False).plan
+
+
+def greedy_deployment(scenario: Scenario, slot_hours: float, rates: np.ndarray,
+                      local_search: bool = False) -> np.ndarray:
+    """The open set of :func:`greedy_slot_plan` as a 0/1 vector over the facilities (int8)."""
     bits = np.zeros(scenario.n_facilities, dtype=np.int8)
-    bits[plan.open_facilities] = 1
+    bits[greedy_slot_plan(scenario, slot_hours, rates, local_search).open_facilities] = 1
     return bits
 
 
@@ -119,11 +122,11 @@ def geoserve_reference_cost(scenario: Scenario, demand: DemandModel, penalty_per
 def slot_lower_bound(scenario: Scenario, slot_hours: float, rates: np.ndarray,
                      time_limit: float | None = None) -> float:
     """``a2gym.lower_bound`` of one slot [$]: slot view, the slot's rates, deployment g = 0."""
-    import a2gym
+    from a2gym.solvers import lower_bound
 
     view = slot_view(scenario, slot_hours).replace(class_rate=np.asarray(rates, dtype=float),
                                                    model_bytes=np.zeros(scenario.n_models), uri=None)
-    return float(a2gym.lower_bound(view, time_limit=time_limit))
+    return float(lower_bound(view, time_limit=time_limit))
 
 
 class GeoServeEnv(A2Env):
@@ -147,10 +150,15 @@ class GeoServeEnv(A2Env):
 
     ## Action Space
 
-    ``MultiBinary(|I|)``: bit i = 1 deploys facility i for the next slot.  ``action_masks()`` /
-    ``info["action_mask"]`` has 2|I| entries, (may be 0, may be 1) per facility as sb3-contrib's
-    MaskablePPO expects; a facility not offered or feasible for no class may not be 1.  A masked or
-    malformed action raises ``a2gym.ActionError``.
+    ``MultiDiscrete([2] * |I|)`` (every RL library takes it; ``action_type="multibinary"`` gives
+    ``MultiBinary(|I|)``, the same decision): component i = 1 deploys facility i for the next slot.
+    ``action_masks()`` / ``info["action_mask"]`` has 2|I| entries, (may be 0, may be 1) per facility, the
+    layout sb3-contrib's MaskablePPO expects for both spaces; a facility not offered or feasible for no
+    class may not be 1.  Every action in the space is a legal input: with the default
+    ``invalid_action="noop"`` the masked 1s are cleared (``info["cleared_bits"]``) and the rest of the
+    action is executed, paying ``-invalid_penalty`` (default 0: a cleared bit changes nothing); the day
+    ends after ``n_slots`` steps either way.  ``invalid_action="raise"`` raises ``a2gym.ActionError``
+    naming the facility.  An action outside the space (wrong shape, a value other than 0/1) always raises.
 
     ## Observation Space
 
@@ -165,9 +173,14 @@ class GeoServeEnv(A2Env):
     | 3+I … 2+I+R_max    | last slot's demand of class r: λ_obs / (λ_obs + λ_r) (0 = padding) | 0 | 1   |
     | 3+I+R_max          | cost so far c / (c + ref)                                        | 0   | 1   |
 
+    With ``action_mask_in_obs=True`` the observation is ``Dict({"observations": <the Box above>,
+    "action_mask": Box(0, 1, (2|I|,), float32)})``, the mask equal to ``action_masks()``.
+
     ``info``: ``cost`` (dollars so far), ``compute``, ``bandwidth``, ``deployment``, ``penalty`` [$ so
     far], ``unserved_requests`` (this slot), ``violations`` (classes unserved in this slot),
-    ``observed_rates`` [req/s, R] (last slot's demand), ``slot``, ``reference_cost``, ``action_mask``.
+    ``observed_rates`` [req/s, R] (last slot's demand), ``slot``, ``reference_cost``, ``action_mask``,
+    ``invalid_action`` (this step had a masked 1), ``invalid_actions`` (such steps this episode),
+    ``cleared_bits`` (masked 1s cleared this step).
 
     ## Rewards
 
@@ -181,7 +194,8 @@ class GeoServeEnv(A2Env):
     ## Episode End
 
     Terminated after ``n_slots`` steps (the day is over).  ``max_episode_steps`` is a safety cap
-    (1,000,000; reset refuses a longer day).
+    (1,000,000; make refuses a longer day).  ``step`` before ``reset`` or after the end raises
+    ``a2gym.ResetNeededError``.
 
     ## Arguments
 
@@ -190,7 +204,11 @@ class GeoServeEnv(A2Env):
     * ``n_slots`` (96), ``slot_minutes`` (15, a multiple of 10 s), ``diurnal_amplitude`` (0.5),
       ``peak_hour`` (14.0 local), ``trace`` (``"conv"``, ``"code"``, an array, or None = no bursts),
       ``slo_penalty_per_request`` ($, 1e-3), ``reference_local_search`` (False: the reference runs
-      A2-Greedy without its local search, see :func:`greedy_deployment`).
+      A2-Greedy without its local search, see :func:`greedy_slot_plan`).
+    * ``action_type``: ``"multidiscrete"`` (default) or ``"multibinary"``.
+    * ``invalid_action`` (``"noop"`` or ``"raise"``), ``invalid_penalty`` (0.0), ``action_mask_in_obs``
+      (False): as in Placement-v0 (a day always ends, so there is no failure run).
+      ``env.unwrapped.make_kwargs()`` lists every kwarg with its value.
 
     >>> import gymnasium, a2gym
     >>> env = gymnasium.make("a2gym/GeoServe-v0", scenario="generator://synth-v0/1?classes=8&regions=3",
@@ -206,22 +224,34 @@ class GeoServeEnv(A2Env):
     ## Reference
 
     :func:`a2gym.policies.reference_policy` with ``mode="myopic"`` (A2-Greedy's open set for the last
-    slot's observed demand) or ``"oracle"`` (for the true demand of the slot being decided), and
-    :func:`a2gym.policies.geoserve_lower_bound` (Σ per-slot lower bounds).
+    slot's observed demand) or ``"oracle"`` (for the true demand of the slot being decided), turned into
+    an action by :meth:`target_action`, and :func:`a2gym.policies.geoserve_lower_bound` (Σ per-slot lower
+    bounds).
 
     ## Version History
 
     * v0: initial version.
+    * v0, unchanged id (the same decisions and costs; every committed record replays): the default action
+      space is ``MultiDiscrete([2] * |I|)`` (RLlib rejects ``MultiBinary``), ``MultiBinary`` behind
+      ``action_type="multibinary"`` (load an SB3 model saved with the MultiBinary space in an env made
+      with it); a masked 1 is cleared instead of raising (``invalid_action``, ``invalid_penalty``);
+      ``action_mask_in_obs``; the myopic reference policy honours ``reference_local_search``; ``step``
+      before ``reset`` raises ``ResetNeededError``.
     """
 
     def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
                  max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
                  n_slots: int = 96, slot_minutes: float = 15.0, diurnal_amplitude: float = 0.5,
                  peak_hour: float = 14.0, trace: str | np.ndarray | None = "conv",
-                 slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST, reference_local_search: bool = False):
-        super().__init__(scenario, resample, max_classes, reward, render_mode)
+                 slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST, reference_local_search: bool = False,
+                 action_type: str = "multidiscrete", invalid_action: str = "noop", invalid_penalty: float = 0.0,
+                 action_mask_in_obs: bool = False):
+        super().__init__(scenario, resample, max_classes, reward, render_mode, invalid_action=invalid_action,
+                         invalid_penalty=invalid_penalty, action_mask_in_obs=action_mask_in_obs)
         if is_int(n_slots) and n_slots > MAX_EPISODE_STEPS:
             raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
+        if action_type not in ACTION_TYPES:
+            raise ValueError(f"action_type = {action_type!r} is not one of {', '.join(map(repr, ACTION_TYPES))}")
         self.demand = DemandModel(n_slots, slot_minutes, diurnal_amplitude, peak_hour, trace)
         if not (np.isfinite(slo_penalty_per_request) and slo_penalty_per_request >= 0):
             raise ValueError(f"slo_penalty_per_request = {slo_penalty_per_request!r} must be finite and >= 0")
@@ -230,8 +260,15 @@ class GeoServeEnv(A2Env):
         self.n_slots, self.slot_hours = self.demand.n_slots, self.demand.slot_hours
         n_fac, r_max = self.source.n_facilities, self.source.max_classes
         self.n_facilities = n_fac
-        self.action_space = spaces.MultiBinary(n_fac)
-        self.observation_space = spaces.Box(0.0, 1.0, (4 + n_fac + r_max,), dtype=np.float32)
+        self.action_type = action_type
+        self.action_space = spaces.MultiDiscrete(np.full(n_fac, 2)) if action_type == "multidiscrete" \
+            else spaces.MultiBinary(n_fac)
+        self._finish_spaces(spaces.Box(0.0, 1.0, (4 + n_fac + r_max,), dtype=np.float32), 2 * n_fac)
+        for k in ("invalid_failure_penalty", "max_invalid_actions"):  # a day always ends: no failure
+            del self._make_kwargs[k]
+        self._make_kwargs.update(n_slots=n_slots, slot_minutes=slot_minutes, diurnal_amplitude=diurnal_amplitude,
+                                 peak_hour=peak_hour, trace=trace, slo_penalty_per_request=slo_penalty_per_request,
+                                 reference_local_search=reference_local_search, action_type=action_type)
         self._setup(self.scenario)
         self.rates = self.demand.expected(self.scenario)
         self._start_episode()
@@ -249,13 +286,15 @@ class GeoServeEnv(A2Env):
         self.totals = dict.fromkeys(("total", "compute", "bandwidth", "deployment", "penalty"), 0.0)
         self._last = {"unserved_requests": 0.0, "violations": []}
         self._plan: Plan | None = None
+        self._cleared = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._setup(self._choose_scenario(options))
         self.rates = self.demand.episode(self.scenario, self.np_random)
         self._start_episode()
-        return self._obs(), self._info()
+        self._begin_episode()
+        return self._observation(), self._info()
 
     def demand_of_next_slot(self) -> np.ndarray:
         """True rates [req/s, R] of the slot the next action deploys for (the oracle reference's input)."""
@@ -263,8 +302,13 @@ class GeoServeEnv(A2Env):
 
     def step(self, action: Any):
         bits = self._validate(action)
-        if self.slot_no >= self.n_slots:
-            raise gym.error.ResetNeeded("GeoServe day is over; call reset()")
+        if self._needs_reset is not None:
+            raise self._reset_needed()
+        masked = bits & ~self.tables.deployable
+        self._cleared = int(masked.sum())
+        if self._cleared:  # a masked bit: raise, or clear it (the facility could serve nobody)
+            self.invalid.masked(lambda: self._why_masked(int(np.flatnonzero(masked)[0])))
+            bits = bits & ~masked
         rates = self.rates[self.slot_no + 1]
         costs, self._plan, unserved = self.tables.slot(bits, self.deployed, rates, self.penalty_per_request)
         for k in self.totals:
@@ -275,23 +319,27 @@ class GeoServeEnv(A2Env):
         self._last = {"unserved_requests": costs["unserved_requests"],
                       "violations": [f"unserved: {names[r]}" for r in np.flatnonzero(unserved)]}
         reward = float(self.reward_fn(0.0, costs["total"], self.reference_cost))
-        return self._obs(), reward, self.slot_no >= self.n_slots, False, self._info()
+        if self._cleared and self.invalid_rule.penalty:
+            reward -= self.invalid_rule.penalty
+        done = self.slot_no >= self.n_slots
+        if done:
+            self._needs_reset = "the day is over"
+        return self._observation(), reward, done, False, self._info()
 
     def _validate(self, action: Any) -> np.ndarray:
+        """The bits of an action in the action space, or ActionError naming it (masked bits are kept)."""
         a = np.asarray(action)
-        if a.shape != (self.n_facilities,) or a.dtype.kind not in "biuf":
-            raise ActionError(f"action {action!r} is not in MultiBinary({self.n_facilities}) "
-                              f"(shape {a.shape}, dtype {a.dtype})")
-        bits = a != 0
+        n = self.n_facilities
+        if a.shape != (n,) or a.dtype.kind not in "biuf":
+            raise ActionError(f"action {action!r} is not in {self.action_space} (shape {a.shape}, dtype {a.dtype})")
         if not np.all((a == 0) | (a == 1)):
             bad = int(np.flatnonzero((a != 0) & (a != 1))[0])
-            raise ActionError(f"action[{bad}] = {a[bad]!r} is not 0 or 1 (MultiBinary({self.n_facilities}))")
-        bad_fac = np.flatnonzero(bits & ~self.tables.deployable)
-        if bad_fac.size:
-            i = int(bad_fac[0])
-            raise ActionError(f"action[{i}] = 1 (deploy {self.scenario.facility_name(i)}) is masked off: the "
-                              "facility is not offered or can serve no class")
-        return bits
+            raise ActionError(f"action[{bad}] = {a[bad]!r} is not 0 or 1 ({self.action_space})")
+        return a != 0
+
+    def _why_masked(self, i: int) -> str:
+        return (f"action[{i}] = 1 (deploy {self.scenario.facility_name(i)}) is masked off: the facility is not "
+                "offered or can serve no class")
 
     def _mask(self) -> np.ndarray:
         return self._mask_pairs
@@ -312,7 +360,8 @@ class GeoServeEnv(A2Env):
         info.update({k: v for k, v in self.totals.items() if k != "total"})
         info.update(self._last)
         info.update({"observed_rates": self.rates[self.slot_no].copy(), "slot": self.slot_no,
-                     "reference_cost": self.reference_cost, "action_mask": self._mask_pairs.copy()})
+                     "reference_cost": self.reference_cost, "action_mask": self._mask_pairs.copy(),
+                     **self._invalid_info(self._cleared > 0), "cleared_bits": self._cleared})
         return info
 
     def plan(self) -> Plan:
@@ -321,8 +370,21 @@ class GeoServeEnv(A2Env):
             return Plan(cls=[], facility=[], data=[], fraction=[], instances=np.zeros(self.n_facilities))
         return self._plan
 
+    def target_action(self, target: Plan | np.ndarray, data: np.ndarray | None = None) -> np.ndarray:
+        """The action toward a target: deploy its facilities (a Plan: its open facilities; an array: each
+        class's target facility) for the next slot (``data`` is ignored: the env autoscales with d*)."""
+        del data
+        bits = np.zeros(self.n_facilities, dtype=self.action_space.dtype)
+        bits[target.open_facilities if isinstance(target, Plan) else np.asarray(target, dtype=np.int64)] = 1
+        return bits
+
     def _cost_parts(self) -> dict[str, float]:
         return self.totals
 
     def _render_title(self) -> str:
         return f"{super()._render_title()}, slot {self.slot_no}/{self.n_slots}"
+
+
+ACTION_TYPES = ("multidiscrete", "multibinary")
+"""Allowed values of GeoServe's ``action_type`` make-kwarg (the first is the default)."""
+

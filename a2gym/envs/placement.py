@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from math import ceil
-from typing import Any
+from typing import Any, NamedTuple
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed
+from a2gym.costmodel import CostModel, Evaluation, instances_needed
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, facility_ranks, squash
 from a2gym.envs.reward import cached_on, greedy_plan
-from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
+
+
+class PlacementLists(NamedTuple):
+    """:class:`PlacementTables` as Python lists (ints/floats), for the single env's per-step loop."""
+
+    fac_cls: list[list[tuple[int, int, float, float]]]
+    """fac_cls[i]: (class r, its rank of i, busy instances, bandwidth cost [$/epoch]) of the classes
+    feasible at facility i, in class order."""
+    order: list[list[int]]
+    """order[r]: the facilities in class r's cheapest-first order."""
+    n_feasible: list[int]
+    """n_feasible[r]: how many facilities can serve class r."""
+    busy: list[list[float]]
+    """busy[r][i]: busy instances of class r at facility i (d*); column |I| = unserved (0)."""
+    price: list[float]
+    """price[i]: π·T [$/epoch] (0 where not offered)."""
+    deploy: list[float]
+    """deploy[i]: g [$]."""
 
 
 class PlacementTables:
@@ -24,7 +39,7 @@ class PlacementTables:
     order_flat [R·I]: the facilities of each class in that order (row-major), n_feasible [R]: how many are
     feasible, so the facilities of rank new … stop-1 of class r are ``order_flat[r·I + new : r·I + stop]``.
     bw_flat, busy_flat [R·(I+1)]: bandwidth cost [$/epoch] and busy instances at d* of (r, i), flattened;
-    column |I| of each row = unserved (0).  bw_t, busy_t [I+1, R]: the same, one row per facility.
+    column |I| of each row = unserved (0).
     price [I]: π·T [$/epoch] (0 where not offered).  deploy [I]: g [$].
     """
 
@@ -41,7 +56,6 @@ class PlacementTables:
         bw = np.hstack([np.where(cm.fac_feasible, cm.bw_star, 0.0), pad])
         busy = np.hstack([np.where(cm.fac_feasible, cm.busy_star, 0.0), pad])
         self.bw_flat, self.busy_flat = bw.ravel(), busy.ravel()
-        self.bw_t, self.busy_t = np.ascontiguousarray(bw.T), np.ascontiguousarray(busy.T)
         self.price = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
         self.deploy = cm.deploy
         self.rho = scenario.target_utilisation
@@ -50,12 +64,10 @@ class PlacementTables:
         finite = np.isfinite(cm.F)
         fmax = cm.F[finite].max() if finite.any() else 1.0
         self.open_cost_obs = np.where(finite, cm.F / fmax, 1.0).astype(np.float32)
-        self._py: tuple | None = None
+        self._py: PlacementLists | None = None
 
-    def py(self) -> tuple:
-        """Python lists of the same numbers for the single-episode path (``PlacementBatch.open_one``):
-        fac_cls[i] = [(r, rank, busy, bw), …] of the classes feasible at i (class order), the cheapest-first
-        order of each class, #feasible, busy[r][i], price, deploy (all Python ints/floats)."""
+    def py(self) -> PlacementLists:
+        """The same numbers as Python lists for the single-episode path (``PlacementBatch.open_one``)."""
         if self._py is None:
             n_fac = self.n_facilities
             busy = self.busy_flat.reshape(self.n_classes, n_fac + 1).tolist()
@@ -64,7 +76,8 @@ class PlacementTables:
             fac_cls = [[(r, rank[r][i], busy[r][i], bw[r][i]) for r in range(self.n_classes) if rank[r][i] < n_fac]
                        for i in range(n_fac)]
             order = self.order_flat.reshape(self.n_classes, n_fac).tolist()
-            self._py = (fac_cls, order, self.n_feasible.tolist(), busy, self.price.tolist(), self.deploy.tolist())
+            self._py = PlacementLists(fac_cls, order, self.n_feasible.tolist(), busy, self.price.tolist(),
+                                      self.deploy.tolist())
         return self._py
 
     @classmethod
@@ -230,23 +243,21 @@ class PlacementBatch:
         self.open[e, i] = True
         self._obs[e, i] = 1.0
         fc = self._fac_cost
-        rho = t.rho
-        need = x / rho
-        n = max(ceil(need - TOL * max(1.0, need)), 1)
-        fc[0, i] = n * price[i]
         fc[1, i] = 1.0 * deploy[i]
+        used, load = [i], [x]  # the facilities whose load changed and still carry classes
         for f in left:
             cls = members[f]
             if cls:
                 x = 0.0
                 for r in cls:
                     x += busy_of[r][f]
-                need = x / rho
-                n = max(ceil(need - TOL * max(1.0, need)), 1)
-                fc[0, f] = n * price[f]
+                used.append(f)
+                load.append(x)
             else:
                 fc[0, f] = 0 * price[f]
                 fc[1, f] = 0.0 * deploy[f]
+        # n = max(1, instances_needed(x, ρ)) on used facilities (Lemma A), one call for all of them
+        fc[0, used] = np.maximum(instances_needed(np.array(load), t.rho), 1) * t.price[used]
         compute, deployment = np.add.reduce(fc, 1).tolist()
         bandwidth = float(np.add.reduce(bw_row))
         total = compute + bandwidth + deployment
@@ -345,7 +356,11 @@ class PlacementEnv(A2Env):
     ``Discrete(|I| + 1)``: action i < |I| opens facility i; action |I| is STOP.  Masked off (see
     ``info["action_mask"]`` / ``action_masks()``): a facility that is open, not offered, or would serve no
     class (every class it can serve already has a cheaper open facility); STOP while any class is unserved.
-    Some action is always valid.  A masked or out-of-space action raises ``a2gym.ActionError``.
+    Some action is always valid.  Every action in the space is a legal input: with the default
+    ``invalid_action="noop"`` a masked action changes nothing and pays ``-invalid_penalty`` (0.1), and the
+    ``max_invalid_actions``-th (16) masked action in a row ends the episode as a failure (reward
+    ``-invalid_failure_penalty``, 10); ``invalid_action="raise"`` raises ``a2gym.ActionError`` naming the
+    action and why it is masked (:mod:`a2gym.envs.invalid`).  An action outside the space always raises.
 
     ## Observation Space
 
@@ -378,10 +393,13 @@ class PlacementEnv(A2Env):
     Its action space is ``Discrete(Î + 1)``: i < |I| opens facility i, Î is STOP, |I| … Î-1 are padding
     (always masked; an ActionError).  Any scenario with |R| ≤ R̂, |I| ≤ Î and |D| ≤ 16 may be given at
     ``reset``; a larger one raises ``ScenarioError`` naming the size and the limit.
+    With ``action_mask_in_obs=True`` the observation is ``Dict({"observations": <the Box above>,
+    "action_mask": Box(0, 1, (|I| + 1,), float32)})``, the mask equal to ``action_masks()``.
 
     ``info``: ``cost`` (dollars so far), ``compute``, ``bandwidth``, ``deployment`` [$/epoch],
-    ``reference_cost`` [$/epoch], ``unserved`` (classes), ``violations`` (at STOP; always empty here),
-    ``action_mask``.
+    ``reference_cost`` [$/epoch], ``unserved`` (classes), ``action_mask``, ``invalid_action`` (this step's
+    action was masked), ``invalid_actions`` (masked actions this episode), ``violations`` (at STOP, always
+    empty; on a failure, the classes left unserved) and ``failed`` (only on a failure).
 
     ## Rewards
 
@@ -395,8 +413,10 @@ class PlacementEnv(A2Env):
 
     ## Episode End
 
-    Terminated at STOP (at most |I| + 1 steps).  Truncation only by ``max_episode_steps`` (a safety
-    cap of 1,000,000; reset raises if a scenario could need more).
+    Terminated at STOP (at most |I| + 1 valid steps), or as a failure after ``max_invalid_actions`` masked
+    actions in a row.  Truncation only by ``max_episode_steps`` (a safety cap of 1,000,000; reset raises if
+    a scenario could need more).  ``step`` before ``reset`` or after the end raises
+    ``a2gym.ResetNeededError``.
 
     ## Arguments
 
@@ -408,6 +428,11 @@ class PlacementEnv(A2Env):
     * ``render_mode``: ``"rgb_array"`` (map) or ``"ansi"`` (table).
     * ``observation``: ``"plain"`` (default) or ``"sets"`` (padded sets and the padded action above; a
       ``make`` kwarg, the env is then :class:`a2gym.envs.sets_envs.PlacementSetsEnv`).
+    * ``invalid_action`` (``"noop"`` or ``"raise"``), ``invalid_penalty`` (0.1), ``invalid_failure_penalty``
+      (10.0), ``max_invalid_actions`` (16): what a masked action does, see :mod:`a2gym.envs.invalid`.
+    * ``action_mask_in_obs`` (False): put the mask in a Dict observation (RLlib, TorchRL, Tianshou).
+
+    ``env.unwrapped.make_kwargs()`` lists every one of them with its value (what a record needs).
 
     >>> import gymnasium, a2gym
     >>> env = gymnasium.make("a2gym/Placement-v0", scenario="generator://synth-v0/1?classes=8&regions=3")
@@ -419,29 +444,39 @@ class PlacementEnv(A2Env):
 
     :class:`PlacementVectorEnv` steps N copies with numpy (``gymnasium.make_vec("a2gym/Placement-v0",
     num_envs=N, vectorization_mode="vector_entry_point")``), same numbers as N single envs, NEXT_STEP
-    autoreset.
+    autoreset, the same kwargs (masked actions included) and ``info`` keys (``violations`` and ``failed``
+    with Gymnasium's ``_key`` masks, set for the copies whose episode ended).
 
     ## Reference
 
-    A2-Greedy's plan as actions: open its open facilities in index order (skipping any that have become
-    masked, which would serve nothing), then STOP (:func:`a2gym.policies.reference_policy`).
+    A2-Greedy's integral plan (``split=False``) as actions: open its open facilities in index order
+    (skipping any that have become masked, which would serve nothing), then STOP
+    (:func:`a2gym.policies.reference_policy`, through :meth:`target_action`, the adaptor the heuristic
+    baselines use too).  Its cost, the reward normaliser, is $3.066 on paper-default-v0 where ``a2gym
+    solve`` reports $2.965: ``solve`` ends with a split polish that may divide a class between facilities,
+    which no env action can express (integral A2-Greedy: $2.985, what Scheduling-v0 reproduces), and this
+    env routes each class to its cheapest open facility by C[r, i] rather than to A2-Greedy's assignment.
 
     ## Version History
 
     * v0: initial version.
     * v0 (unreleased): ``observation="sets"`` make kwarg (size-agnostic padded observation and action);
       the default observation, dollars and rewards are unchanged.
+    * v0, unchanged id (no valid action behaves differently, every committed record replays): every action
+      in the space is legal (``invalid_action``, default ``"noop"``); ``action_mask_in_obs``;
+      ``info["invalid_action"]``, ``["invalid_actions"]``, ``["failed"]``; the vector env's infos gain
+      ``unserved`` and ``violations``; ``step`` before ``reset`` raises ``ResetNeededError``.
     """
 
     def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
-                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None):
-        super().__init__(scenario, resample, max_classes, reward, render_mode)
+                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
+                 **invalid_and_obs: Any):
+        super().__init__(scenario, resample, max_classes, reward, render_mode, **invalid_and_obs)
         n_fac = self.source.n_facilities
         self.n_facilities = n_fac
         self.action_space = spaces.Discrete(n_fac + 1)
-        self.observation_space = spaces.Box(0.0, 1.0, (3 * n_fac + 2,), dtype=np.float32)
+        self._finish_spaces(spaces.Box(0.0, 1.0, (3 * n_fac + 2,), dtype=np.float32), n_fac + 1)
         self._setup(self.scenario)
-        self._last_eval: Evaluation | None = None
 
     def _setup(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -456,23 +491,25 @@ class PlacementEnv(A2Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._setup(self._choose_scenario(options))
-        self._check_steps(self.n_facilities + 1)
-        self._last_eval = None
-        return self._obs(), self._info()
+        self._check_steps((self.n_facilities + 1) * self.invalid_rule.max_run)
+        self._begin_episode()
+        return self._observation(), self._info()
 
     def step(self, action: Any):
         n_fac = self.n_facilities
         a = action if type(action) is int and 0 <= action <= n_fac else discrete_action(action, n_fac + 1)
+        if self._needs_reset is not None:
+            raise self._reset_needed()
         batch = self.batch
-        if batch.done[0]:
-            raise gym.error.ResetNeeded("Placement episode has ended (STOP); call reset()")
         mask = batch._mask[0]
         if not mask[a]:
-            raise ActionError(self._why_masked(a))
+            return self._masked_step(lambda: self._why_masked(a))
+        self.invalid.run = 0
         before = batch.py_costs[0]
         if a == n_fac:
             self._last_eval = batch.finish(0)
             costs = batch.py_costs = tuple(batch.costs[0].tolist())
+            self._needs_reset = "the episode has ended (STOP)"
             done = True
         else:
             batch.open_one(0, a)
@@ -480,10 +517,11 @@ class PlacementEnv(A2Env):
             done = False
         reward = float(self.reward_fn(before, costs[0], self.reference_cost))
         info = {"cost": costs[0], "compute": costs[1], "bandwidth": costs[2], "deployment": costs[3],
-                "reference_cost": self.reference_cost, "unserved": batch._unserved, "action_mask": mask.copy()}
+                "reference_cost": self.reference_cost, "unserved": batch._unserved, "action_mask": mask.copy(),
+                "invalid_action": False, "invalid_actions": self.invalid.total}
         if done:
             info["violations"] = [str(v) for v in self._last_eval.violations]
-        return self._obs(), reward, done, False, info
+        return self._observation(), reward, done, False, info
 
     def _why_masked(self, a: int) -> str:
         if a == self.n_facilities:
@@ -504,12 +542,30 @@ class PlacementEnv(A2Env):
         return self.batch.observe_one(0, self.reference_cost)
 
     def _info(self) -> dict[str, Any]:
-        return self._cost_info(unserved=int(self.batch.unserved[0]), action_mask=self.batch.masks()[0].copy())
+        return self._cost_info(unserved=int(self.batch.unserved[0]), action_mask=self.batch.masks()[0].copy(),
+                               **self._invalid_info(False))
+
+    def _unserved_classes(self) -> np.ndarray:
+        return np.flatnonzero(self.batch.assign[0] == self.n_facilities)
 
     def plan(self) -> Plan:
         """The plan built so far (served classes only), materialised by Lemma A."""
         return self.batch.plan(0)
 
+    def target_action(self, target: Plan | np.ndarray, data: np.ndarray | None = None) -> int:
+        """The action toward a target: open the first (lowest-index) facility of ``target`` (a Plan: its
+        open facilities; an array: each class's target facility) that is not masked, else STOP.
+
+        Opening every target facility lets the env route each class to its cheapest open one, so the
+        episode reaches the target's open set (``data`` is ignored: the env sends d*).
+        """
+        del data
+        facilities = target.open_facilities if isinstance(target, Plan) else np.unique(target)
+        mask = self.batch.masks()[0]
+        for i in facilities:
+            if mask[i]:
+                return int(i)
+        return self.n_facilities  # STOP: every class is served once its target is open or useless
 
 
 _FIRST = np.zeros(1, dtype=np.int64)
@@ -524,8 +580,9 @@ class PlacementVectorEnv(A2VectorEnv):
 
     def __init__(self, num_envs: int = 1, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
                  max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
-                 max_episode_steps: int | None = None):
-        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps)
+                 max_episode_steps: int | None = None, **invalid_and_obs: Any):
+        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps,
+                         **invalid_and_obs)
         n_fac = self.source.n_facilities
         self.n_facilities = n_fac
         self.single_action_space = spaces.Discrete(n_fac + 1)
@@ -543,3 +600,9 @@ class PlacementVectorEnv(A2VectorEnv):
             self.batch.open_facilities(b[~stop], a[~stop])
         for e in b[stop]:
             self.batch.finish(int(e))
+
+    def _unserved(self) -> np.ndarray:
+        return self.batch.unserved.copy()
+
+    def _unserved_classes(self, e: int) -> np.ndarray:
+        return np.flatnonzero(self.batch.assign[e] == self.n_facilities)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, squash
 from a2gym.envs.reward import cached_on, greedy_plan
-from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
 
@@ -268,8 +266,12 @@ class SchedulingEnv(A2Env):
     ## Action Space
 
     ``Discrete(|K|·|M|·|D|·|H|)``, a = ((k·|M| + m)·|D| + d)·|H| + h.  Masked off: (k, m, d, h) that miss
-    the current class's latency SLO or accuracy floor, or whose instance type k does not offer.  A masked
-    or out-of-space action raises ``a2gym.ActionError``.
+    the current class's latency SLO or accuracy floor, or whose instance type k does not offer.  Every
+    action in the space is a legal input: with the default ``invalid_action="noop"`` a masked action
+    serves nothing and pays ``-invalid_penalty`` (0.1), and the ``max_invalid_actions``-th (16) in a row
+    ends the episode as a failure (reward ``-invalid_failure_penalty``, 10); ``invalid_action="raise"``
+    raises ``a2gym.ActionError`` naming the action and why (:mod:`a2gym.envs.invalid`).  An action outside
+    the space always raises.
 
     ## Observation Space
 
@@ -297,10 +299,13 @@ class SchedulingEnv(A2Env):
 
     and the action is a pointer into that layout: ``Discrete(Î · 16)``, a = i · 16 + d (facility i,
     data version d); padding actions are always masked (an ActionError).
+    With ``action_mask_in_obs=True`` the observation is ``Dict({"observations": <the Box above>,
+    "action_mask": Box(0, 1, (|A|,), float32)})``, the mask equal to ``action_masks()``.
 
     ``info``: ``cost`` (dollars so far), ``compute``, ``bandwidth``, ``deployment`` [$/epoch],
-    ``reference_cost``, ``class`` (index of the class the next action serves), ``violations`` (at the end),
-    ``action_mask``.
+    ``reference_cost``, ``class`` (index of the class the next action serves), ``unserved`` (classes not
+    served yet), ``action_mask``, ``invalid_action``, ``invalid_actions`` (as in Placement-v0),
+    ``violations`` (at the end; on a failure, the classes left unserved) and ``failed`` (on a failure).
 
     ## Rewards
 
@@ -314,8 +319,10 @@ class SchedulingEnv(A2Env):
 
     ## Episode End
 
-    Terminated after |R| steps (every class served).  ``max_episode_steps`` is a safety cap
-    (1,000,000; reset refuses a scenario with more classes).
+    Terminated after |R| valid steps (every class served), or as a failure after ``max_invalid_actions``
+    masked actions in a row.  ``max_episode_steps`` is a safety cap (1,000,000; reset refuses a scenario
+    that could need more steps).  ``step`` before ``reset`` or after the end raises
+    ``a2gym.ResetNeededError``.
 
     ## Arguments
 
@@ -327,6 +334,8 @@ class SchedulingEnv(A2Env):
     * ``render_mode``: ``"rgb_array"`` or ``"ansi"``.
     * ``observation``: ``"plain"`` (default) or ``"sets"`` (padded sets and pointer action above; a
       ``make`` kwarg, the env is then :class:`a2gym.envs.sets_envs.SchedulingSetsEnv`).
+    * ``invalid_action``, ``invalid_penalty``, ``invalid_failure_penalty``, ``max_invalid_actions``,
+      ``action_mask_in_obs``: as in Placement-v0 (``env.unwrapped.make_kwargs()`` lists them all).
 
     >>> import gymnasium, a2gym
     >>> env = gymnasium.make("a2gym/Scheduling-v0", scenario="generator://synth-v0/1?classes=8&regions=3")
@@ -337,28 +346,37 @@ class SchedulingEnv(A2Env):
     ## Vectorized environment
 
     :class:`SchedulingVectorEnv` steps N copies with numpy (``vectorization_mode="vector_entry_point"``),
-    same numbers as N single envs, NEXT_STEP autoreset.
+    same numbers as N single envs, NEXT_STEP autoreset, the same kwargs and ``info`` keys (but ``class``).
 
     ## Reference
 
-    A2-Greedy's plan as actions: each class gets the (k, m, d, h) the greedy plan serves it with.
+    A2-Greedy's integral plan (``split=False``) as actions: each class gets the (k, m, d, h) the greedy
+    plan serves it with (:meth:`target_action`, the adaptor the heuristic baselines use too).  It costs
+    $2.985 on paper-default-v0 where ``a2gym solve`` reports $2.965: ``solve`` ends with a split polish
+    that may divide a class between facilities, which no env action can express.
 
     ## Version History
 
     * v0: initial version.
     * v0 (unreleased): ``observation="sets"`` make kwarg (size-agnostic padded observation, pointer action);
       the default observation, dollars and rewards are unchanged.
+    * v0, unchanged id (no valid action behaves differently, every committed record replays): every action
+      in the space is legal (``invalid_action``, default ``"noop"``); ``action_mask_in_obs``;
+      ``info["unserved"]``, ``["invalid_action"]``, ``["invalid_actions"]``, ``["failed"]``; the vector
+      env's infos gain ``unserved`` and ``violations``; ``step`` before ``reset`` raises
+      ``ResetNeededError``.
     """
 
     def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
-                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None):
-        super().__init__(scenario, resample, max_classes, reward, render_mode)
+                 max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
+                 **invalid_and_obs: Any):
+        super().__init__(scenario, resample, max_classes, reward, render_mode, **invalid_and_obs)
         K, M, D, H = self.source.sizes
         n_fac, n_act = K * M * H, K * M * D * H
         self.action_space = spaces.Discrete(n_act)
-        self.observation_space = spaces.Box(0.0, 1.0, (K + 4 + 2 * n_fac + n_act,), dtype=np.float32)
+        self._finish_spaces(spaces.Box(0.0, 1.0, (K + 4 + 2 * n_fac + n_act,), dtype=np.float32), n_act)
         self._setup(self.scenario)
-        self._last_eval: Evaluation | None = None
+        self._row_mask = self.batch.masks()[0]
 
     def _setup(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -369,25 +387,27 @@ class SchedulingEnv(A2Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._setup(self._choose_scenario(options))
-        self._check_steps(self.scenario.n_classes)
-        self._last_eval = None
+        self._check_steps(self.scenario.n_classes * self.invalid_rule.max_run)
+        self._begin_episode()
         self._row_mask = self.batch.masks()[0]
-        return self._obs(), self._info()
+        return self._observation(), self._info()
 
     def step(self, action: Any):
         a = discrete_action(action, self.tables.n_actions)
-        if self.batch.done[0]:
-            raise gym.error.ResetNeeded("Scheduling episode has ended (every class served); call reset()")
+        if self._needs_reset is not None:
+            raise self._reset_needed()
         if not self._row_mask[a]:
-            raise ActionError(self._why_masked(a))
+            return self._masked_step(lambda: self._why_masked(a))
+        self.invalid.run = 0
         before = self.batch.costs[0, 0]
         self.batch.assign(_ZERO, np.array([a]))
         if self.batch.step_no[0] == self.tables.n_classes:
             self._last_eval = self.batch.finish(0)
+            self._needs_reset = "the episode has ended (every class served)"
         after = self.batch.costs[0, 0]
         self._row_mask = self.batch.masks()[0]
         reward = float(self.reward_fn(before, after, self.reference_cost))
-        return self._obs(), reward, bool(self.batch.done[0]), False, self._info()
+        return self._observation(), reward, bool(self.batch.done[0]), False, self._info()
 
     def _why_masked(self, a: int) -> str:
         s, t = self.scenario, self.tables
@@ -411,11 +431,26 @@ class SchedulingEnv(A2Env):
         return self.batch.observe(self.reference_cost)[0]
 
     def _info(self) -> dict[str, Any]:
-        return self._cost_info(**{"class": int(self.batch.current()[0])}, action_mask=self._row_mask.copy())
+        unserved = self.tables.n_classes - int(self.batch.step_no[0])
+        return self._cost_info(**{"class": int(self.batch.current()[0])}, unserved=unserved,
+                               action_mask=self._row_mask.copy(), **self._invalid_info(False))
+
+    def _unserved_classes(self) -> np.ndarray:
+        return self.tables.order[int(self.batch.step_no[0]):]
 
     def plan(self) -> Plan:
         """The plan of the classes served so far (Lemma A instance counts)."""
         return self.batch.plan(0)
+
+    def target_action(self, target: Plan | np.ndarray, data: np.ndarray | None = None) -> int:
+        """The action toward a target: serve the current class at its target facility ``target[r]`` in data
+        version ``data[r]`` (default d*(r, i)); a Plan gives both (:meth:`Plan.assignment`, integral)."""
+        if isinstance(target, Plan):
+            target, data = target.assignment(self.scenario.n_classes)
+        r = int(self.batch.current()[0])
+        i = int(target[r])
+        d = int(data[r]) if data is not None else int(self.tables.cm.dstar[r, i])
+        return self.tables.action_of(i, d)
 
 
 _ZERO = np.zeros(1, dtype=np.int64)
@@ -430,8 +465,9 @@ class SchedulingVectorEnv(A2VectorEnv):
 
     def __init__(self, num_envs: int = 1, scenario: str | Scenario = DEFAULT_SCENARIO, resample: bool = False,
                  max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
-                 max_episode_steps: int | None = None):
-        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps)
+                 max_episode_steps: int | None = None, **invalid_and_obs: Any):
+        super().__init__(num_envs, scenario, resample, max_classes, reward, render_mode, max_episode_steps,
+                         **invalid_and_obs)
         K, M, D, H = self.source.sizes
         n_fac, n_act = K * M * H, K * M * D * H
         self.single_action_space = spaces.Discrete(n_act)
@@ -447,3 +483,9 @@ class SchedulingVectorEnv(A2VectorEnv):
         self.batch.assign(b, a)
         for e in b[self.batch.step_no[b] == self.tables.n_classes]:
             self.batch.finish(int(e))
+
+    def _unserved(self) -> np.ndarray:
+        return self.tables.n_classes - self.batch.step_no
+
+    def _unserved_classes(self, e: int) -> np.ndarray:
+        return self.tables.order[int(self.batch.step_no[e]):]

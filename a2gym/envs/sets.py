@@ -18,7 +18,8 @@ Every number is taken from the plain env's own observation and state, or from
 :class:`~a2gym.costmodel.CostModel` (no new cost formula); dollars, rewards, masks and references
 are those of the plain env. Actions point into the padded layout: Placement ``Discrete(MAX_FACILITIES
 + 1)`` (open facility i < |I|, or STOP = MAX_FACILITIES), Scheduling ``Discrete(MAX_FACILITIES ·
-MAX_DATA_VERSIONS)`` (a = i · MAX_DATA_VERSIONS + d). Padding actions are always masked.
+MAX_DATA_VERSIONS)`` (a = i · MAX_DATA_VERSIONS + d). Padding actions are always masked (a masked action's outcome is the
+env's ``invalid_action`` rule, :mod:`a2gym.envs.invalid`).
 
 A scenario larger than a maximum raises :class:`~a2gym.errors.ScenarioError` at ``make`` / ``reset``
 naming the size and the limit.
@@ -35,7 +36,7 @@ from a2gym.cache import cached_on
 from a2gym.costmodel import CostModel, instances_needed
 from a2gym.envs.base import discrete_action, squash
 from a2gym.envs.source import ScenarioSource
-from a2gym.errors import ActionError, ScenarioError
+from a2gym.errors import ScenarioError
 from a2gym.scenario import Scenario
 
 MAX_CLASSES = 128
@@ -225,14 +226,17 @@ def placement_mask(plain_mask: np.ndarray, n_fac: int) -> np.ndarray:
 
 
 def placement_action(action: Any, n_fac: int) -> int:
-    """The plain action of a padded Placement action (ActionError for padding)."""
+    """The plain action of a padded Placement action, or -1 for a padding action (always masked)."""
     a = discrete_action(action, MAX_FACILITIES + 1)
     if a == MAX_FACILITIES:
         return n_fac
-    if a >= n_fac:
-        raise ActionError(f"action {a} is masked off: it is padding (this scenario has {n_fac} facilities: "
-                          f"actions 0..{n_fac - 1} open them, {MAX_FACILITIES} is STOP)")
-    return a
+    return a if a < n_fac else -1
+
+
+def padding_message(a: int, n_fac: int) -> str:
+    """Why padded Placement action ``a`` is masked."""
+    return (f"action {a} is masked off: it is padding (this scenario has {n_fac} facilities: actions "
+            f"0..{n_fac - 1} open them, {MAX_FACILITIES} is STOP)")
 
 
 def placement_padded(plain_action: int, n_fac: int) -> int:
@@ -296,15 +300,16 @@ def scheduling_mask(env: Any, plain_mask: np.ndarray) -> np.ndarray:
 
 
 def scheduling_action(env: Any, action: Any) -> int:
-    """The plain action of a padded Scheduling action (ActionError for padding)."""
+    """The plain action of a padded Scheduling action, or -1 for a padding action (always masked)."""
     a = discrete_action(action, MAX_FACILITIES * MAX_DATA_VERSIONS)
-    plain = int(scheduling_table(env.scenario)[a])
-    if plain < 0:
-        i, d = divmod(a, MAX_DATA_VERSIONS)
-        raise ActionError(f"action {a} (facility {i}, data version {d}) is masked off: it is padding (this "
-                          f"scenario has {env.tables.n_facilities} facilities and {env.scenario.n_data_versions} "
-                          f"data versions)")
-    return plain
+    return int(scheduling_table(env.scenario)[a])
+
+
+def scheduling_padding_message(env: Any, a: int) -> str:
+    """Why padded Scheduling action ``a`` is masked."""
+    i, d = divmod(int(a), MAX_DATA_VERSIONS)
+    return (f"action {a} (facility {i}, data version {d}) is masked off: it is padding (this scenario has "
+            f"{env.tables.n_facilities} facilities and {env.scenario.n_data_versions} data versions)")
 
 
 def scheduling_padded(env: Any, plain_action: int) -> int:

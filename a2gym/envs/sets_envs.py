@@ -43,12 +43,28 @@ def _sets_source_check(args: tuple, kwargs: dict) -> Any:
 
     if kwargs.get("max_classes") is not None:
         raise ValueError("max_classes is fixed by observation='sets' (a2gym.envs.sets.MAX_CLASSES)")
+    if kwargs.get("action_mask_in_obs"):
+        raise ValueError("observation='sets' cannot be combined with action_mask_in_obs=True (use "
+                         "action_masks() or info['action_mask'])")
     scenario = args[0] if args else kwargs.get("scenario", DEFAULT_SCENARIO)
     sets.check_sizes(load_scenario(scenario))
     return scenario
 
 
-class PlacementSetsEnv(PlacementEnv):
+class _SetsMixin:
+    """What both sets envs share: the make-kwarg record and the step of a padding action."""
+
+    def _sets_finish(self: Any) -> None:
+        self._make_kwargs["observation"] = "sets"
+        self._make_kwargs.pop("max_classes", None)
+
+    def _padding_step(self: Any, why: Any) -> tuple:
+        if self._needs_reset is not None:
+            raise self._reset_needed()
+        return self._masked_step(why)
+
+
+class PlacementSetsEnv(_SetsMixin, PlacementEnv):
     """:class:`PlacementEnv` with the sets observation and ``Discrete(MAX_FACILITIES + 1)`` actions (STOP last)."""
 
     observation_mode = "sets"
@@ -59,6 +75,7 @@ class PlacementSetsEnv(PlacementEnv):
         self.source = sets.AnySizeSource(scenario, resample=self.source.resample)
         self.action_space = spaces.Discrete(sets.MAX_FACILITIES + 1)
         self.observation_space = sets.observation_space(scheduling=False)
+        self._sets_finish()
 
     def _setup(self, scenario: Any) -> None:
         super()._setup(scenario)
@@ -69,9 +86,15 @@ class PlacementSetsEnv(PlacementEnv):
         return sets.MAX_FACILITIES
 
     def step(self, action: Any):
-        obs, reward, terminated, truncated, info = super().step(sets.placement_action(action, self.n_facilities))
+        plain = sets.placement_action(action, self.n_facilities)
+        if plain < 0:
+            return self._padding_step(lambda: sets.padding_message(int(action), self.n_facilities))
+        obs, reward, terminated, truncated, info = super().step(plain)
         info["action_mask"] = sets.placement_mask(info["action_mask"], self.n_facilities)
         return obs, reward, terminated, truncated, info
+
+    def target_action(self, target: Any, data: Any = None) -> int:
+        return self.padded_action(super().target_action(target, data))
 
     def _info(self) -> dict[str, Any]:
         info = super()._info()
@@ -89,7 +112,7 @@ class PlacementSetsEnv(PlacementEnv):
         return sets.placement_padded(plain_action, self.n_facilities)
 
 
-class SchedulingSetsEnv(SchedulingEnv):
+class SchedulingSetsEnv(_SetsMixin, SchedulingEnv):
     """:class:`SchedulingEnv` with the sets observation and the pointer action a = i·MAX_DATA_VERSIONS + d."""
 
     observation_mode = "sets"
@@ -100,11 +123,18 @@ class SchedulingSetsEnv(SchedulingEnv):
         self.source = sets.AnySizeSource(scenario, resample=self.source.resample)
         self.action_space = spaces.Discrete(sets.MAX_FACILITIES * sets.MAX_DATA_VERSIONS)
         self.observation_space = sets.observation_space(scheduling=True)
+        self._sets_finish()
 
     def step(self, action: Any):
-        obs, reward, terminated, truncated, info = super().step(sets.scheduling_action(self, action))
+        plain = sets.scheduling_action(self, action)
+        if plain < 0:
+            return self._padding_step(lambda: sets.scheduling_padding_message(self, int(action)))
+        obs, reward, terminated, truncated, info = super().step(plain)
         info["action_mask"] = sets.scheduling_mask(self, info["action_mask"])
         return obs, reward, terminated, truncated, info
+
+    def target_action(self, target: Any, data: Any = None) -> int:
+        return self.padded_action(super().target_action(target, data))
 
     def _info(self) -> dict[str, Any]:
         info = super()._info()
