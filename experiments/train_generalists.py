@@ -116,15 +116,41 @@ def stage(env_id: str, name: str, seed: int, out: Path, hp: dict[str, Any]) -> N
     print(f"{run_dir}: {wall:.0f} s")
 
 
+def publish(env_id: str, out: Path, dest: Path) -> Path:
+    """Copy the warm-started run (``bc`` or ``bc+ppo``) with the best validation score to ``dest``
+    (config.yml + best_model.zip; selection uses validation scenarios only, never the test sets)."""
+    import shutil
+
+    best: tuple[float, Path] | None = None
+    for cfg_path in sorted(out.glob(f"{slug(env_id)}-bc*_s*/config.yml")):
+        cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        scores = [r["val_score"] for r in cfg.get("bc_rounds", [])] + [c["val_score"] for c in cfg.get("curve", [])]
+        scores += [cfg["val_before"]] if cfg.get("val_before") is not None else []
+        if scores and (best is None or max(scores) > best[0]):
+            best = (max(scores), cfg_path.parent)
+    if best is None:
+        raise SystemExit(f"no finished bc or bc+ppo run of {env_id} under {out}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("config.yml", "best_model.zip"):
+        shutil.copyfile(best[1] / name, dest / name)
+    print(f"published {best[1]} (validation score {best[0]:.4f}) to {dest}")
+    return dest
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.train_generalists", description=__doc__.split("\n")[0])
     p.add_argument("--env", required=True, choices=("a2gym/Placement-v0", "a2gym/Scheduling-v0"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
     p.add_argument("--out", default="runs/generalists")
+    p.add_argument("--publish", metavar="DIR", help="only copy the best warm-started run to DIR "
+                   "(e.g. results/agents/runs/placement-general)")
     args = p.parse_args(argv)
     hp = yaml.safe_load(HP_FILE.read_text(encoding="utf-8"))[args.env]
     out = Path(args.out)
+    if args.publish:
+        publish(args.env, out, Path(args.publish))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     for name in args.stages:
         for seed in args.seeds:

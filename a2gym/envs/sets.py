@@ -60,7 +60,9 @@ FACILITY_FEATURES = (
     "gpu",                 # instance type is a GPU (0/1)
     "lat",                 # (region latitude + 90) / 180
     "lon",                 # (region longitude + 180) / 360
-    "gain",                # G_i / (G_i + F_i), G_i = Σ_{r served} max(0, C[r, its facility] − C[r, i]) [$]
+    "gain",                # G_i / (G_i + F_i) [$/$]; Placement: G_i = Σ_{r served} max(0, C[r, its facility] − C[r, i]);
+                           # Scheduling: G_i = Σ_{r unserved} max(0, c_r − C[r, i]), c_r = min C[r, open j]
+                           # (if none is open and feasible: max_j C[r, j]); 0 for an open facility
     "cover",               # fraction of the classes that are unserved and feasible at i
 )
 CLASS_FEATURES = (
@@ -274,12 +276,27 @@ def scheduling_observe(env: Any, plain: np.ndarray) -> dict[str, np.ndarray]:
     if not batch.done[0]:
         out["classes"][r, C["current"]] = 1.0
     out["globals"][0] = plain[K + 3]
+    f[:, F["gain"]] = _unserved_gain(st, assign < 0, plain[col:col + n_fac] > 0)
     out["globals"][1] = squash(float(batch.costs[0, 0]), env.reference_cost)
     table = scheduling_table(s)
     marginal = plain[col + 2 * n_fac:]
     out["action_cost"] = np.where(table >= 0, marginal[np.maximum(table, 0)], 1.0).astype(np.float32) \
         .reshape(MAX_FACILITIES, MAX_DATA_VERSIONS)
     return out
+
+
+def _unserved_gain(st: StaticSets, unserved: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+    """[I] G_i / (G_i + F_i) of the unserved classes (Scheduling's ``gain`` column, see FACILITY_FEATURES)."""
+    cu = st.C_inf[unserved]                                   # [U, I], inf where infeasible
+    if cu.shape[0] == 0:
+        return np.zeros(st.n_facilities, dtype=np.float32)
+    feas = st.feasible[unserved]
+    at_open = np.where(is_open[None, :], cu, np.inf).min(axis=1)
+    worst = np.where(feas, cu, -np.inf).max(axis=1)
+    ref = np.where(np.isfinite(at_open), at_open, worst)      # what each class pays without i [$]
+    gain = np.where(feas, np.maximum(ref[:, None] - np.where(feas, cu, 0.0), 0.0), 0.0).sum(axis=0)
+    gain = np.where(is_open, 0.0, gain)
+    return np.divide(gain, gain + st.F, out=np.zeros_like(gain), where=gain > 0).astype(np.float32)
 
 
 def _plain_of(env: Any, assign: np.ndarray) -> np.ndarray:
