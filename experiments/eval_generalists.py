@@ -50,6 +50,22 @@ def run_scores(env_id: str, actor_factory: Any, scenario_uris: list[str], observ
     return scores, walls
 
 
+def episode_seconds(env_id: str, actor: Any, uri: str = "scenario://paper-default-v0", repeats: int = 3) -> float:
+    """Median wall time [s] of one episode on ``uri`` (policy and env steps; reset excluded), one thread."""
+    import gymnasium as gym
+
+    env = gym.make(env_id, scenario=uri, observation="sets")
+    times = []
+    for j in range(repeats):
+        obs, info = env.reset(seed=j)
+        t0, done = time.perf_counter(), False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(actor(obs, info, env))
+            done = terminated or truncated
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def bootstrap_ci(values: list[float], n: int = 10_000, seed: int = 0) -> tuple[float, float]:
     x = np.asarray(values, dtype=float)
     if x.size < 2 or np.all(x == x[0]):
@@ -80,19 +96,22 @@ def main(argv: list[str] | None = None) -> int:
         for policy in BASELINES:
             for set_name, uris in sets.items():
                 scores, walls = run_scores(env_id, {"factory": named_policy_actor(policy, None)}, uris, "plain")
-                rows.append({"env": env_id, "policy": policy, "seed": "", "set": set_name, "score": np.mean(scores),
-                             "n": len(scores), "wall_s": np.mean(walls)})
+                rows.append({"env": env_id, "policy": policy, "seed": "", "set": set_name,
+                             "score": float(np.mean(scores)), "n": len(scores), "wall_s": float(np.mean(walls)),
+                             "paper_episode_s": ""})
                 print(json.dumps(rows[-1]), flush=True)
         for stage in args.stages:
             for run in sorted(Path(args.runs).glob(f"{ENVS[env_id]}-{stage}_s*")):
                 if not (run / "config.yml").exists():
                     continue
                 actor, _ = model_actor(run)
+                secs = episode_seconds(env_id, actor)
+                print(f"{run.name}: paper-default episode {secs:.3f} s", flush=True)
                 for set_name, uris in sets.items():
                     scores, walls = run_scores(env_id, {"actor": actor}, uris, "sets")
                     rows.append({"env": env_id, "policy": f"attention:{stage}", "seed": run.name.rsplit("_s", 1)[1],
                                  "set": set_name, "score": float(np.mean(scores)), "n": len(scores),
-                                 "wall_s": float(np.mean(walls))})
+                                 "wall_s": float(np.mean(walls)), "paper_episode_s": secs})
                     print(json.dumps(rows[-1]), flush=True)
     path = out / "generalists.csv"
     tmp = path.with_suffix(".csv.tmp")
@@ -124,7 +143,10 @@ def curves(runs: Path) -> str:
 
 def budgets(runs: Path) -> str:
     """Markdown: training budget per env and stage (seeds, env steps, cloned samples, wall time)."""
-    rows = [json.loads(line) for line in (runs / "budgets.jsonl").read_text().splitlines() if line.strip()]
+    path = runs / "budgets.jsonl"
+    if not path.exists():
+        return "(no training budgets recorded)"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     lines = ["| env | stage | seeds | RL env steps / seed | cloned samples / seed | mean wall s / seed |",
              "|---|---|---|---|---|---|"]
     for key in dict.fromkeys((r["env"], r["stage"]) for r in rows):
@@ -137,7 +159,8 @@ def budgets(runs: Path) -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one line per (env, policy), one column per test set: mean [95% CI over seeds]."""
     sets = ["unseen", "2x", "paper-default", "suite"]
-    lines = ["| env | policy | seeds | " + " | ".join(sets) + " |", "|---|---|---|" + "---|" * len(sets)]
+    lines = ["| env | policy | seeds | " + " | ".join(sets) + " | paper-default episode s |",
+             "|---|---|---|" + "---|" * len(sets) + "---|"]
     keys = dict.fromkeys((r["env"], r["policy"]) for r in rows)
     for env, policy in keys:
         cells, seeds = [], 0
@@ -152,7 +175,11 @@ def table(rows: list[dict[str, Any]]) -> str:
                 lo, hi = bootstrap_ci(x)
                 cells.append(f"{np.mean(x):.3f} [{lo:.3f}, {hi:.3f}]")
         trained = policy.startswith("attention")
-        lines.append(f"| {env.split('/')[1]} | {policy} | {seeds if trained else '–'} | " + " | ".join(cells) + " |")
+        secs = [float(r["paper_episode_s"]) for r in rows if (r["env"], r["policy"], r["set"]) == (env, policy, "suite")
+                and r["paper_episode_s"] != ""]
+        t = f"{np.median(secs):.3f}" if secs else "–"
+        lines.append(f"| {env.split('/')[1]} | {policy} | {seeds if trained else '–'} | " + " | ".join(cells)
+                     + f" | {t} |")
     return "\n".join(lines)
 
 
