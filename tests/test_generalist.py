@@ -78,6 +78,7 @@ def test_action_distribution_is_equivariant_to_permutations(env_id):
     assert float(value) == pytest.approx(float(value_p), abs=1e-5)
 
 
+@pytest.mark.slow
 def test_short_cloning_run_on_mixed_sizes_improves_the_return():
     from agents.generalist import clone_reference, evaluate_uris
 
