@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import os
 from typing import Any
 
@@ -35,7 +36,8 @@ from a2gym.physics import TOL, network_latency_ms
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario, read_scenario
 
-__all__ = ["TOL", "CostModel", "Evaluation", "Violation", "evaluate", "instances_needed", "load_scenario",
+__all__ = ["TOL", "CostModel", "Evaluation", "Violation", "evaluate", "instances_needed",
+           "instances_needed_one", "load_scenario",
            "network_latency_ms"]
 
 
@@ -43,6 +45,13 @@ def instances_needed(busy: np.ndarray, rho: float) -> np.ndarray:
     """Instances that carry ``busy`` instance-equivalents at utilisation ρ: ⌈busy/ρ⌉ (tolerant to float noise)."""
     need = busy / rho
     return np.ceil(need - TOL * np.maximum(1.0, need)).astype(np.int64)
+
+
+def instances_needed_one(busy: float, rho: float) -> int:
+    """:func:`instances_needed` of one Python float (the same IEEE operations, without numpy's per-call
+    overhead): the single Placement env's per-step path calls it."""
+    need = busy / rho
+    return math.ceil(need - TOL * max(1.0, need))
 
 
 class CostModel:
@@ -302,8 +311,10 @@ class Evaluation:
         return 1000.0 * self.total / self.requests if self.requests > 0 else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready costs [$]; ``per_1k_requests`` is ``None`` (JSON null, not NaN) when there are no requests."""
+        per_1k = self.per_1k_requests if self.requests > 0 else None
         return {"total": self.total, "compute": self.compute, "bandwidth": self.bandwidth,
-                "deployment": self.deployment, "per_1k_requests": self.per_1k_requests,
+                "deployment": self.deployment, "per_1k_requests": per_1k,
                 "instances": int(self.instances.sum()), "violations": [v.to_dict() for v in self.violations]}
 
 

@@ -151,9 +151,19 @@ def best_latency_by_origin(rtt_ms: np.ndarray, bandwidth_gbps: np.ndarray, data_
 def classes_feasible(best: np.ndarray, accuracy_: np.ndarray, origin: np.ndarray, floor: np.ndarray,
                      slo_ms: np.ndarray) -> np.ndarray:
     """bool [R]: some (k, m, d, h) meets class r's accuracy floor and latency SLO (``best`` from above),
-    with the tolerance :data:`TOL` (the cost model's feasibility, by the same formula)."""
-    lat = np.where(accuracy_[None] >= floor[:, None, None] - TOL, best[origin], np.inf)  # [R,M,D]
-    return lat.reshape(len(origin), -1).min(axis=1) <= slo_ms + TOL
+    with the tolerance :data:`TOL` (the cost model's feasibility, by the same formula).
+
+    Class r is feasible when min{best[o_r, m, d] : a(m,d) >= α_r − TOL} <= L_r + TOL.  The (m, d) pairs are
+    sorted by accuracy once, so that minimum is a suffix minimum found by binary search: O(R log(M·D))
+    instead of an [R, M, D] array (the same comparisons and the same minimum, so the same answer).
+    """
+    acc = np.asarray(accuracy_, dtype=float).ravel()
+    order = np.argsort(acc, kind="stable")
+    lat = np.asarray(best, dtype=float).reshape(len(best), -1)[:, order]  # [origin, M·D] by ascending accuracy
+    suffix_min = np.minimum.accumulate(lat[:, ::-1], axis=1)[:, ::-1]
+    suffix_min = np.concatenate([suffix_min, np.full((len(lat), 1), np.inf)], axis=1)  # none qualifies: inf
+    first = np.searchsorted(acc[order], np.asarray(floor, dtype=float) - TOL, side="left")
+    return suffix_min[origin, first] <= slo_ms + TOL
 
 
 def scenario_classes_feasible(s: Scenario) -> np.ndarray:

@@ -66,7 +66,8 @@ def _geoserve_reference(env: Any, mode: str) -> Policy:
 
     def policy(obs: Any, info: dict) -> np.ndarray:
         rates = info["observed_rates"] if mode == "myopic" else env.demand_of_next_slot()
-        return env.target_action(greedy_slot_plan(env.scenario, env.slot_hours, rates, env.reference_local_search))
+        plan = greedy_slot_plan(env.scenario, env.slot_hours, rates, env.reference_local_search)
+        return env.target_action(plan)
 
     return policy
 

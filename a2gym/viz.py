@@ -1,4 +1,8 @@
-"""Map-style drawings of a plan (matplotlib, Agg backend, never opens a window).
+"""Map-style drawings of a plan (matplotlib figures drawn on an Agg canvas, never a window).
+
+Importing this module changes no global matplotlib state (no ``matplotlib.use``, no pyplot): figures
+are plain ``matplotlib.figure.Figure`` objects rendered by an explicit ``FigureCanvasAgg``, so a user's
+interactive backend is left alone.
 
 * :func:`draw_plan` returns a ``matplotlib.figure.Figure``: regions at their longitude/latitude,
   request traffic as lines origin → serving region (width ∝ req/s), deployed model versions as
@@ -8,17 +12,19 @@
 
 from __future__ import annotations
 
+import io
+import os
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from a2gym.fileio import atomic_write_bytes, check_output_path
+from a2gym.plan import Plan
+from a2gym.scenario import Scenario
 
-from a2gym.plan import Plan  # noqa: E402
-from a2gym.scenario import Scenario  # noqa: E402
+PLOT_SUFFIXES = (".png",)
 
 
 def draw_plan(scenario: Scenario, plan: Plan, ax: Any = None, title: str | None = None,
@@ -87,18 +93,24 @@ def plan_to_rgb(scenario: Scenario, plan: Plan, width: int = 800, height: int = 
     """The :func:`draw_plan` picture as ``uint8 [height, width, 3]``."""
     dpi = 100
     fig = draw_plan(scenario, plan, title=title, figsize=(width / dpi, height / dpi), dpi=dpi)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     canvas = FigureCanvasAgg(fig)
     fig.tight_layout()
     canvas.draw()
-    img = np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
-    plt.close(fig)
-    return img
+    return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
 
 
-def save_plan_png(scenario: Scenario, plan: Plan, path: str, title: str | None = None) -> None:
-    """Write the :func:`draw_plan` picture to ``path`` (PNG)."""
+def check_plot_path(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`~a2gym.errors.FileError` unless a PNG may be written to ``path`` (its folder exists,
+    it ends in ``.png``, it is not a symlink or a non-regular file); call it before the work to plot."""
+    check_output_path(path, "plot", PLOT_SUFFIXES)
+
+
+def save_plan_png(scenario: Scenario, plan: Plan, path: str | os.PathLike[str], title: str | None = None) -> None:
+    """Write the :func:`draw_plan` picture to ``path`` (PNG, atomically: a temp file renamed into place)."""
+    check_plot_path(path)
     fig = draw_plan(scenario, plan, title=title)
+    FigureCanvasAgg(fig)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    atomic_write_bytes(path, buf.getvalue(), "plot")

@@ -258,7 +258,8 @@ def invalid_env_kwargs(invalid: dict[str, Any] | None) -> dict[str, Any]:
     no failure run, accepts them."""
     from a2gym.envs.invalid import DEFAULT_FAILURE_PENALTY, DEFAULT_INVALID_PENALTY, DEFAULT_MAX_INVALID
 
-    defaults = {"invalid_penalty": DEFAULT_INVALID_PENALTY, "invalid_failure_penalty": DEFAULT_FAILURE_PENALTY,
+    defaults = {"invalid_penalty": DEFAULT_INVALID_PENALTY,
+                "invalid_failure_penalty": DEFAULT_FAILURE_PENALTY,
                 "max_invalid_actions": DEFAULT_MAX_INVALID}
     return {k: v for k, v in (invalid or {}).items() if v != defaults[k]}
 

@@ -13,7 +13,8 @@ import numpy as np
 
 
 def pool_uris(generator_uri: str, size: int) -> list[str]:
-    """``size`` generator URIs with the parameters of ``generator_uri`` and seeds ``s, s+1, …`` (s = its seed)."""
+    """``size`` generator URIs with the parameters of ``generator_uri`` and seeds ``s, s+1, …`` (s: its
+    seed)."""
     from a2gym.scenario.uri import GENERATOR_SCHEME, GeneratorURI
 
     if not generator_uri.startswith(GENERATOR_SCHEME):

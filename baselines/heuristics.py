@@ -1,6 +1,7 @@
 """Heuristic policies for the a2gym envs; each is a callable ``policy(obs, info) -> action``.
 
-A heuristic picks a *target facility* per class (then data version d*), and acts through the env:
+A heuristic picks a *target facility* per class (then data version d*), and acts through the env's one
+target-to-action adaptor, ``env.unwrapped.target_action(targets, data)`` (the reference policy uses it too):
 
 * Placement-v0: open the next target facility that is not masked, then STOP.
 * Scheduling-v0: serve the current class (``info["class"]``) at its target with d*.
@@ -56,7 +57,8 @@ def local_targets(scenario: Scenario) -> np.ndarray:
 def cheapest_targets(scenario: Scenario) -> np.ndarray:
     """Per class: argmin_i C[r, i], the per-request cheapest facility (opening cost ignored): the solvers'
     :func:`~a2gym.solvers.baselines.per_request_cheapest`."""
-    return cached_on(scenario, "baseline_cheapest_targets", lambda: per_request_cheapest(CostModel.of(scenario)))
+    return cached_on(scenario, "baseline_cheapest_targets",
+                     lambda: per_request_cheapest(CostModel.of(scenario)))
 
 
 def restricted_assignment(scenario: Scenario, restrict: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,11 +95,20 @@ def _target_policy(env: Any, targets: Callable[[Scenario], Target]) -> Policy:
 
 def _random_policy(env: Any, seed: int | None) -> Policy:
     rng = np.random.default_rng(seed)
-    if isinstance(env.action_space, gym.spaces.MultiBinary | gym.spaces.MultiDiscrete):
-        def bits(obs: Any, info: dict) -> np.ndarray:  # GeoServe: (may be 0, may be 1) per facility
+    space = env.action_space
+    if isinstance(space, gym.spaces.MultiBinary) or (isinstance(space, gym.spaces.MultiDiscrete)
+                                                     and np.all(space.nvec == 2)):
+        def bits(obs: Any, info: dict) -> np.ndarray:  # GeoServe-v0: (may be 0, may be 1) per facility
             can = info["action_mask"].reshape(-1, 2)[:, 1]
-            return (can & (rng.random(can.size) < 0.5)).astype(env.action_space.dtype)
+            return (can & (rng.random(can.size) < 0.5)).astype(space.dtype)
         return bits
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        ends = np.cumsum(space.nvec.reshape(-1))
+
+        def components(obs: Any, info: dict) -> np.ndarray:  # each component: uniform among its valid values
+            blocks = np.split(np.asarray(info["action_mask"], dtype=bool), ends[:-1])
+            return np.array([int(rng.choice(np.flatnonzero(m))) for m in blocks], dtype=space.dtype)
+        return components
 
     def discrete(obs: Any, info: dict) -> int:
         return int(rng.choice(np.flatnonzero(info["action_mask"])))

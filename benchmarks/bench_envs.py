@@ -5,8 +5,11 @@
 Every env is made with ``gymnasium.make`` (so with the same registration wrappers as CartPole-v1).
 Actions are recorded first (uniformly random valid actions, seeded) and replayed in the timed loop, so
 the numbers are env time, not policy time; resets are included.  Vector envs count env-steps
-(num_envs × vector steps).  Targets (default scenario): Placement-v0 ≥ 0.25× CartPole, native vector
-env (N = 64) ≥ 1× CartPole per env-step, GeoServe-v0 ≥ 2,000 steps/s.
+(num_envs × vector steps).  The ``invalid_action='raise'`` row replays the same valid actions in the
+strict mode, next to the default's row (the default's masked-action handling must cost ≤ 10%; the
+before/after comparison across revisions is ``benchmarks/bench_invalid_overhead.py``).  Targets (default
+scenario): Placement-v0 ≥ 0.25× CartPole, native vector env (N = 64) ≥ 1× CartPole per env-step,
+GeoServe-v0 and GeoServe-v1 ≥ 2,000 steps/s.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -27,11 +31,15 @@ def _random_valid(space: gym.Space, mask: np.ndarray | None, rng: np.random.Gene
         return space.sample()
     if isinstance(space, gym.spaces.MultiBinary):
         return (mask.reshape(-1, 2)[:, 1] & (rng.random(space.n) < 0.5)).astype(np.int8)
+    if isinstance(space, gym.spaces.MultiDiscrete):  # mask: one block of nvec[i] booleans per component
+        blocks = mask.reshape(len(space.nvec), -1)
+        return np.argmax(rng.random(blocks.shape) * blocks, axis=1)
     return int(np.argmax(rng.random(mask.shape) * mask))
 
 
-def bench_single(env_id: str, seconds: float, **kw) -> float:
-    """Steps/s of one env, replaying recorded random valid episodes."""
+def bench_single(env_id: str, seconds: float, clock: Callable[[], float] = time.perf_counter, **kw) -> float:
+    """Steps/s of one env, replaying recorded random valid episodes (``clock``: wall time by default;
+    ``time.process_time`` counts this process's CPU seconds only, steadier on a loaded machine)."""
     env = gym.make(env_id, **kw)
     env.action_space.seed(0)
     rng = np.random.default_rng(0)
@@ -47,18 +55,19 @@ def bench_single(env_id: str, seconds: float, **kw) -> float:
             if term or trunc:
                 break
         episodes.append(acts)
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, clock()
     while True:
         for e, acts in enumerate(episodes):
             env.reset(seed=e)
             for a in acts:
                 env.step(a)
             steps += len(acts)
-        if time.perf_counter() - t0 > seconds:
-            return steps / (time.perf_counter() - t0)
+        if clock() - t0 > seconds:
+            return steps / (clock() - t0)
 
 
-def bench_vector(env_id: str, num_envs: int, seconds: float, **kw) -> float:
+def bench_vector(env_id: str, num_envs: int, seconds: float, clock: Callable[[], float] = time.perf_counter,
+                 **kw) -> float:
     """Env-steps/s of the native vector env (vector_entry_point), replaying recorded random valid actions."""
     venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kw)
     rng = np.random.default_rng(0)
@@ -70,14 +79,14 @@ def bench_vector(env_id: str, num_envs: int, seconds: float, **kw) -> float:
              else rng.integers(0, 2, num_envs))
         record.append(a)
         _, _, _, _, info = venv.step(a)
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, clock()
     while True:
         venv.reset(seed=0)
         for a in record:
             venv.step(a)
         steps += len(record) * num_envs
-        if time.perf_counter() - t0 > seconds:
-            return steps / (time.perf_counter() - t0)
+        if clock() - t0 > seconds:
+            return steps / (clock() - t0)
 
 
 def main() -> None:
@@ -92,8 +101,11 @@ def main() -> None:
     rows = [("CartPole-v1", bench_single("CartPole-v1", args.seconds))]
     rows.append((f"CartPole-v1 vector (N={n}, per env-step)", bench_vector("CartPole-v1", n, args.seconds)))
     rows.append(("a2gym/Placement-v0", bench_single("a2gym/Placement-v0", args.seconds, scenario=s)))
+    rows.append(("a2gym/Placement-v0 invalid_action='raise'",
+                 bench_single("a2gym/Placement-v0", args.seconds, scenario=s, invalid_action="raise")))
     rows.append(("a2gym/Scheduling-v0", bench_single("a2gym/Scheduling-v0", args.seconds, scenario=s)))
     rows.append(("a2gym/GeoServe-v0", bench_single("a2gym/GeoServe-v0", args.seconds, scenario=s)))
+    rows.append(("a2gym/GeoServe-v1", bench_single("a2gym/GeoServe-v1", args.seconds, scenario=s)))
     for env_id in ("a2gym/Placement-v0", "a2gym/Scheduling-v0"):
         rows.append((f"{env_id} native vector (N={n}, per env-step)", bench_vector(env_id, n, args.seconds,
                                                                                   scenario=s)))

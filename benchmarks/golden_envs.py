@@ -39,7 +39,8 @@ def snap(x: Any) -> Any:
     if isinstance(x, np.ndarray) and x.dtype == object:  # e.g. a vector env's per-copy lists
         return ["ndobj", list(x.shape), [snap(v) for v in x.ravel()]]
     if isinstance(x, np.ndarray):
-        return ["nd", x.dtype.str, list(x.shape), hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()]
+        data = hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
+        return ["nd", x.dtype.str, list(x.shape), data]
     if isinstance(x, dict):
         return ["dict", [[k, snap(x[k])] for k in INFO_KEYS if k in x]]
     if isinstance(x, list | tuple):
@@ -71,8 +72,8 @@ def single(env_id: str, uri: str, episodes: int = 6, **kw: Any) -> list:
         while True:
             a = policy(obs, info) if policy is not None else _random(info, rng, binary)
             obs, r, term, trunc, info = env.step(a)
-            out.append(["step", snap(np.asarray(a, dtype=np.int64)), snap(obs), snap(r), snap(term), snap(trunc), snap(info),
-                        snap(env.unwrapped.action_masks())])
+            out.append(["step", snap(np.asarray(a, dtype=np.int64)), snap(obs), snap(r), snap(term),
+                        snap(trunc), snap(info), snap(env.unwrapped.action_masks())])
             if term or trunc:
                 break
     return out

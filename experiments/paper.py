@@ -13,26 +13,31 @@ Writes to ``--out``:
   the bandwidth-price scale and the load scale (each applied with ``Scenario.replace``).
 
 The scenario is not tuned: the numbers are what the bundled data give.
+
+The tracked files hold results only, never wall times (those go to stdout), and a file is rewritten
+only when its content changes, so a re-run that reproduces the numbers leaves ``git status`` clean.
+A baseline that is infeasible at a sweep point (e.g. no adaptation at tight SLOs: no single model and
+data version serves every class) is written as ``infeasible``, not as a number.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import a2gym  # noqa: E402
-from a2gym import InfeasibleError, SolverError  # noqa: E402
-from a2gym.scenario import Scenario  # noqa: E402
-from a2gym.solvers import RESTRICTIONS, solve  # noqa: E402
+import a2gym
+from a2gym import InfeasibleError, SolverError
+from a2gym.fileio import atomic_write_bytes
+from a2gym.scenario import Scenario
+from a2gym.solvers import RESTRICTIONS, solve
 
 URI = "scenario://paper-default-v0"
 BASELINES = [*RESTRICTIONS, "per-request-cheapest", "random"]
@@ -56,8 +61,8 @@ def headline(s: Scenario, out: Path, milp_limit: float) -> list[dict]:
         rows.append({"plan": name, "kind": kind, "method": sol.method, "status": sol.status,
                      "total": c.total, "compute": c.compute, "bandwidth": c.bandwidth, "deployment": c.deployment,
                      "per_1k_requests": c.per_1k_requests, "instances": int(c.instances.sum()),
-                     "wall_time_s": sol.wall_time, "fixed": "; ".join(f"{k}={v}" for k, v in
-                                                                     sol.info.get("restriction", {}).items())})
+                     "fixed": "; ".join(f"{k}={v}" for k, v in sol.info.get("restriction", {}).items())})
+        print(f"  {name}: {sol.wall_time:.2f} s")
 
     g = solve(s, "greedy")
     add("A2-Greedy (reference)", g, "ours")
@@ -70,8 +75,8 @@ def headline(s: Scenario, out: Path, milp_limit: float) -> list[dict]:
         print(f"MILP: {e}")
     t0 = time.perf_counter()
     lb = a2gym.lower_bound(s)
-    rows.append({"plan": "LP lower bound", "kind": "bound", "method": "lp", "status": "bound", "total": lb,
-                 "wall_time_s": time.perf_counter() - t0})
+    rows.append({"plan": "LP lower bound", "kind": "bound", "method": "lp", "status": "bound", "total": lb})
+    print(f"  LP lower bound: {time.perf_counter() - t0:.2f} s")
     for b in BASELINES:
         try:
             add(LABEL[b], run_baseline(s, b), "baseline")
@@ -92,15 +97,27 @@ def headline(s: Scenario, out: Path, milp_limit: float) -> list[dict]:
     return rows
 
 
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` unless the file already holds exactly it (a reproduced result)."""
+    if path.exists() and path.read_bytes() == data:
+        return
+    atomic_write_bytes(path, data, "result file")
+
+
 def _write_csv(path: Path, rows: list[dict]) -> None:
     keys: list[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\r\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else "infeasible" if v is INFEASIBLE else v)
+                    for k, v in r.items()})
+    _write_if_changed(path, buf.getvalue().encode("utf-8"))
+
+
+INFEASIBLE = object()  # a baseline's restriction leaves some class without an option at this sweep point
 
 
 def _scaled(s: Scenario, what: str, x: float) -> Scenario:
@@ -137,22 +154,28 @@ def sweep(s: Scenario, what: str, xs: list[float], out: Path, xlabel: str,
             continue
         g = solve(sx, "greedy")
         row["greedy"] = g.total
-        row["greedy_time_s"] = g.wall_time
         row["lower_bound"] = a2gym.lower_bound(sx)
         for b in BASELINES:
             try:
                 row[b] = run_baseline(sx, b).total
                 row[f"saving_vs_{b}_pct"] = 100.0 * (1 - g.total / row[b])
             except InfeasibleError:
-                row[b] = float("nan")
+                row[b] = INFEASIBLE
         rows.append(row)
-        log(f"  {what}={x}: greedy ${g.total:.3f}, LB ${row['lower_bound']:.3f}, " + ", ".join(
-            f"{b} {row.get(f'saving_vs_{b}_pct', float('nan')):.0f}%" for b in BASELINES[:4]))
+        log(f"  {what}={x}: greedy ${g.total:.3f} ({g.wall_time:.2f} s), LB ${row['lower_bound']:.3f}, saving vs "
+            + ", ".join(f"{b} {row[f'saving_vs_{b}_pct']:.0f}%" if row[b] is not INFEASIBLE
+                        else f"{b} infeasible (no single choice serves every class)" for b in BASELINES[:4]))
     _write_csv(out / f"sweep_{what}.csv", rows)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    FigureCanvasAgg(fig)
+    a1, a2 = fig.subplots(1, 2)
     xv = [r[what] for r in rows]
+
+    def num(v: object) -> float:
+        return np.nan if v is INFEASIBLE or v is None else float(v)
+
     for key, style in [("greedy", "k-o"), ("lower_bound", "k:"), *[(b, "--") for b in BASELINES[:5]]]:
-        a1.plot(xv, [r.get(key, np.nan) for r in rows], style, label=LABEL.get(key, key), ms=4)
+        a1.plot(xv, [num(r.get(key)) for r in rows], style, label=LABEL.get(key, key), ms=4)
     a1.set_xlabel(xlabel)
     a1.set_ylabel("$ per epoch")
     a1.set_yscale("log")
@@ -165,25 +188,25 @@ def sweep(s: Scenario, what: str, xs: list[float], out: Path, xlabel: str,
     a2.legend(fontsize=7)
     fig.suptitle(f"paper-default-v0: sweep over {xlabel}")
     fig.tight_layout()
-    fig.savefig(out / f"sweep_{what}.png", dpi=110)
-    plt.close(fig)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
+    _write_if_changed(out / f"sweep_{what}.png", png.getvalue())
     return rows
 
 
-def write_markdown(s: Scenario, rows: list[dict], sweeps: dict[str, list[dict]], out: Path, wall: float) -> None:
+def write_markdown(s: Scenario, rows: list[dict], sweeps: dict[str, list[dict]], out: Path) -> None:
     g = next(r for r in rows if r["plan"].startswith("A2-Greedy"))
     lines = [f"# A² headline on `{URI}`", "",
              f"Scenario `{s.name}` (sha256 `{s.sha256[:16]}…`): {s.n_regions} regions, {s.n_models} model versions, "
              f"{s.n_data_versions} data versions, {s.n_instance_types} instance types, {s.n_classes} request classes, "
              f"{s.class_rate.sum():.0f} req/s; costs in $ per {s.epoch_hours:g} h epoch.", "",
-             "| plan | total $ | compute $ | bandwidth $ | deployment $ | A2-Greedy saving | status | time s |",
-             "|---|---:|---:|---:|---:|---:|---|---:|"]
+             "| plan | total $ | compute $ | bandwidth $ | deployment $ | A2-Greedy saving | status |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         sav = "" if r["plan"].startswith("A2-Greedy") else f"{r['greedy_saving_pct']:.1f}%"
         c, b, d = (f"{r[k]:.4f}" if isinstance(r.get(k), float) else "" for k in ("compute", "bandwidth", "deployment"))
         name = r["plan"] + (f" ({r['fixed']})" if r.get("fixed") else "")
-        lines.append(f"| {name} | {r['total']:.4f} | {c} | {b} | {d} | {sav} | "
-                     f"{r.get('status', '')} | {r.get('wall_time_s', 0):.2f} |")
+        lines.append(f"| {name} | {r['total']:.4f} | {c} | {b} | {d} | {sav} | {r.get('status', '')} |")
     lines += ["", "Savings of A2-Greedy against the four adaptation baselines across the sweeps "
               "(min–max over the sweep points where both are feasible):", "",
               "| sweep | " + " | ".join(LABEL[b] for b in BASELINES[:5]) + " |",
@@ -199,8 +222,8 @@ def write_markdown(s: Scenario, rows: list[dict], sweeps: dict[str, list[dict]],
     lines += ["", f"A2-Greedy costs ${g['total']:.4f}"
               + (f", {g['total'] / opt['total']:.4f}× the MILP optimum" if opt else "")
               + (f" and {g['total'] / lb['total']:.3f}× the LP lower bound" if lb else "") + ".",
-              f"Full run: {wall:.0f} s.", ""]
-    (out / "headline.md").write_text("\n".join(lines), encoding="utf-8")
+              "Wall times are printed by the run, not kept here (they change on every run).", ""]
+    _write_if_changed(out / "headline.md", "\n".join(lines).encode("utf-8"))
 
 
 def main() -> None:
@@ -220,7 +243,7 @@ def main() -> None:
     for what, (full, quick, xlabel) in SWEEPS.items():
         print(f"sweep {what}")
         sweeps[what] = sweep(s, what, quick if a.quick else full, out, xlabel, print)
-    write_markdown(s, rows, sweeps, out, time.perf_counter() - t0)
+    write_markdown(s, rows, sweeps, out)
     print(f"wrote {out}/headline.md, headline.csv, sweep_*.csv/png in {time.perf_counter() - t0:.0f} s")
 
 

@@ -50,7 +50,8 @@ def check_info(env: gym.Env, info: dict) -> None:
 
 def check_no_smoke(env: gym.Env, seed: int = 0, policy: Any = None, max_steps: int = 10_000) -> float:
     """One episode (random masked actions unless ``policy``): observations in the space, finite rewards,
-    valid masks and ``info["cost"]`` every step, return = -final cost / reference cost.  Returns the return."""
+    valid masks and ``info["cost"]`` every step, return = -final cost / reference cost.  Returns the
+    return."""
     rng = np.random.default_rng(seed)
     obs, info = env.reset(seed=seed)
     assert env.observation_space.contains(obs), obs

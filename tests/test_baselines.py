@@ -53,3 +53,19 @@ def test_paper_baselines_replay_the_restricted_solver_plan_in_scheduling(name):
     sol = a2gym.solve(uri, "greedy", restrict=PAPER_BASELINES[name], split=False)
     assert info["cost"] == pytest.approx(sol.cost.total, rel=1e-9)
     assert info["cost"] >= info["reference_cost"] * (1 - 1e-9)
+
+
+def test_random_picks_a_valid_value_per_component_of_a_multidiscrete_space():
+    env = gymnasium.make("a2gym/GeoServe-v1", scenario="generator://synth-v0/3?classes=12&regions=3&models=3"
+                         "&datas=4&types=2", n_slots=3, slot_minutes=60.0)
+    policy = make_policy("random", env, seed=0)
+    obs, info = env.reset(seed=0)
+    ends = np.cumsum(env.action_space.nvec)
+    done = False
+    while not done:
+        a = policy(obs, info)
+        assert env.action_space.contains(a)
+        starts = ends - env.action_space.nvec
+        assert all(info["action_mask"][s + v] for s, v in zip(starts, a, strict=True))
+        obs, _, term, trunc, info = env.step(a)
+        done = term or trunc

@@ -185,8 +185,9 @@ def test_gymnasium_vector_wrappers(env_id):
             assert venv.observation_space.contains(obs)
             for _ in range(3):
                 masks = venv.call("action_masks")
-                acts = [random_action(venv.envs[0] if mode == "sync" else make(env_id),
-                                      {"action_mask": m}, np.random.default_rng(i)) for i, m in enumerate(masks)]
+                one = venv.envs[0] if mode == "sync" else make(env_id)
+                acts = [random_action(one, {"action_mask": m}, np.random.default_rng(i))
+                        for i, m in enumerate(masks)]
                 obs, r, *_ = venv.step(np.stack(acts))
                 assert np.all(np.isfinite(r))
         finally:
@@ -224,8 +225,8 @@ def test_out_of_space_and_masked_actions_raise():
     env = make("a2gym/Scheduling-v0", scenario=two_region_toy(), invalid_action="raise")
     _, info = env.reset(seed=0)
     assert info["class"] == 0 and not info["action_mask"][0]  # c0 needs accuracy 0.75; "small" has 0.7
-    with pytest.raises(a2gym.ActionError, match=r"action 0 \(A/m/cpu with small\) for class c0 is masked off: "
-                                                r"accuracy 0.7000 < floor 0.75"):
+    with pytest.raises(a2gym.ActionError, match=r"action 0 \(A/m/cpu with small\) for class c0 is masked "
+                                                r"off: accuracy 0.7000 < floor 0.75"):
         env.step(0)
     env = make("a2gym/GeoServe-v0", invalid_action="raise")
     _, info = env.reset(seed=0)
@@ -283,7 +284,8 @@ def test_step_after_the_episode_ended_raises(env_id):
     ("invalid_action", "skip", "'noop', 'raise'"), ("invalid_action", None, "'noop', 'raise'"),
     ("invalid_action", 1, "'noop', 'raise'"), ("action_mask_in_obs", 1, "True or False"),
     ("action_mask_in_obs", "yes", "True or False"), ("invalid_penalty", -1.0, ">= 0"),
-    ("invalid_penalty", True, ">= 0"), ("max_invalid_actions", 0, ">= 1"), ("max_invalid_actions", 2.5, ">= 1"),
+    ("invalid_penalty", True, ">= 0"), ("max_invalid_actions", 0, ">= 1"),
+    ("max_invalid_actions", 2.5, ">= 1"),
 ])
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_bad_invalid_action_kwargs_fail_at_make_naming_the_kwarg(env_id, kwarg, value, allowed):
@@ -381,5 +383,6 @@ def test_readme_environments_example_runs_and_prints_progress():
                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
-    assert [ln for ln in lines if ln.startswith("trained ")] == [f"trained {k} steps" for k in (512, 1024, 1536, 2048)]
+    progress = [ln for ln in lines if ln.startswith("trained ")]
+    assert progress == [f"trained {k} steps" for k in (512, 1024, 1536, 2048)]
     assert re.fullmatch(r"cost \$\d+\.\d{3} vs reference \$\d+\.\d{3}", lines[-1])

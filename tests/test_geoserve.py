@@ -52,7 +52,8 @@ def test_slot_costs_scale_the_epoch_costs_and_use_evaluate():
 
 
 def test_nothing_deployed_pays_the_slo_penalty_per_request():
-    env = make("a2gym/GeoServe-v0", scenario=two_region_toy(), trace=None, slo_penalty_per_request=0.01)  # 1 h slots
+    # 1 h slots
+    env = make("a2gym/GeoServe-v0", scenario=two_region_toy(), trace=None, slo_penalty_per_request=0.01)
     _, info = env.reset(seed=0)
     _, r, _, _, info = env.step(np.zeros(2, dtype=np.int8))
     expected = env.unwrapped.rates[1]

@@ -159,16 +159,24 @@ def test_counts_beyond_the_space_fail_at_make():
         toy_env(scenario=two_region_toy(class_rate=np.array([40.0, 10.0])), max_instances=2)
 
 
-def test_out_of_range_and_masked_actions_raise_naming_the_facility():
+def test_out_of_range_actions_raise_and_masked_counts_are_cleared_or_raise():
     env = toy_env()
     env.reset(seed=0)
     with pytest.raises(ActionError, match="outside 0..8"):
         env.step(np.array([9, 0]))
     with pytest.raises(ActionError, match="shape"):
         env.step(np.array([1, 0, 0]))
-    env = toy_env(scenario=two_region_toy(price_per_hour=np.array([[1.0], [np.nan]])))  # B not offered
+    no_b = two_region_toy(price_per_hour=np.array([[1.0], [np.nan]]))  # B not offered
+    env = toy_env(scenario=no_b)
     _, info = env.reset(seed=0)
     assert info["action_mask"].reshape(2, -1).tolist() == [[True] * 9, [True] + [False] * 8]
+    _, _, _, _, cleared = env.step(np.array([1, 3]))  # default invalid_action="noop": B's 3 are cleared
+    env.reset(seed=0)
+    _, _, _, _, plain = env.step(np.array([1, 0]))
+    assert cleared["cleared_counts"] == 1 and cleared["invalid_action"] and cleared["invalid_actions"] == 1
+    assert cleared["cost"] == plain["cost"] and not plain["invalid_action"]
+    env = toy_env(scenario=no_b, invalid_action="raise")
+    env.reset(seed=0)
     with pytest.raises(ActionError, match="masked off"):
         env.step(np.array([1, 1]))
 
@@ -218,6 +226,7 @@ def test_hindsight_beats_forecast_and_reactive_and_replays_to_its_cost():
         assert cost == pytest.approx(plan.replay_cost, rel=1e-9)  # replaying the plan through env.step
         assert plan.bound <= plan.objective * (1 + 1e-6) and plan.bound <= cost * (1 + 1e-6)
         assert cost <= forecast * (1 + 1e-9) and cost <= reactive * (1 + 1e-9), (seed, cost, forecast, reactive)
+        assert plan.source.startswith("milp") and cost < plan.start_cost  # the MILP improves on its start
     assert cost < 0.9 * reactive  # a day where foresight matters
 
 
@@ -241,3 +250,21 @@ def test_same_seed_gives_the_same_day_in_another_process():
     env = gymnasium.make(ID, scenario=SMALL, n_slots=8)
     env.reset(seed=11)
     assert json.loads(out.stdout) == env.unwrapped.rates.tolist()
+
+
+def test_records_replay_bit_for_bit():
+    from a2gym.leaderboard.episode import replay, run_episode
+
+    uri = "scenario://a2-test-v0/geoserve-1"  # replay loads bundled scenarios only
+    env = gymnasium.make(ID, scenario=uri, n_slots=8)
+    out = run_episode(env, reference_policy(env, "forecast"), seed=5)
+    again = replay(ID, uri, {"n_slots": 8}, 5, out.actions)
+    assert again.cost == out.cost and again.return_ == out.return_ and again.cost_breakdown == out.cost_breakdown
+    assert isinstance(out.actions[0], list) and len(out.actions) == 8
+
+
+def test_action_mask_in_obs():
+    env = toy_env(action_mask_in_obs=True)
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    assert np.array_equal(obs["action_mask"], info["action_mask"].astype(np.float32))

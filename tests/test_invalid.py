@@ -39,7 +39,8 @@ def test_masked_action_is_a_penalised_noop(env_id):
 
 @pytest.mark.parametrize("env_id", ["a2gym/Placement-v0", "a2gym/Scheduling-v0"])
 def test_a_run_of_masked_actions_ends_the_episode_as_a_failure(env_id):
-    env = _with_masked_actions(env_id, max_invalid_actions=4, invalid_failure_penalty=7.0, invalid_penalty=0.25)
+    env = _with_masked_actions(env_id, max_invalid_actions=4, invalid_failure_penalty=7.0,
+                               invalid_penalty=0.25)
     _, info = env.reset(seed=0)
     valid = int(np.flatnonzero(info["action_mask"])[0])
     rewards = []
@@ -90,7 +91,8 @@ def test_geoserve_multibinary_kwarg_keeps_the_decision_and_the_mask():
     md = make("a2gym/GeoServe-v0")
     mb = make("a2gym/GeoServe-v0", action_type="multibinary")
     n = md.unwrapped.n_facilities
-    assert md.action_space == gym.spaces.MultiDiscrete([2] * n) and mb.action_space == gym.spaces.MultiBinary(n)
+    assert md.action_space == gym.spaces.MultiDiscrete([2] * n)
+    assert mb.action_space == gym.spaces.MultiBinary(n)
     _, i1 = md.reset(seed=2)
     _, i2 = mb.reset(seed=2)
     rng = np.random.default_rng(0)

@@ -89,3 +89,21 @@ def test_reference_cost_is_the_envs_cost_of_the_greedy_open_set():
     sigma = opened[np.argmin(cm.C[:, opened], axis=1)]
     assert placement_reference_cost(scn) == pytest.approx(cm.evaluate(cm.materialise(sigma)).total, rel=1e-12)
     assert isinstance(cm.materialise(sigma), Plan)
+
+
+def test_the_per_step_instance_count_is_the_cost_models_formula():
+    from a2gym.costmodel import instances_needed, instances_needed_one
+
+    rng = np.random.default_rng(0)
+    rho = 0.7
+    busy = np.concatenate([rng.random(2000) * 50, np.arange(0, 40) * rho, np.arange(0, 40) * rho + 1e-12,
+                           np.arange(1, 40) * rho - 1e-9])
+    assert [instances_needed_one(float(x), rho) for x in busy] == instances_needed(busy, rho).tolist()
+
+
+def test_the_tables_lists_are_labelled():
+    t = PlacementTables.of(make("a2gym/Placement-v0").unwrapped.scenario)
+    lists = t.py()
+    assert lists._fields == ("fac_cls", "order", "n_feasible", "busy", "price", "deploy")
+    assert lists.price == t.price.tolist() and lists.n_feasible == t.n_feasible.tolist()
+    assert not hasattr(t, "bw_t") and not hasattr(t, "busy_t")

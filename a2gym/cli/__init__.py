@@ -28,16 +28,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    import importlib
+    """Add every command group; a command module that fails to import fails the CLI (never skipped)."""
+    from a2gym.cli import leaderboard_cmd, scenario_cmd, solve_cmd
 
-    for mod in ("scenario_cmd", "solve_cmd", "leaderboard_cmd"):
-        try:
-            m = importlib.import_module(f"a2gym.cli.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"a2gym.cli.{mod}":
-                raise
-            continue
-        m.register(main)
+    for mod in (scenario_cmd, solve_cmd, leaderboard_cmd):
+        mod.register(main)
 
 
 _register()

@@ -73,10 +73,10 @@ def mask_obs_space(obs_space: spaces.Box, n_mask: int) -> spaces.Dict:
 
 
 class A2Env(gym.Env, abc.ABC):
-    """Base of the a2gym envs: scenario source, reward, viewer, masked actions, ``action_masks`` and reset options.
+    """Base of the a2gym envs: scenario source, reward, viewer, masked actions, masks, reset options.
 
     A subclass builds, in ``__init__`` (before :meth:`_finish_spaces`) and at every reset, the attributes
-    declared below, and implements :meth:`_mask`, :meth:`_obs` and :meth:`plan`.
+    declared below, and implements :meth:`_mask`, :meth:`_obs`, :meth:`_info` and :meth:`plan`.
     """
 
     metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
@@ -107,8 +107,9 @@ class A2Env(gym.Env, abc.ABC):
         self.reward_fn = make_reward(reward)
         self.viewer = Viewer()
         self.scenario: Scenario = self.source.first
-        self._make_kwargs: dict[str, Any] = {"resample": resample, "max_classes": max_classes, "reward": reward,
-                                             **self.invalid_rule.kwargs(), "action_mask_in_obs": action_mask_in_obs}
+        self._make_kwargs: dict[str, Any] = {"resample": resample, "max_classes": max_classes,
+                                             "reward": reward, **self.invalid_rule.kwargs(),
+                                             "action_mask_in_obs": action_mask_in_obs}
         self._needs_reset: str | None = "step() before reset()"  # why step() raises ResetNeededError now
 
     @property
@@ -134,7 +135,7 @@ class A2Env(gym.Env, abc.ABC):
         return obs
 
     def _reset_needed(self) -> ResetNeededError:
-        """The error of a step() while ``_needs_reset`` (before the first reset, or after the episode ended)."""
+        """The error of a step() while ``_needs_reset`` (before the first reset, or after the end)."""
         name = self.spec.id if self.spec is not None else type(self).__name__
         return ResetNeededError(f"{name}: {self._needs_reset}; call reset() first")
 
@@ -175,6 +176,10 @@ class A2Env(gym.Env, abc.ABC):
         """The observation Box's array now (fresh); see each env's ``## Observation Space``."""
 
     @abc.abstractmethod
+    def _info(self) -> dict[str, Any]:
+        """``info`` now (reset's, and a step's when nothing more happened); see each env's docstring."""
+
+    @abc.abstractmethod
     def plan(self) -> Plan:
         """The plan built so far (Placement, Scheduling) or of the last slot (GeoServe)."""
 
@@ -197,8 +202,8 @@ class A2Env(gym.Env, abc.ABC):
         """Refuse an episode that could outlast the registered cap (the inner env cannot see a TimeLimit
         wrapper, so a cap the user lowers at ``make`` truncates as Gymnasium documents)."""
         if needed > MAX_EPISODE_STEPS:
-            raise ValueError(f"scenario {self.scenario.name!r} needs up to {needed} steps per episode, more than "
-                             f"the registered max_episode_steps = {MAX_EPISODE_STEPS}")
+            raise ValueError(f"scenario {self.scenario.name!r} needs up to {needed} steps per episode, "
+                             f"more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
 
     def action_masks(self) -> np.ndarray:
         """Valid actions now (bool), for sb3-contrib's MaskablePPO; equals ``info["action_mask"]``."""
@@ -209,7 +214,8 @@ class A2Env(gym.Env, abc.ABC):
         if self.render_mode == "rgb_array":
             return self.viewer.rgb(self.scenario, self.plan())
         if self.render_mode == "ansi":
-            return self.viewer.ansi(self.scenario, self.plan(), self._cost_parts(), title=self._render_title())
+            return self.viewer.ansi(self.scenario, self.plan(), self._cost_parts(),
+                                    title=self._render_title())
         return None
 
     def _render_title(self) -> str:
@@ -218,13 +224,15 @@ class A2Env(gym.Env, abc.ABC):
 
     def _cost_parts(self) -> dict[str, float]:
         """Cost so far [$] as total / compute / bandwidth / deployment (envs built on a one-copy batch)."""
-        return dict(zip(("total", "compute", "bandwidth", "deployment"), self.batch.costs[0].tolist(), strict=True))
+        names = ("total", "compute", "bandwidth", "deployment")
+        return dict(zip(names, self.batch.costs[0].tolist(), strict=True))
 
     def _cost_info(self, **extra: Any) -> dict[str, Any]:
         """``info``: the cost keys [$], the reference cost, ``extra``, then the plan's violations once the
         episode has been evaluated (always in this key order)."""
         parts = self._cost_parts()
-        info: dict[str, Any] = {"cost": parts.pop("total"), **parts, "reference_cost": self.reference_cost, **extra}
+        info: dict[str, Any] = {"cost": parts.pop("total"), **parts, "reference_cost": self.reference_cost,
+                                **extra}
         if self._last_eval is not None:
             info["violations"] = [str(v) for v in self._last_eval.violations]
         return info
@@ -273,8 +281,9 @@ class A2VectorEnv(VectorEnv, abc.ABC):
         self.reward_fn = make_reward(reward)
         self.max_episode_steps = max_episode_steps
         self.scenario: Scenario = self.source.first
-        self._make_kwargs: dict[str, Any] = {"resample": resample, "max_classes": max_classes, "reward": reward,
-                                             **self.invalid_rule.kwargs(), "action_mask_in_obs": action_mask_in_obs}
+        self._make_kwargs: dict[str, Any] = {"resample": resample, "max_classes": max_classes,
+                                             "reward": reward, **self.invalid_rule.kwargs(),
+                                             "action_mask_in_obs": action_mask_in_obs}
         self._needs_reset = True
 
     @property
@@ -371,7 +380,8 @@ class A2VectorEnv(VectorEnv, abc.ABC):
             terminated |= failed
         self.steps += 1
         cap = self.max_episode_steps
-        truncated = (self.steps >= cap) & ~terminated if cap is not None else np.zeros(self.num_envs, dtype=bool)
+        no = np.zeros(self.num_envs, dtype=bool)
+        truncated = (self.steps >= cap) & ~terminated if cap is not None else no
         ended = terminated | truncated
         idx = np.flatnonzero(resetting)
         if idx.size:
@@ -397,8 +407,9 @@ class A2VectorEnv(VectorEnv, abc.ABC):
         ``violations`` (a list per copy) and ``failed`` only where a copy's episode ended this step."""
         c = self.batch.costs
         ones = np.ones(self.num_envs, dtype=bool)
-        info: dict[str, Any] = {"cost": c[:, 0].copy(), "compute": c[:, 1].copy(), "bandwidth": c[:, 2].copy(),
-                                "deployment": c[:, 3].copy(), "action_mask": self._masks_copy(),
+        info: dict[str, Any] = {"cost": c[:, 0].copy(), "compute": c[:, 1].copy(),
+                                "bandwidth": c[:, 2].copy(), "deployment": c[:, 3].copy(),
+                                "action_mask": self._masks_copy(),
                                 "reference_cost": np.full(self.num_envs, self.reference_cost),
                                 "unserved": self._unserved(), "invalid_action": invalid,
                                 "invalid_actions": self.invalid.total.copy()}

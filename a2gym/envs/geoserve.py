@@ -41,7 +41,7 @@ class GeoServeTables:
         self.rank = facility_ranks(cm)
         self.deployable = cm.fac_feasible.any(axis=0)
         self.price_per_hour = np.nan_to_num(scenario.price_per_hour[cm.fac_region, cm.fac_type], nan=0.0)
-        self.cold_start_cost = self.price_per_hour * scenario.cold_start_s / 3600.0  # [$] one instance's start
+        self.cold_start_cost = self.price_per_hour * scenario.cold_start_s / 3600.0  # [$] per instance start
         self.deploy = cm.deploy
 
     @classmethod
@@ -72,13 +72,15 @@ class GeoServeTables:
         deployment = float(self.deploy[new].sum() + self.cold_start_cost[new].sum())
         unserved_req = float(rates[~served].sum()) * 3600.0 * self.view.epoch_hours
         penalty = unserved_req * penalty_per_request
-        costs = {"compute": ev.compute, "bandwidth": ev.bandwidth, "deployment": deployment, "penalty": penalty,
+        costs = {"compute": ev.compute, "bandwidth": ev.bandwidth, "deployment": deployment,
+                 "penalty": penalty,
                  "unserved_requests": unserved_req}
         costs["total"] = ev.compute + ev.bandwidth + deployment + penalty
         return costs, plan, ~served
 
 
-def greedy_slot_plan(scenario: Scenario, slot_hours: float, rates: np.ndarray, local_search: bool = False) -> Plan:
+def greedy_slot_plan(scenario: Scenario, slot_hours: float, rates: np.ndarray,
+                     local_search: bool = False) -> Plan:
     """A2-Greedy's integral plan for one slot's rates [req/s, R] on the slot view.
 
     Without ``local_search`` only the star greedy and Lemma A materialisation run (§11.6 steps 1–3, 5, the
@@ -243,15 +245,18 @@ class GeoServeEnv(A2Env):
                  max_classes: int | None = None, reward: Any = "normalised", render_mode: str | None = None,
                  n_slots: int = 96, slot_minutes: float = 15.0, diurnal_amplitude: float = 0.5,
                  peak_hour: float = 14.0, trace: str | np.ndarray | None = "conv",
-                 slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST, reference_local_search: bool = False,
-                 action_type: str = "multidiscrete", invalid_action: str = "noop", invalid_penalty: float = 0.0,
+                 slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST,
+                 reference_local_search: bool = False, action_type: str = "multidiscrete",
+                 invalid_action: str = "noop", invalid_penalty: float = 0.0,
                  action_mask_in_obs: bool = False):
         super().__init__(scenario, resample, max_classes, reward, render_mode, invalid_action=invalid_action,
                          invalid_penalty=invalid_penalty, action_mask_in_obs=action_mask_in_obs)
         if is_int(n_slots) and n_slots > MAX_EPISODE_STEPS:
-            raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
+            raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = "
+                             f"{MAX_EPISODE_STEPS}")
         if action_type not in ACTION_TYPES:
-            raise ValueError(f"action_type = {action_type!r} is not one of {', '.join(map(repr, ACTION_TYPES))}")
+            raise ValueError(f"action_type = {action_type!r} is not one of "
+                             f"{', '.join(map(repr, ACTION_TYPES))}")
         self.demand = DemandModel(n_slots, slot_minutes, diurnal_amplitude, peak_hour, trace)
         if not (np.isfinite(slo_penalty_per_request) and slo_penalty_per_request >= 0):
             raise ValueError(f"slo_penalty_per_request = {slo_penalty_per_request!r} must be finite and >= 0")
@@ -266,8 +271,9 @@ class GeoServeEnv(A2Env):
         self._finish_spaces(spaces.Box(0.0, 1.0, (4 + n_fac + r_max,), dtype=np.float32), 2 * n_fac)
         for k in ("invalid_failure_penalty", "max_invalid_actions"):  # a day always ends: no failure
             del self._make_kwargs[k]
-        self._make_kwargs.update(n_slots=n_slots, slot_minutes=slot_minutes, diurnal_amplitude=diurnal_amplitude,
-                                 peak_hour=peak_hour, trace=trace, slo_penalty_per_request=slo_penalty_per_request,
+        self._make_kwargs.update(n_slots=n_slots, slot_minutes=slot_minutes,
+                                 diurnal_amplitude=diurnal_amplitude, peak_hour=peak_hour, trace=trace,
+                                 slo_penalty_per_request=slo_penalty_per_request,
                                  reference_local_search=reference_local_search, action_type=action_type)
         self._setup(self.scenario)
         self.rates = self.demand.expected(self.scenario)
@@ -278,7 +284,8 @@ class GeoServeEnv(A2Env):
         self.tables = GeoServeTables.of(scenario, self.slot_hours)
         self.reference_cost = geoserve_reference_cost(scenario, self.demand, self.penalty_per_request,
                                                       self.reference_local_search)
-        self._mask_pairs = np.stack([np.ones(self.n_facilities, dtype=bool), self.tables.deployable], 1).ravel()
+        may_be_0 = np.ones(self.n_facilities, dtype=bool)
+        self._mask_pairs = np.stack([may_be_0, self.tables.deployable], 1).ravel()
 
     def _start_episode(self) -> None:
         self.slot_no = 0
@@ -331,15 +338,16 @@ class GeoServeEnv(A2Env):
         a = np.asarray(action)
         n = self.n_facilities
         if a.shape != (n,) or a.dtype.kind not in "biuf":
-            raise ActionError(f"action {action!r} is not in {self.action_space} (shape {a.shape}, dtype {a.dtype})")
+            raise ActionError(f"action {action!r} is not in {self.action_space} "
+                              f"(shape {a.shape}, dtype {a.dtype})")
         if not np.all((a == 0) | (a == 1)):
             bad = int(np.flatnonzero((a != 0) & (a != 1))[0])
             raise ActionError(f"action[{bad}] = {a[bad]!r} is not 0 or 1 ({self.action_space})")
         return a != 0
 
     def _why_masked(self, i: int) -> str:
-        return (f"action[{i}] = 1 (deploy {self.scenario.facility_name(i)}) is masked off: the facility is not "
-                "offered or can serve no class")
+        return (f"action[{i}] = 1 (deploy {self.scenario.facility_name(i)}) is masked off: the facility is "
+                "not offered or can serve no class")
 
     def _mask(self) -> np.ndarray:
         return self._mask_pairs

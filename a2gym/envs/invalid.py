@@ -55,7 +55,7 @@ def _real(name: str, value: Any) -> float:
 
 
 def check_bool(name: str, value: Any) -> bool:
-    """``value`` if it is a bool, else a ValueError naming the kwarg (no truthiness: ``1``, ``"yes"`` fail)."""
+    """``value`` if it is a bool, else a ValueError naming the kwarg (no truthiness: ``1``, ``"yes"``)."""
     if not is_bool(value):
         raise ValueError(f"{name} = {value!r} must be True or False")
     return bool(value)

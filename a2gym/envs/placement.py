@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
-from a2gym.costmodel import CostModel, Evaluation, instances_needed
+from a2gym.costmodel import CostModel, Evaluation, instances_needed, instances_needed_one
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, facility_ranks, squash
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.plan import Plan
@@ -35,7 +35,7 @@ class PlacementLists(NamedTuple):
 class PlacementTables:
     """Per-scenario arrays of the Placement env, all taken from :class:`CostModel` (no new cost formula).
 
-    rank [R, I]: facility rank in each class's cheapest-first order (|I| = infeasible), see ``facility_ranks``;
+    rank [R, I]: facility rank in each class's cheapest-first order (|I| = infeasible, ``facility_ranks``);
     order_flat [R·I]: the facilities of each class in that order (row-major), n_feasible [R]: how many are
     feasible, so the facilities of rank new … stop-1 of class r are ``order_flat[r·I + new : r·I + stop]``.
     bw_flat, busy_flat [R·(I+1)]: bandwidth cost [$/epoch] and busy instances at d* of (r, i), flattened;
@@ -73,8 +73,8 @@ class PlacementTables:
             busy = self.busy_flat.reshape(self.n_classes, n_fac + 1).tolist()
             bw = self.bw_flat.reshape(self.n_classes, n_fac + 1).tolist()
             rank = self.rank.tolist()
-            fac_cls = [[(r, rank[r][i], busy[r][i], bw[r][i]) for r in range(self.n_classes) if rank[r][i] < n_fac]
-                       for i in range(n_fac)]
+            fac_cls = [[(r, rank[r][i], busy[r][i], bw[r][i]) for r in range(self.n_classes)
+                        if rank[r][i] < n_fac] for i in range(n_fac)]
             order = self.order_flat.reshape(self.n_classes, n_fac).tolist()
             self._py = PlacementLists(fac_cls, order, self.n_feasible.tolist(), busy, self.price.tolist(),
                                       self.deploy.tolist())
@@ -208,7 +208,8 @@ class PlacementBatch:
         n_fac = t.n_facilities
         fac_cls, order, n_feasible, busy_of, price, deploy = t.py()
         best, fac_of, members = self._best, self._fac_of, self._members
-        best_row, assign_row, busy_row, bw_row = self.best[e], self.assign[e], self.busy_cls[e], self.bw_cls[e]
+        best_row, assign_row = self.best[e], self.assign[e]
+        busy_row, bw_row = self.busy_cls[e], self.bw_cls[e]
         idx: list[int] = []
         rs: list[int] = []
         left = set()
@@ -243,21 +244,19 @@ class PlacementBatch:
         self.open[e, i] = True
         self._obs[e, i] = 1.0
         fc = self._fac_cost
+        rho = t.rho
+        fc[0, i] = max(instances_needed_one(x, rho), 1) * price[i]  # n = max(1, ⌈x/ρ⌉): Lemma A
         fc[1, i] = 1.0 * deploy[i]
-        used, load = [i], [x]  # the facilities whose load changed and still carry classes
         for f in left:
             cls = members[f]
             if cls:
                 x = 0.0
                 for r in cls:
                     x += busy_of[r][f]
-                used.append(f)
-                load.append(x)
+                fc[0, f] = max(instances_needed_one(x, rho), 1) * price[f]
             else:
                 fc[0, f] = 0 * price[f]
                 fc[1, f] = 0.0 * deploy[f]
-        # n = max(1, instances_needed(x, ρ)) on used facilities (Lemma A), one call for all of them
-        fc[0, used] = np.maximum(instances_needed(np.array(load), t.rho), 1) * t.price[used]
         compute, deployment = np.add.reduce(fc, 1).tolist()
         bandwidth = float(np.add.reduce(bw_row))
         total = compute + bandwidth + deployment
@@ -312,7 +311,8 @@ class PlacementBatch:
         fac = a[served]
         data = cm.dstar[served, fac]
         sub = cm.materialise(fac, data, rates=cm.scenario.class_rate[served])  # classes renumbered 0..P-1
-        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size), instances=sub.instances)
+        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size),
+                    instances=sub.instances)
 
     def observe(self, ref: float) -> np.ndarray:
         """[N, 3I+2] observations (a fresh array)."""
@@ -517,7 +517,8 @@ class PlacementEnv(A2Env):
             done = False
         reward = float(self.reward_fn(before, costs[0], self.reference_cost))
         info = {"cost": costs[0], "compute": costs[1], "bandwidth": costs[2], "deployment": costs[3],
-                "reference_cost": self.reference_cost, "unserved": batch._unserved, "action_mask": mask.copy(),
+                "reference_cost": self.reference_cost, "unserved": batch._unserved,
+                "action_mask": mask.copy(),
                 "invalid_action": False, "invalid_actions": self.invalid.total}
         if done:
             info["violations"] = [str(v) for v in self._last_eval.violations]
@@ -525,7 +526,8 @@ class PlacementEnv(A2Env):
 
     def _why_masked(self, a: int) -> str:
         if a == self.n_facilities:
-            return (f"action {a} (STOP) is masked off: {int(self.batch.unserved[0])} class(es) are still unserved")
+            left = int(self.batch.unserved[0])
+            return f"action {a} (STOP) is masked off: {left} class(es) are still unserved"
         name = self.scenario.facility_name(a)
         if self.batch.open[0, a]:
             why = "it is already open"

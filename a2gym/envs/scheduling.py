@@ -129,7 +129,8 @@ class SchedulingBatch:
         return self.t.feasible[self.current()[b], a]
 
     def assign(self, b: np.ndarray, a: np.ndarray) -> None:
-        """Serve episode b[j]'s current class with action a[j]: rent instances as load grows, pay bandwidth."""
+        """Serve episode b[j]'s current class with action a[j]: rent instances as load grows, pay
+        bandwidth."""
         t = self.t
         r = t.order[self.step_no[b]]
         i = t.act_facility[a]
@@ -149,7 +150,8 @@ class SchedulingBatch:
     def finish(self, e: int) -> Evaluation:
         """Last class served: the true cost by ``CostModel.evaluate`` of the materialised plan."""
         cm = self.t.cm
-        ev = cm.evaluate(cm.materialise(self.facility[e], self.data[e]), check=self.check)  # = plan(e): all served
+        # = plan(e): every class is served
+        ev = cm.evaluate(cm.materialise(self.facility[e], self.data[e]), check=self.check)
         self.costs[e] = (ev.total, ev.compute, ev.bandwidth, ev.deployment)
         self.done[e] = True
         return ev
@@ -159,7 +161,8 @@ class SchedulingBatch:
         served = np.flatnonzero(self.facility[e] >= 0)
         fac, data = self.facility[e, served], self.data[e, served]
         sub = cm.materialise(fac, data, rates=cm.scenario.class_rate[served])
-        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size), instances=sub.instances)
+        return Plan(cls=served, facility=fac, data=data, fraction=np.ones(served.size),
+                    instances=sub.instances)
 
     def marginal(self, pos: np.ndarray, load: np.ndarray, inst: np.ndarray, deploy: np.ndarray | None,
                  scale: float) -> np.ndarray:
@@ -210,7 +213,8 @@ class SchedulingBatch:
             marginal = rows[:, n_cls + 1 + 2 * t.n_facilities:]
             marginal[:] = 1.0
             pos = np.arange(t.feas_act.size)
-            closed = self.marginal(pos, np.zeros(pos.size), np.zeros(pos.size, np.int64), t.feas_deploy, scale)
+            zero_load, zero_inst = np.zeros(pos.size), np.zeros(pos.size, np.int64)
+            closed = self.marginal(pos, zero_load, zero_inst, t.feas_deploy, scale)
             marginal[t.feas_cls, t.feas_act] = closed
             t.class_rows[scale] = rows
         return rows
@@ -230,7 +234,7 @@ class SchedulingBatch:
         out = self._class_rows(scale)[r]    # a fresh copy
         is_open = self.inst > 0
         cap = t.rho * self.inst
-        # a closed facility has load 0 and cap 0, so (cap - load) / 1.0 = 0.0 there, as the spare of a closed one
+        # a closed facility has load 0 and cap 0, so (cap - load) / 1.0 = 0.0 there: a closed one's spare
         spare = (cap - self.load) / np.where(is_open, cap, 1.0)
         out[:, col - 1] = self.step_no / R
         out[:, col:col + n_fac] = is_open
@@ -277,16 +281,16 @@ class SchedulingEnv(A2Env):
 
     ``Box(0, 1, (|K| + 4 + 2|I| + |A|,), float32)``:
 
-    | index                    | meaning                                                              | min | max |
-    |--------------------------|----------------------------------------------------------------------|-----|-----|
-    | 0 … K-1                  | current class's origin region (one-hot)                              | 0   | 1   |
-    | K                        | its accuracy floor α (top-1 fraction)                                | 0   | 1   |
-    | K+1                      | its latency SLO L / (L + 1000 ms)                                    | 0   | 1   |
-    | K+2                      | its share of the total rate λ_r / Σλ                                 | 0   | 1   |
-    | K+3                      | classes served so far / |R|                                          | 0   | 1   |
-    | K+4 … K+3+I              | facility i has instances (0/1)                                       | 0   | 1   |
-    | K+4+I … K+3+2I           | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)           | 0   | 1   |
-    | K+4+2I … K+3+2I+A        | marginal cost Δ of action a for this class: Δ / (Δ + ref/|R|); 1 if masked | 0 | 1 |
+    | index              | meaning                                                               | min | max |
+    |--------------------|-----------------------------------------------------------------------|-----|-----|
+    | 0 … K-1            | current class's origin region (one-hot)                               | 0   | 1   |
+    | K                  | its accuracy floor α (top-1 fraction)                                 | 0   | 1   |
+    | K+1                | its latency SLO L / (L + 1000 ms)                                     | 0   | 1   |
+    | K+2                | its share of the total rate λ_r / Σλ                                  | 0   | 1   |
+    | K+3                | classes served so far / |R|                                           | 0   | 1   |
+    | K+4 … K+3+I        | facility i has instances (0/1)                                        | 0   | 1   |
+    | K+4+I … K+3+2I     | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)            | 0   | 1   |
+    | K+4+2I … K+3+2I+A  | marginal cost Δ of action a now: Δ / (Δ + ref/|R|); 1 if masked       | 0   | 1   |
 
     With ``observation="sets"`` (:mod:`a2gym.envs.sets`) the observation is the padded ``Dict`` of
     Placement-v0's ``observation="sets"`` (see its table; ``classes`` column 1 marks the current class, the
@@ -421,7 +425,8 @@ class SchedulingEnv(A2Env):
         elif not cm.acc_ok[r, m, d]:
             why = f"accuracy {s.accuracy[m, d]:.4f} < floor {s.class_accuracy_floor[r]:g}"
         else:
-            why = f"latency {float(cm.latency_ms(r, k, m, d, h)):.1f} ms > SLO {s.class_latency_slo_ms[r]:g} ms"
+            lat = float(cm.latency_ms(r, k, m, d, h))
+            why = f"latency {lat:.1f} ms > SLO {s.class_latency_slo_ms[r]:g} ms"
         return f"{what} is masked off: {why}"
 
     def _mask(self) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +66,7 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
     prices x U(0.9, 1.1), RTTs x U(0.95, 1.05), total load, class origins (∝ region demand weight),
     rates (lognormal, summing to the total), floors U(0.60, 0.82) and SLOs log-U(60, 400) ms.
     Raises ScenarioError naming a bad parameter, or if a class stays infeasible after MAX_REDRAWS.
+    Time and memory are linear in ``n_classes`` (1e6 classes: about 4 s).
     """
     t = load_tables()
     if not (is_int(seed) and seed >= 0):
@@ -72,69 +74,91 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
     n_classes = _check("n_classes", n_classes, MAX_CLASSES, "request classes")
     n_regions = _check("n_regions", n_regions, len(t.regions), f"the tables hold {len(t.regions)} AWS regions")
     n_models = _check("n_models", n_models, len(t.models), f"the tables hold {len(t.models)} models")
-    grid = list(itertools.product(RESOLUTIONS_PX, JPEG_QUALITIES))
-    n_data = _check("n_data_versions", n_data_versions, len(grid), "resolution x JPEG quality grid")
+    n_data = _check("n_data_versions", n_data_versions, len(GRID), "resolution x JPEG quality grid")
     n_types = _check("n_instance_types", n_instance_types, len(t.instance_types), "instance types in the tables")
     rng = np.random.default_rng(int(seed))
+    sets = _draw_sets(rng, t, n_regions, n_models, n_data, n_types)
+    net = _draw_network(rng, t, sets)
+    cls = _draw_demand(rng, t, sets, net, n_classes)
+    _redraw_infeasible(rng, t, sets, net, cls, seed)
+    return _build(t, seed, sets, net, cls)
 
+
+GRID = list(itertools.product(RESOLUTIONS_PX, JPEG_QUALITIES))  # the data versions synth-v0 draws from
+
+
+def _draw_sets(rng: np.random.Generator, t: Tables, n_regions: int, n_models: int, n_data: int,
+               n_types: int) -> dict[str, np.ndarray]:
+    """Indices into the tables of the drawn instance types ``hi``, regions ``ki``, models ``mi``, and the
+    data versions' resolutions ``res`` [px] and JPEG qualities ``qual``."""
     hi = np.sort(rng.choice(len(t.instance_types), n_types, replace=False))
     ki = _pick_regions(rng, t, n_regions, hi)
     mi = np.array([int(rng.choice(b)) for b in np.array_split(np.arange(len(t.models)), n_models)])
-    dv = np.sort(rng.choice(len(grid), n_data, replace=False))
-    res = np.array([grid[j][0] for j in dv])
-    qual = np.array([grid[j][1] for j in dv])
+    dv = np.sort(rng.choice(len(GRID), n_data, replace=False))
+    return {"hi": hi, "ki": ki, "mi": mi, "res": np.array([GRID[j][0] for j in dv]),
+            "qual": np.array([GRID[j][1] for j in dv])}
 
+
+def _draw_network(rng: np.random.Generator, t: Tables, sets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Prices [$/h] and RTTs [ms] with their noise, bandwidth [Gbit/s], and the physics of the drawn
+    models and data versions: accuracy, bytes, service time and inference latency [ms]."""
+    hi, ki, mi, res, qual = sets["hi"], sets["ki"], sets["mi"], sets["res"], sets["qual"]
+    n_regions, n_types = len(ki), len(hi)
     price = t.price_usd_per_hour[np.ix_(ki, hi)] * rng.uniform(1 - PRICE_NOISE, 1 + PRICE_NOISE, (n_regions, n_types))
     noise = np.triu(rng.uniform(1 - RTT_NOISE, 1 + RTT_NOISE, (n_regions, n_regions)), 1)
     rtt = t.rtt_ms[np.ix_(ki, ki)] * (noise + noise.T + np.eye(n_regions))
     bandwidth = t.throughput_gbps[np.ix_(ki, ki)] * t.const("per_flow_fraction")
-    acc = physics.accuracy(t, mi, res, qual)
-    nbytes = physics.data_bytes(t, res, qual)
     tau, lat = physics.inference_ms(t, mi, res, hi)
+    return {"price": price, "rtt": rtt, "bandwidth": bandwidth, "acc": physics.accuracy(t, mi, res, qual),
+            "nbytes": physics.data_bytes(t, res, qual), "tau": tau, "lat": lat}
 
-    conv_rate = t.const("azure_conv_mean_rate_req_s")
-    total = LOAD_SCALE * conv_rate * rng.uniform(*LOAD_RANGE)
+
+def _draw_demand(rng: np.random.Generator, t: Tables, sets: dict[str, np.ndarray], net: dict[str, np.ndarray],
+                 n_classes: int) -> dict[str, Any]:
+    """The classes: ``origin`` (region index), ``rate`` [req/s] summing to ``total``, ``floor`` (top-1
+    fraction, at most ``floor_hi``) and ``slo`` [ms]."""
+    ki = sets["ki"]
+    total = LOAD_SCALE * t.const("azure_conv_mean_rate_req_s") * rng.uniform(*LOAD_RANGE)
     w = t.demand_weight[ki] / t.demand_weight[ki].sum()
-    origin = np.sort(rng.choice(n_regions, n_classes, p=w))
+    origin = np.sort(rng.choice(len(ki), n_classes, p=w))
     rate = rng.lognormal(0.0, RATE_SIGMA, n_classes)
     rate *= total / rate.sum()
-    floor_hi = min(FLOOR_RANGE[1], float(acc.max()) - 0.005)
+    floor_hi = min(FLOOR_RANGE[1], float(net["acc"].max()) - 0.005)
     floor, slo = _draw_classes(rng, n_classes, floor_hi)
+    return {"total": total, "origin": origin, "rate": rate, "floor_hi": floor_hi, "floor": floor, "slo": slo}
 
-    best = physics.best_latency_by_origin(rtt, bandwidth, nbytes, lat, price, SCALARS["access_latency_ms"],
-                                          SCALARS["access_bandwidth_mbps"], SCALARS["queueing_allowance_ms"])
-    bad = ~physics.classes_feasible(best, acc, origin, floor, slo)
+
+def _redraw_infeasible(rng: np.random.Generator, t: Tables, sets: dict[str, np.ndarray],
+                       net: dict[str, np.ndarray], cls: dict[str, Any], seed: int) -> None:
+    """Redraw (in place) the floor and SLO of every class no option can serve, relaxing the SLO by
+    ``SLO_RELAX**attempt``, at most ``MAX_REDRAWS`` times; then ScenarioError."""
+    origin, floor, slo, floor_hi = cls["origin"], cls["floor"], cls["slo"], cls["floor_hi"]
+    best = physics.best_latency_by_origin(net["rtt"], net["bandwidth"], net["nbytes"], net["lat"], net["price"],
+                                          SCALARS["access_latency_ms"], SCALARS["access_bandwidth_mbps"],
+                                          SCALARS["queueing_allowance_ms"])
+    bad = ~physics.classes_feasible(best, net["acc"], origin, floor, slo)
     for attempt in range(1, MAX_REDRAWS + 1):
         if not bad.any():
             break
         idx = np.flatnonzero(bad)
         f, s = _draw_classes(rng, idx.size, floor_hi)
         floor[idx], slo[idx] = f, np.round(s * SLO_RELAX**attempt, 0)
-        bad[idx] = ~physics.classes_feasible(best, acc, origin[idx], floor[idx], slo[idx])
+        bad[idx] = ~physics.classes_feasible(best, net["acc"], origin[idx], floor[idx], slo[idx])
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise ScenarioError(f"synth-v0 seed {seed}: {int(bad.sum())} classes still infeasible after {MAX_REDRAWS} "
-                            f"redraws, e.g. origin {t.regions[ki[origin[r]]]} floor {floor[r]} SLO {slo[r]} ms")
+                            f"redraws, e.g. origin {t.regions[sets['ki'][origin[r]]]} floor {floor[r]} SLO {slo[r]} ms")
 
+
+def _build(t: Tables, seed: int, sets: dict[str, np.ndarray], net: dict[str, np.ndarray],
+           cls: dict[str, Any]) -> Scenario:
+    """The validated :class:`Scenario` of the draws, with its name, description and assumptions."""
+    hi, ki, mi, res, qual = sets["hi"], sets["ki"], sets["mi"], sets["res"], sets["qual"]
+    n_classes, n_regions, n_models, n_data = len(cls["origin"]), len(ki), len(mi), len(res)
     regions = tuple(t.regions[k] for k in ki)
     home = "us-east-1" if "us-east-1" in regions else regions[0]
-    name = f"synth-v0-{seed}-c{n_classes}-r{n_regions}-m{n_models}-d{n_data}-h{n_types}"
-    assumptions = physics_assumptions(t)
-    assumptions.update({k: f"{v}; as paper-default-v0" for k, v in SCALARS.items() if k != "deployment_home_region"})
-    assumptions.update({
-        "deployment_home_region": f"{home}; us-east-1 when drawn, else the first region",
-        "generator": f"synth-v0, seed {seed}: draws around the real tables (see a2gym.scenario.generator)",
-        "price_noise": f"on-demand prices x U({1 - PRICE_NOISE:g}, {1 + PRICE_NOISE:g}) per (region, type)",
-        "rtt_noise": f"RTTs x U({1 - RTT_NOISE:g}, {1 + RTT_NOISE:g}), symmetric",
-        "total_load": f"{total:.3f} req/s = {LOAD_SCALE:g} x Azure conv mean rate x U{LOAD_RANGE}",
-        "class_origin": "drawn with probability proportional to the regions' demand_weight (ASSUMPTION, regions.csv)",
-        "class_rate": f"lognormal(0, {RATE_SIGMA}) per class, scaled to sum to total_load",
-        "class_accuracy_floor": f"U({min(FLOOR_RANGE[0], floor_hi - 0.05):.3f}, {floor_hi:.3f}), 3 decimals",
-        "class_latency_slo_ms": f"log-uniform {SLO_RANGE_MS} ms, whole ms; a class with no feasible option is "
-        f"redrawn with its SLO x {SLO_RELAX}^attempt (at most {MAX_REDRAWS} times)",
-    })
     return Scenario(
-        name=name,
+        name=f"synth-v0-{seed}-c{n_classes}-r{n_regions}-m{n_models}-d{n_data}-h{len(hi)}",
         description=(f"Synthetic A² scenario drawn by synth-v0 from seed {seed}: {n_regions} of the 21 AWS regions "
                      f"with measured RTTs (±{RTT_NOISE:.0%}), throughput and transfer prices, EC2 prices "
                      f"(±{PRICE_NOISE:.0%}) for {', '.join(t.instance_types[h] for h in hi)}, {n_models} torchvision "
@@ -143,15 +167,35 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
         regions=regions, instance_types=tuple(t.instance_types[h] for h in hi),
         models=tuple(t.models[m] for m in mi),
         data_versions=tuple(data_version_name(int(r), int(q)) for r, q in zip(res, qual, strict=True)),
-        classes=tuple(f"{regions[o]}/c{r:05d}" for r, o in enumerate(origin)),
+        classes=tuple(f"{regions[o]}/c{r:05d}" for r, o in enumerate(cls["origin"].tolist())),
         region_lat=t.region_lat[ki], region_lon=t.region_lon[ki], region_utc_offset_h=t.region_utc_offset_h[ki],
         instance_is_gpu=t.instance_is_gpu[hi], model_bytes=t.model_file_bytes[mi],
-        data_resolution_px=res, data_jpeg_quality=qual, data_bytes=nbytes,
-        class_origin=origin, class_accuracy_floor=floor, class_latency_slo_ms=slo, class_rate=rate,
-        price_per_hour=price, egress_per_gb=t.egress_usd_per_gb[np.ix_(ki, ki)], rtt_ms=rtt,
-        bandwidth_gbps=bandwidth, accuracy=acc, service_time_ms=tau, inference_latency_ms=lat,
-        assumptions=assumptions, **{**SCALARS, "deployment_home_region": home},
+        data_resolution_px=res, data_jpeg_quality=qual, data_bytes=net["nbytes"],
+        class_origin=cls["origin"], class_accuracy_floor=cls["floor"], class_latency_slo_ms=cls["slo"],
+        class_rate=cls["rate"], price_per_hour=net["price"], egress_per_gb=t.egress_usd_per_gb[np.ix_(ki, ki)],
+        rtt_ms=net["rtt"], bandwidth_gbps=net["bandwidth"], accuracy=net["acc"], service_time_ms=net["tau"],
+        inference_latency_ms=net["lat"], assumptions=_assumptions(t, seed, home, cls),
+        **{**SCALARS, "deployment_home_region": home},
     )
+
+
+def _assumptions(t: Tables, seed: int, home: str, cls: dict[str, Any]) -> dict[str, str]:
+    floor_hi = cls["floor_hi"]
+    assumptions = physics_assumptions(t)
+    assumptions.update({k: f"{v}; as paper-default-v0" for k, v in SCALARS.items() if k != "deployment_home_region"})
+    assumptions.update({
+        "deployment_home_region": f"{home}; us-east-1 when drawn, else the first region",
+        "generator": f"synth-v0, seed {seed}: draws around the real tables (see a2gym.scenario.generator)",
+        "price_noise": f"on-demand prices x U({1 - PRICE_NOISE:g}, {1 + PRICE_NOISE:g}) per (region, type)",
+        "rtt_noise": f"RTTs x U({1 - RTT_NOISE:g}, {1 + RTT_NOISE:g}), symmetric",
+        "total_load": f"{cls['total']:.3f} req/s = {LOAD_SCALE:g} x Azure conv mean rate x U{LOAD_RANGE}",
+        "class_origin": "drawn with probability proportional to the regions' demand_weight (ASSUMPTION, regions.csv)",
+        "class_rate": f"lognormal(0, {RATE_SIGMA}) per class, scaled to sum to total_load",
+        "class_accuracy_floor": f"U({min(FLOOR_RANGE[0], floor_hi - 0.05):.3f}, {floor_hi:.3f}), 3 decimals",
+        "class_latency_slo_ms": f"log-uniform {SLO_RANGE_MS} ms, whole ms; a class with no feasible option is "
+        f"redrawn with its SLO x {SLO_RELAX}^attempt (at most {MAX_REDRAWS} times)",
+    })
+    return assumptions
 
 
 GENERATORS: dict[str, Callable[..., Scenario]] = {"synth-v0": synth_v0}

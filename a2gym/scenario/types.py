@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 from collections.abc import Mapping
 from functools import cached_property
@@ -188,7 +187,7 @@ class Scenario:
         for a in ARRAYS:
             arr = getattr(self, a)
             if a == "class_origin":
-                out[a] = [self.regions[int(k)] for k in arr]
+                out[a] = [self.regions[k] for k in arr.tolist()]
             else:
                 out[a] = _to_jsonable(arr)
         for s in SCALARS:
@@ -326,12 +325,11 @@ def _to_jsonable(arr: np.ndarray) -> Any:
         return arr.tolist()
     if np.issubdtype(arr.dtype, np.integer):
         return arr.astype(int).tolist()
-    lst = arr.astype(float).tolist()
-    return _nan_to_none(lst)
-
-
-def _nan_to_none(x: Any) -> Any:
-    if isinstance(x, list):
-        return [_nan_to_none(v) for v in x]
-    return None if isinstance(x, float) and math.isnan(x) else x
+    f = arr.astype(float)
+    nan = np.isnan(f)
+    if not nan.any():
+        return f.tolist()
+    obj = f.astype(object)  # Python floats, with None where NaN (JSON null)
+    obj[nan] = None
+    return obj.tolist()
 

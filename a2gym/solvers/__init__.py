@@ -22,14 +22,14 @@ import numpy as np
 from a2gym.checks import is_int, is_real
 from a2gym.costmodel import CostModel, load_scenario
 from a2gym.errors import SolverError
+from a2gym.plan import Plan
 from a2gym.scenario import Scenario
 from a2gym.solvers import bounds
 from a2gym.solvers.baselines import per_request_cheapest, random_plan
-from a2gym.solvers.greedy import star_greedy
-from a2gym.solvers.localsearch import LocalSearch
-from a2gym.solvers.lpround import lp_round
+from a2gym.solvers.greedy import LP_START_MAX, a2_greedy, extra_starts
+from a2gym.solvers.improve import remaining
+from a2gym.solvers.lpround import a2_lpround
 from a2gym.solvers.milp import solve_milp
-from a2gym.solvers.polish import polish
 from a2gym.solvers.restrict import RESTRICTIONS, restricted_costmodel
 from a2gym.solvers.solution import Solution
 
@@ -63,13 +63,48 @@ def solve(scenario: Scenario | str, method: str = "greedy", time_limit: float | 
         seed: seed of ``np.random.default_rng`` for ``lpround`` and ``random`` (default 0).
         restrict: None or one of ``RESTRICTIONS``: solve the restricted instance (baselines, §9).
         options: ``local_search`` (bool, greedy/lpround, default True), ``kicks`` (int, iterated local
-            search kicks, default 0: on our test sets they never improved), ``starts`` (greedy: extra
-            local-search starts, default ``("prc", "lp")``, see :func:`extra_starts`), ``split`` (bool, default True: finish with the split polish of
-            :mod:`a2gym.solvers.polish`; False keeps every class unsplit), ``bound`` (bool: also compute
+            search kicks >= 0, default 0: on our test sets they never improved), ``starts`` (greedy: extra
+            local-search starts, default ``("prc", "lp")``, see :func:`extra_starts`), ``split`` (bool,
+            default True: finish with the split polish of :mod:`a2gym.solvers.polish`; False keeps every
+            class unsplit), ``bound`` (bool: also compute
             :func:`lower_bound` of the solved instance), ``backend`` (``"highs"``/``"cbc"``),
             ``integral`` (bool, unsplittable classes), ``msg``, ``threads`` (milp), ``max_retries`` (lpround).
     """
     m = _resolve_method(method)
+    _check_arguments(m, restrict, time_limit, seed, options)
+    scn = load_scenario(scenario)
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    cm = CostModel.of(scn)
+    info: dict[str, Any] = {}
+    work = cm
+    if restrict is not None:
+        work, info["restriction"] = restricted_costmodel(cm, restrict)
+    lb = gap = None
+    status = "heuristic"
+    rng = np.random.default_rng(0 if seed is None else seed)
+    if m == "milp":
+        plan, status, lb, gap = _milp(work, time_limit, options, info)
+    elif m == "greedy":
+        plan = a2_greedy(cm, work, options, deadline, info)
+    elif m == "lpround":
+        plan = a2_lpround(cm, work, rng, options, deadline, info)
+    else:
+        sigma = per_request_cheapest(work) if m == "per-request-cheapest" else random_plan(work, rng)
+        plan = work.materialise(sigma, work.dstar[np.arange(len(sigma)), sigma])
+    wall = time.perf_counter() - t0
+    ev = cm.evaluate(plan)
+    if ev.violations:
+        raise SolverError(f"{m}: internal error, plan violates {len(ev.violations)} constraint(s): {ev.violations[0]}")
+    if m != "milp" and options.get("bound"):
+        lb, info["bound_parts"] = bounds.lower_bound(work, remaining(deadline, 0.1))
+    if lb is not None and gap is None:
+        gap = max(0.0, (ev.total - lb) / ev.total) if ev.total > 0 else 0.0
+    return Solution(plan=plan, cost=ev, method=m, restrict=restrict, status=status, wall_time=wall,
+                    lower_bound=lb, gap=gap, scenario_sha256=scn.sha256, scenario_uri=scn.uri, info=info)
+
+
+def _check_arguments(m: str, restrict: str | None, time_limit: Any, seed: Any, options: dict[str, Any]) -> None:
     if restrict is not None and restrict not in RESTRICTIONS:
         raise SolverError(f"unknown restrict {restrict!r}; valid: {', '.join(RESTRICTIONS)} (or None)")
     bad = set(options) - _OPTIONS[m]
@@ -80,101 +115,20 @@ def solve(scenario: Scenario | str, method: str = "greedy", time_limit: float | 
         raise SolverError(f"time_limit = {time_limit!r} must be a number of seconds >= 0 (or None)")
     if seed is not None and not (is_int(seed) and seed >= 0):
         raise SolverError(f"seed = {seed!r} must be a non-negative integer (or None)")
-    scn = load_scenario(scenario)
-    t0 = time.perf_counter()
-    deadline = None if time_limit is None else t0 + float(time_limit)
-    cm = CostModel.of(scn)
-    info: dict[str, Any] = {}
-    work = cm
-    if restrict is not None:
-        work, fixed = restricted_costmodel(cm, restrict)
-        info["restriction"] = fixed
-    lb = gap = None
-    status = "heuristic"
-    if m == "milp":
-        res = solve_milp(work, time_limit=time_limit, backend=options.get("backend"),
-                         integral=bool(options.get("integral", False)), msg=bool(options.get("msg", False)),
-                         threads=int(options.get("threads", 1)))
-        plan, status, lb, gap = res.plan, res.status, res.bound, res.gap
-        info.update(backend=res.backend, objective=res.objective, n_vars=res.n_vars, n_rows=res.n_rows,
-                    repaired=res.repaired)
-    else:
-        rng = np.random.default_rng(0 if seed is None else seed)
-        if m == "greedy":
-            sigma, ufl = star_greedy(work)
-            info["ufl_cost"] = ufl
-        elif m == "lpround":
-            left = None if deadline is None else max(0.1, deadline - time.perf_counter())
-            sigma, extra = lp_round(work, rng, left, max_retries=int(options.get("max_retries", 50)))
-            info.update(extra)
-        elif m == "per-request-cheapest":
-            sigma = per_request_cheapest(work)
-        else:
-            sigma = random_plan(work, rng)
-        data = work.dstar[np.arange(len(sigma)), sigma]
-        if m in ("greedy", "lpround"):
-            info["materialised_cost"] = work.assignment_cost(sigma, data)
-            if options.get("local_search", True):
-                starts = [(m, sigma)]
-                if m == "greedy":
-                    starts += extra_starts(work, options.get("starts"), deadline)
-                best = None
-                info["start_costs"] = {}
-                for name, sig in starts:
-                    ls = LocalSearch(work, sig, work.dstar[np.arange(len(sig)), sig], deadline=deadline)
-                    ls.kick_search(max_kicks=int(options.get("kicks", 0)))
-                    info["start_costs"][name] = ls.total()
-                    if best is None or ls.total() < best.total() - 1e-9 * max(1.0, best.total()):
-                        best = ls
-                        info["best_start"] = name
-                sigma, data = best.fac.copy(), best.dat.copy()
-                info["moves"] = dict(best.moves)
-                info["stopped_early"] = best.stopped_early
-        plan = work.materialise(sigma, data)
-        if m in ("greedy", "lpround") and options.get("split", True):
-            left = None if deadline is None else max(0.05, deadline - time.perf_counter())
-            pol = polish(work, plan, time_limit=left)
-            if pol is not None and cm.evaluate(pol).feasible and \
-                    work.evaluate(pol, check=False).total < work.evaluate(plan, check=False).total - 1e-9:
-                info["unsplit_cost"] = work.evaluate(plan, check=False).total
-                plan = pol
-    wall = time.perf_counter() - t0
-    ev = cm.evaluate(plan)
-    if ev.violations:
-        raise SolverError(f"{m}: internal error, plan violates {len(ev.violations)} constraint(s): {ev.violations[0]}")
-    if m != "milp" and options.get("bound"):
-        left = None if deadline is None else max(0.1, deadline - time.perf_counter())
-        lb, parts = bounds.lower_bound(work, left)
-        info["bound_parts"] = parts
-    if lb is not None and gap is None:
-        gap = max(0.0, (ev.total - lb) / ev.total) if ev.total > 0 else 0.0
-    return Solution(plan=plan, cost=ev, method=m, restrict=restrict, status=status, wall_time=wall,
-                    lower_bound=lb, gap=gap, scenario_sha256=scn.sha256, scenario_uri=scn.uri, info=info)
+    kicks = options.get("kicks", 0)
+    if not (is_int(kicks) and kicks >= 0):
+        raise SolverError(f"kicks = {kicks!r} must be a non-negative integer (iterated local-search kicks)")
 
 
-LP_START_MAX = 100_000  # finite C entries up to which greedy also starts from the LP(A2-UFL) support
-
-
-def extra_starts(cm: CostModel, which: Any, deadline: float | None) -> list[tuple[str, np.ndarray]]:
-    """Further local-search starts of A2-Greedy besides the star greedy: ``prc`` (every class at its
-    cheapest facility) and ``lp`` (every class at its cheapest facility among those with y > 0 in
-    LP(A2-UFL); only when it has at most ``LP_START_MAX`` finite C entries).  A2-Greedy keeps the best
-    local optimum, so its cost never exceeds the star greedy's own (the guarantee is unchanged)."""
-    if which is None:
-        which = ("prc", "lp") if int(np.isfinite(cm.C).sum()) <= LP_START_MAX else ("prc",)
-    out: list[tuple[str, np.ndarray]] = []
-    for name in which:
-        if name == "prc":
-            out.append(("prc", per_request_cheapest(cm)))
-        elif name == "lp":
-            left = None if deadline is None else max(0.1, deadline - time.perf_counter())
-            res = bounds.ufl_lp(cm, left)
-            if res is not None:
-                support = res[2] > 1e-6
-                out.append(("lp", np.argmin(np.where(support[None, :], cm.C, np.inf), axis=1)))
-        else:
-            raise SolverError(f"unknown greedy start {name!r}; valid: prc, lp")
-    return out
+def _milp(work: CostModel, time_limit: float | None, options: dict[str, Any],
+          info: dict[str, Any]) -> tuple[Plan, str, float | None, float | None]:
+    """(plan, status, bound, gap) of the exact A2-MILP; records the solver's details in ``info``."""
+    res = solve_milp(work, time_limit=time_limit, backend=options.get("backend"),
+                     integral=bool(options.get("integral", False)), msg=bool(options.get("msg", False)),
+                     threads=int(options.get("threads", 1)))
+    info.update(backend=res.backend, objective=res.objective, n_vars=res.n_vars, n_rows=res.n_rows,
+                repaired=res.repaired)
+    return res.plan, res.status, res.bound, res.gap
 
 
 def lower_bound(scenario: Scenario | str, time_limit: float | None = None) -> float:
@@ -186,4 +140,4 @@ def lower_bound(scenario: Scenario | str, time_limit: float | None = None) -> fl
     return bounds.lower_bound(CostModel.of(scn), time_limit)[0]
 
 
-__all__ = ["METHODS", "RESTRICTIONS", "Solution", "lower_bound", "solve"]
+__all__ = ["LP_START_MAX", "METHODS", "RESTRICTIONS", "Solution", "extra_starts", "lower_bound", "solve"]

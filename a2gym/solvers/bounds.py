@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from a2gym.costmodel import CostModel
 from a2gym.errors import SolverError
-from a2gym.solvers.options import Options
+from a2gym.solvers.pareto import ServingOptions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +48,7 @@ def _linprog(c, A_ub, b_ub, A_eq, b_eq, bounds, time_limit: float | None) -> LPR
     return LPResult(value=float(res.fun), x=np.asarray(res.x), wall_time=time.perf_counter() - t0)
 
 
-def n_max(cm: CostModel, opts: Options) -> np.ndarray:
+def n_max(cm: CostModel, opts: ServingOptions) -> np.ndarray:
     """Upper bound on useful instances per facility: ⌈Σ_r max_d busy / ρ⌉ (≥ 1) [I]."""
     nI = cm.n_facilities
     worst = np.zeros((cm.shape[0], nI))
@@ -66,7 +66,7 @@ class MilpMatrices:
     lb: np.ndarray
     ub: np.ndarray
     integrality: np.ndarray  # 1 for n and y
-    opts: Options
+    opts: ServingOptions
     n_fac: int
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,12 +75,12 @@ class MilpMatrices:
         return x[:o], x[o:o + nI], x[o + nI:]
 
 
-def milp_matrices(cm: CostModel, opts: Options | None = None, facilities: np.ndarray | None = None) -> MilpMatrices:
+def milp_matrices(cm: CostModel, opts: ServingOptions | None = None, facilities: np.ndarray | None = None) -> MilpMatrices:
     """Build A2-MILP; with ``facilities`` (bool [I]) only options on those facilities are kept."""
-    opts = Options.of(cm) if opts is None else opts
+    opts = ServingOptions.of(cm) if opts is None else opts
     if facilities is not None:
         keep = facilities[opts.i]
-        opts = Options(r=opts.r[keep], i=opts.i[keep], d=opts.d[keep], w=opts.w[keep], b=opts.b[keep])
+        opts = ServingOptions(r=opts.r[keep], i=opts.i[keep], d=opts.d[keep], w=opts.w[keep], b=opts.b[keep])
     R, nI, n_opt = cm.shape[0], cm.n_facilities, len(opts)
     rho = cm.scenario.target_utilisation
     P = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
@@ -115,7 +115,7 @@ def milp_matrices(cm: CostModel, opts: Options | None = None, facilities: np.nda
                         opts=opts, n_fac=nI)
 
 
-def milp_relaxation(cm: CostModel, time_limit: float | None = None, opts: Options | None = None) -> LPResult | None:
+def milp_relaxation(cm: CostModel, time_limit: float | None = None, opts: ServingOptions | None = None) -> LPResult | None:
     """LP relaxation of A2-MILP with linking cuts; variables [z (options), n (I), y (I)]."""
     mm = milp_matrices(cm, opts)
     return _linprog(mm.c, mm.A_ub, np.zeros(mm.A_ub.shape[0]), mm.A_eq, np.ones(mm.A_eq.shape[0]),

@@ -5,7 +5,7 @@ Pipeline of ``solve(s, "greedy")`` (deterministic):
 1. :func:`star_greedy` (this module) → integral assignment, materialised by Lemma A.
 2. True-cost local search (:mod:`a2gym.solvers.localsearch`) from that start and from two further
    deterministic starts (per-request cheapest; the support of LP(A2-UFL) when that LP is small, see
-   :func:`a2gym.solvers.extra_starts`); the cheapest local optimum is kept.  Step 1's start is always
+   :func:`extra_starts`); the cheapest local optimum is kept.  Step 1's start is always
    among them, so the result is never worse than the star greedy's.
 3. Split polish (:mod:`a2gym.solvers.polish`, ``split=True`` by default): A2-MILP restricted to the
    facilities the plan already opened, which lets classes split to fill spare ρ·n capacity; kept only
@@ -31,13 +31,59 @@ algorithm can do better than a logarithmic factor unless P = NP.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from a2gym.costmodel import CostModel
-from a2gym.errors import InfeasibleError
+from a2gym.errors import InfeasibleError, SolverError
+from a2gym.plan import Plan
+from a2gym.solvers.baselines import per_request_cheapest
+from a2gym.solvers.bounds import ufl_lp
+from a2gym.solvers.improve import best_local_optimum, remaining, split_polish
 
 # Relative tolerance under which two star ratios count as tied (then the §11.6 3b tie-break decides).
 TIE = 1e-12
+LP_START_MAX = 100_000  # finite C entries up to which greedy also starts from the LP(A2-UFL) support
+
+
+def a2_greedy(cm: CostModel, work: CostModel, options: dict[str, Any], deadline: float | None,
+              info: dict[str, Any]) -> Plan:
+    """The A2-Greedy plan of ``work`` (the instance, possibly restricted; ``cm`` is the original one).
+
+    ``options``: ``local_search`` (default True), ``starts`` (see :func:`extra_starts`), ``kicks``
+    (default 0), ``split`` (default True); ``deadline`` is a ``time.perf_counter()`` value or None.
+    Records ``ufl_cost`` and ``materialised_cost`` [$] and the steps' own entries in ``info``.
+    """
+    sigma, info["ufl_cost"] = star_greedy(work)
+    data = work.dstar[np.arange(len(sigma)), sigma]
+    info["materialised_cost"] = work.assignment_cost(sigma, data)
+    if options.get("local_search", True):
+        starts = [("greedy", sigma), *extra_starts(work, options.get("starts"), deadline)]
+        sigma, data = best_local_optimum(work, starts, int(options.get("kicks", 0)), deadline, info)
+    plan = work.materialise(sigma, data)
+    return split_polish(cm, work, plan, deadline, info) if options.get("split", True) else plan
+
+
+def extra_starts(cm: CostModel, which: Any, deadline: float | None) -> list[tuple[str, np.ndarray]]:
+    """Further local-search starts of A2-Greedy besides the star greedy: ``prc`` (every class at its
+    cheapest facility) and ``lp`` (every class at its cheapest facility among those with y > 0 in
+    LP(A2-UFL); only when it has at most ``LP_START_MAX`` finite C entries).  A2-Greedy keeps the best
+    local optimum, so its cost never exceeds the star greedy's own (the guarantee is unchanged)."""
+    if which is None:
+        which = ("prc", "lp") if int(np.isfinite(cm.C).sum()) <= LP_START_MAX else ("prc",)
+    out: list[tuple[str, np.ndarray]] = []
+    for name in which:
+        if name == "prc":
+            out.append(("prc", per_request_cheapest(cm)))
+        elif name == "lp":
+            res = ufl_lp(cm, remaining(deadline, 0.1))
+            if res is not None:
+                support = res[2] > 1e-6
+                out.append(("lp", np.argmin(np.where(support[None, :], cm.C, np.inf), axis=1)))
+        else:
+            raise SolverError(f"unknown greedy start {name!r}; valid: prc, lp")
+    return out
 
 
 def star_greedy(cm: CostModel) -> tuple[np.ndarray, float]:

@@ -14,12 +14,30 @@ E[A2-UFL cost] ≤ 4·T_R·F_LP + 2·C_LP ≤ 4⌈ln 2|R|⌉·LP(A2-UFL), hence 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from a2gym.costmodel import CostModel
 from a2gym.errors import SolverError
+from a2gym.plan import Plan
 from a2gym.solvers.bounds import ufl_lp
+from a2gym.solvers.improve import best_local_optimum, remaining, split_polish
+
+
+def a2_lpround(cm: CostModel, work: CostModel, rng: np.random.Generator, options: dict[str, Any],
+               deadline: float | None, info: dict[str, Any]) -> Plan:
+    """The A2-LPRound plan of ``work`` (``cm``: the original instance): :func:`lp_round`, then the same
+    local search and split polish as A2-Greedy (options ``max_retries``, ``local_search``, ``kicks``,
+    ``split``); records the rounding's info and ``materialised_cost`` [$] in ``info``."""
+    sigma, extra = lp_round(work, rng, remaining(deadline, 0.1), max_retries=int(options.get("max_retries", 50)))
+    info.update(extra)
+    data = work.dstar[np.arange(len(sigma)), sigma]
+    info["materialised_cost"] = work.assignment_cost(sigma, data)
+    if options.get("local_search", True):
+        sigma, data = best_local_optimum(work, [("lpround", sigma)], int(options.get("kicks", 0)), deadline, info)
+    plan = work.materialise(sigma, data)
+    return split_polish(cm, work, plan, deadline, info) if options.get("split", True) else plan
 
 
 def lp_round(cm: CostModel, rng: np.random.Generator, time_limit: float | None = None,

@@ -6,7 +6,7 @@
          Σ_d z_{r,i,d} ≤ y_i,   y_i ≤ n_i ≤ N_i·y_i         ∀ r, i         (linking)
          z ∈ [0, 1] (split classes allowed; ``integral=True`` for {0, 1}), n ∈ ℤ≥0, y ∈ {0, 1}
 
-z lives only on the feasible, Pareto-optimal options (:mod:`a2gym.solvers.options`; exact), and
+z lives only on the feasible, Pareto-optimal options (:mod:`a2gym.solvers.pareto`; exact), and
 N_i = ⌈Σ_r max_d λ_r τ / ρ⌉ is the most instances facility i can ever need.  The aggregated linking
 row Σ_d z ≤ y is the tighter form of §11.4's z ≤ y.
 """
@@ -28,7 +28,7 @@ from a2gym.costmodel import CostModel, instances_needed
 from a2gym.errors import SolverError
 from a2gym.plan import Plan
 from a2gym.solvers.bounds import n_max
-from a2gym.solvers.options import Options
+from a2gym.solvers.pareto import ServingOptions
 
 BACKENDS = ("highs", "cbc")
 
@@ -111,9 +111,9 @@ class MilpResult:
     repaired: bool
 
 
-def build(cm: CostModel, integral: bool = False) -> tuple[pulp.LpProblem, Options, dict, dict, dict]:
+def build(cm: CostModel, integral: bool = False) -> tuple[pulp.LpProblem, ServingOptions, dict, dict, dict]:
     """The PuLP model; returns (problem, options, z vars by option index, n vars, y vars by facility)."""
-    opts = Options.of(cm)
+    opts = ServingOptions.of(cm)
     rho = cm.scenario.target_utilisation
     P = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
     nmax = n_max(cm, opts)
@@ -154,62 +154,12 @@ def build(cm: CostModel, integral: bool = False) -> tuple[pulp.LpProblem, Option
 def solve_milp(cm: CostModel, time_limit: float | None = None, backend: str | None = None,
                integral: bool = False, msg: bool = False, threads: int = 1) -> MilpResult:
     """Solve A2-MILP; raise :class:`SolverError` if no solution is found (never a partial answer)."""
-    if backend is None:
-        backend = "highs" if highs_available() else "cbc"
-    if backend not in BACKENDS:
-        raise SolverError(f"unknown MILP backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    if backend == "highs" and not highs_available():
-        raise SolverError("MILP backend 'highs' needs the highspy package (pip install a2gym[highs]); use backend='cbc'")
-    prob, opts, z, n, y = build(cm, integral=integral)
-    bound = gap = None
+    backend = _pick_backend(backend)
+    prob, opts, z, n, _ = build(cm, integral=integral)
     if backend == "highs":
-        _silence_highs_banner()
-        solver = pulp.HiGHS(msg=msg, timeLimit=time_limit, threads=threads, mip_feasibility_tolerance=1e-9,
-                            primal_feasibility_tolerance=1e-9, mip_rel_gap=1e-9)
-        with contextlib.nullcontext() if msg else quiet_c_stdout():
-            prob.solve(solver)
-        import highspy
-
-        h = prob.solverModel
-        ms = h.getModelStatus()
-        info = h.getInfo()
-        has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if ms == highspy.HighsModelStatus.kOptimal:
-            status = "optimal"
-        elif has_sol and ms in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt,
-                                highspy.HighsModelStatus.kIterationLimit):
-            status = "feasible"
-        elif ms == highspy.HighsModelStatus.kTimeLimit:
-            raise SolverError(f"milp (highs): no solution within {time_limit} s")
-        else:
-            raise SolverError(f"milp (highs): solver ended with status {h.modelStatusToString(ms)} and no solution")
-        bound = float(info.mip_dual_bound)
-        gap = float(info.mip_gap) if status == "feasible" else 0.0
+        status, bound, gap = _run_highs(prob, time_limit, msg, threads)
     else:
-        fd, log_path = tempfile.mkstemp(suffix=".log", prefix="a2gym_cbc_")
-        os.close(fd)
-        try:
-            with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled-CBC class name only
-                warnings.simplefilter("ignore", DeprecationWarning)
-                solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, threads=threads, logPath=log_path,
-                                           options=["primalTolerance 1e-9", "integerTolerance 1e-9",
-                                                    "ratioGap 1e-9"])
-            prob.solve(solver)
-            log = Path(log_path).read_text(encoding="utf-8", errors="replace")
-        finally:
-            os.unlink(log_path)
-        if prob.sol_status == pulp.LpSolutionOptimal and prob.status == pulp.LpStatusOptimal:
-            status, gap = "optimal", 0.0
-        elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
-            status = "time_limit"
-            m = re.search(r"best possible\s*([-+0-9.eE]+)", log) or re.search(r"Lower bound:\s*([-+0-9.eE]+)", log)
-            if m:
-                bound = float(m.group(1))
-                status = "feasible"
-        elif prob.status == pulp.LpStatusInfeasible:
-            raise SolverError("milp (cbc): the model is infeasible")
-        else:
-            raise SolverError(f"milp (cbc): no solution within {time_limit} s")
+        status, bound, gap = _run_cbc(prob, time_limit, threads)
     objective = float(pulp.value(prob.objective))
     if status == "optimal":
         bound = objective if bound is None else min(bound, objective)
@@ -220,12 +170,93 @@ def solve_milp(cm: CostModel, time_limit: float | None = None, backend: str | No
     for i, v in n.items():
         nval[i] = v.varValue or 0.0
     plan, repaired = extract_plan(cm, opts, zval, nval)
-    n_rows = prob.numConstraints()
     return MilpResult(plan=plan, objective=objective, bound=bound, status=status, gap=gap, backend=backend,
-                      n_vars=len(prob.variables()), n_rows=n_rows, repaired=repaired)
+                      n_vars=len(prob.variables()), n_rows=prob.numConstraints(), repaired=repaired)
 
 
-def extract_plan(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarray) -> tuple[Plan, bool]:
+def _pick_backend(backend: str | None) -> str:
+    if backend is None:
+        return "highs" if highs_available() else "cbc"
+    if backend not in BACKENDS:
+        raise SolverError(f"unknown MILP backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if backend == "highs" and not highs_available():
+        raise SolverError("MILP backend 'highs' needs the highspy package (pip install a2gym[highs]); "
+                          "use backend='cbc'")
+    return backend
+
+
+def _run_highs(prob: pulp.LpProblem, time_limit: float | None, msg: bool,
+               threads: int) -> tuple[str, float | None, float | None]:
+    """Solve with HiGHS through highspy; (status, dual bound [$], gap) read from the solver's own info."""
+    import highspy
+
+    _silence_highs_banner()
+    solver = pulp.HiGHS(msg=msg, timeLimit=time_limit, threads=threads, mip_feasibility_tolerance=1e-9,
+                        primal_feasibility_tolerance=1e-9, mip_rel_gap=1e-9)
+    with contextlib.nullcontext() if msg else quiet_c_stdout():
+        prob.solve(solver)
+    h = prob.solverModel
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    stopped = (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt,
+               highspy.HighsModelStatus.kIterationLimit)
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = "optimal"
+    elif has_sol and ms in stopped:
+        status = "feasible"
+    elif ms == highspy.HighsModelStatus.kTimeLimit:
+        raise SolverError(f"milp (highs): no solution within {time_limit} s")
+    else:
+        raise SolverError(f"milp (highs): solver ended with status {h.modelStatusToString(ms)} and no solution")
+    return status, float(info.mip_dual_bound), float(info.mip_gap) if status == "feasible" else 0.0
+
+
+def _run_cbc(prob: pulp.LpProblem, time_limit: float | None, threads: int) -> tuple[str, float | None, float | None]:
+    """Solve with the CBC binary bundled with PuLP; (status, bound [$] or None, gap).
+
+    PuLP runs CBC as a command (``PULP_CBC_CMD``) and reads back only the solution file, whose header
+    carries the status and the objective but not the best bound; the only PuLP interface that returns
+    CBC's bound (``COINMP_DLL``, ``prob.bestBound``) needs the CoinMP shared library, which PuLP does not
+    ship.  So when CBC stops early with an incumbent, the bound is read from CBC's own log
+    (:func:`cbc_bound_from_log`); if the log has none, the status is ``time_limit`` (gap unknown).
+    """
+    fd, log_path = tempfile.mkstemp(suffix=".log", prefix="a2gym_cbc_")
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():  # PuLP 3.3 deprecates the bundled-CBC class name only
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, threads=threads, logPath=log_path,
+                                       options=["primalTolerance 1e-9", "integerTolerance 1e-9", "ratioGap 1e-9"])
+        prob.solve(solver)
+        log = Path(log_path).read_text(encoding="utf-8", errors="replace")
+    finally:
+        os.unlink(log_path)
+    if prob.sol_status == pulp.LpSolutionOptimal and prob.status == pulp.LpStatusOptimal:
+        return "optimal", None, 0.0
+    if prob.sol_status == pulp.LpSolutionIntegerFeasible:
+        bound = cbc_bound_from_log(log)
+        return ("time_limit" if bound is None else "feasible"), bound, None
+    if prob.status == pulp.LpStatusInfeasible:
+        raise SolverError("milp (cbc): the model is infeasible")
+    raise SolverError(f"milp (cbc): no solution within {time_limit} s")
+
+
+_CBC_BOUND = (re.compile(r"best possible\s*([-+0-9.eE]+)"), re.compile(r"Lower bound:\s*([-+0-9.eE]+)"))
+
+
+def cbc_bound_from_log(log: str) -> float | None:
+    """CBC's best bound [$] from its log: the first ``best possible X`` (the summary line CBC prints when it
+    stops, e.g. ``Partial search - best objective 12.3 (best possible 11.9), took …``), else
+    ``Lower bound: X`` of the statistics block; None when neither is there."""
+    for pattern in _CBC_BOUND:
+        m = pattern.search(log)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def extract_plan(cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np.ndarray) -> tuple[Plan, bool]:
     """Turn solver values into a plan that meets every constraint exactly (solver tolerances removed).
 
     Parts below 1e-7 are dropped and each class's fractions renormalised to sum to 1; a class with a
@@ -246,7 +277,7 @@ def extract_plan(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarra
     return min(candidates, key=lambda c: (c[1], cm.evaluate(c[0], check=False).total))
 
 
-def _refit_fractions(cm: CostModel, opts: Options, n: np.ndarray, margin: float = 1e-9) -> np.ndarray | None:
+def _refit_fractions(cm: CostModel, opts: ServingOptions, n: np.ndarray, margin: float = 1e-9) -> np.ndarray | None:
     """Cheapest fractions for the solver's instance counts ``n``, solved in full double precision.
 
     A solver's values carry its tolerances (CBC's solution file even rounds them to about 8 digits), so a
@@ -275,7 +306,7 @@ def _refit_fractions(cm: CostModel, opts: Options, n: np.ndarray, margin: float 
     return z
 
 
-def _extract(cm: CostModel, opts: Options, zval: np.ndarray, nval: np.ndarray, drop: float,
+def _extract(cm: CostModel, opts: ServingOptions, zval: np.ndarray, nval: np.ndarray, drop: float,
              snap_at: float) -> tuple[Plan, bool]:
     R = cm.shape[0]
     z = np.where(zval > drop, zval, 0.0)

@@ -8,8 +8,6 @@ from typing import Any
 from a2gym.costmodel import Evaluation
 from a2gym.plan import Plan
 
-STATUSES = ("optimal", "feasible", "time_limit", "heuristic")
-
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Solution:

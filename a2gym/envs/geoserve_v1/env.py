@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
@@ -66,8 +65,11 @@ class GeoServeV1Env(A2Env):
     ``MultiDiscrete([max_instances + 1] * |I|)``: entry i is facility i's instance count for the next
     slot.  ``action_masks()`` / ``info["action_mask"]`` is the concatenation, facility by facility, of
     ``max_instances + 1`` booleans (count allowed), as sb3-contrib's MaskablePPO expects for
-    MultiDiscrete: a facility not offered or feasible for no class may only have 0.  A masked or
-    malformed action raises ``a2gym.ActionError`` naming the facility.
+    MultiDiscrete: a facility not offered or feasible for no class may only have 0.  Every action in the
+    space is a legal input: with the default ``invalid_action="noop"`` a count at a masked facility is
+    cleared to 0 (``info["cleared_counts"]``), the rest is executed and ``-invalid_penalty`` (default 0) is
+    paid; ``invalid_action="raise"`` raises ``a2gym.ActionError`` naming the facility.  An action outside
+    the space (wrong shape, a count outside 0..max_instances) always raises.
 
     ## Observation Space
 
@@ -86,7 +88,10 @@ class GeoServeV1Env(A2Env):
     ``info``: ``cost`` ($ so far), ``compute``, ``bandwidth``, ``deployment``, ``penalty`` [$ so far],
     ``unserved_requests`` (this slot, requests), ``unserved_requests_total`` (so far), ``violations``
     (classes with unserved demand this slot), ``observed_rates`` [req/s, R] (last slot's demand),
-    ``ready`` and ``pending`` [instances, I], ``slot``, ``reference_cost``, ``action_mask``.
+    ``ready`` and ``pending`` [instances, I], ``slot``, ``reference_cost``, ``action_mask``,
+    ``invalid_action`` (this step had a masked count), ``invalid_actions`` (such steps this episode),
+    ``cleared_counts`` (masked counts cleared this step).  With ``action_mask_in_obs=True`` the
+    observation is ``Dict({"observations": <the Box>, "action_mask": Box(0, 1, (|I|·(max_instances+1),))})``.
 
     ## Rewards
 
@@ -101,7 +106,8 @@ class GeoServeV1Env(A2Env):
     ## Episode End
 
     Terminated after ``n_slots`` steps; every instance is released at the end of the day.
-    ``max_episode_steps`` is a safety cap (1,000,000).
+    ``max_episode_steps`` is a safety cap (1,000,000).  ``step`` before ``reset`` or after the end raises
+    ``a2gym.ResetNeededError``.
 
     ## Arguments
 
@@ -114,6 +120,8 @@ class GeoServeV1Env(A2Env):
     * ``max_instances`` (8, ≥ 1): the largest count per facility; ``make`` fails naming it when the
       initial fleet or the reactive reference needs more.
     * ``history_slots`` (4, ≥ 1): slots of demand in the observation.
+    * ``invalid_action`` (``"noop"`` or ``"raise"``), ``invalid_penalty`` (0.0), ``action_mask_in_obs``
+      (False): as in GeoServe-v0.
 
     >>> import gymnasium, a2gym
     >>> env = gymnasium.make("a2gym/GeoServe-v1", scenario="generator://synth-v0/1?classes=8&regions=3",
@@ -148,8 +156,10 @@ class GeoServeV1Env(A2Env):
                  slo_penalty_per_request: float = SLO_PENALTY_PER_REQUEST,
                  provisioning_delay_s: float = PROVISIONING_DELAY_S,
                  billing_granularity_s: float = BILLING_GRANULARITY_S, billing_minimum_s: float = BILLING_MINIMUM_S,
-                 max_instances: int = MAX_INSTANCES, history_slots: int = 4):
-        super().__init__(scenario, resample, max_classes, reward, render_mode)
+                 max_instances: int = MAX_INSTANCES, history_slots: int = 4, invalid_action: str = "noop",
+                 invalid_penalty: float = 0.0, action_mask_in_obs: bool = False):
+        super().__init__(scenario, resample, max_classes, reward, render_mode, invalid_action=invalid_action,
+                         invalid_penalty=invalid_penalty, action_mask_in_obs=action_mask_in_obs)
         if isinstance(n_slots, int | np.integer) and not isinstance(n_slots, bool) and n_slots > MAX_EPISODE_STEPS:
             raise ValueError(f"n_slots = {n_slots} is more than the registered max_episode_steps = {MAX_EPISODE_STEPS}")
         self.demand = DemandModel(n_slots, slot_minutes, diurnal_amplitude, peak_hour, trace)
@@ -166,8 +176,15 @@ class GeoServeV1Env(A2Env):
         n_fac, r_max = self.source.n_facilities, self.source.max_classes
         self.n_facilities = n_fac
         self.action_space = spaces.MultiDiscrete(np.full(n_fac, self.max_instances + 1, dtype=np.int64))
-        self.observation_space = spaces.Box(0.0, 1.0, (4 + self.history_slots * r_max + 2 * n_fac,),
-                                            dtype=np.float32)
+        self._finish_spaces(spaces.Box(0.0, 1.0, (4 + self.history_slots * r_max + 2 * n_fac,), dtype=np.float32),
+                            n_fac * (self.max_instances + 1))
+        for k in ("invalid_failure_penalty", "max_invalid_actions"):  # a day always ends: no failure
+            del self._make_kwargs[k]
+        self._make_kwargs.update(n_slots=n_slots, slot_minutes=slot_minutes, diurnal_amplitude=diurnal_amplitude,
+                                 peak_hour=peak_hour, trace=trace, slo_penalty_per_request=slo_penalty_per_request,
+                                 provisioning_delay_s=provisioning_delay_s, billing_granularity_s=billing_granularity_s,
+                                 billing_minimum_s=billing_minimum_s, max_instances=max_instances,
+                                 history_slots=history_slots)
         self._setup(self.scenario)
         self.rates = self.demand.expected(self.scenario)
         self._start_episode()
@@ -207,13 +224,15 @@ class GeoServeV1Env(A2Env):
         self.totals = dict.fromkeys(("total", "compute", "bandwidth", "deployment", "penalty",
                                      "unserved_requests"), 0.0)
         self._last = {"unserved_requests": 0.0, "violations": []}
+        self._cleared = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._setup(self._choose_scenario(options))
         self.rates = self.demand.episode(self.scenario, self.np_random)
         self._start_episode()
-        return self._obs(), self._info()
+        self._begin_episode()
+        return self._observation(), self._info()
 
     # ------------------------------------------------------------------- step
     def demand_of_next_slot(self) -> np.ndarray:
@@ -222,8 +241,13 @@ class GeoServeV1Env(A2Env):
 
     def step(self, action: Any):
         target = self._validate(action)
-        if self.slot_no >= self.n_slots:
-            raise gym.error.ResetNeeded("GeoServe-v1 day is over; call reset()")
+        if self._needs_reset is not None:
+            raise self._reset_needed()
+        masked = (target > 0) & ~self.tables.deployable
+        self._cleared = int(masked.sum())
+        if self._cleared:  # a count at a masked facility: raise, or clear it (it could serve nobody)
+            self.invalid.masked(lambda: self._why_masked(int(np.flatnonzero(masked)[0]), target))
+            target = np.where(masked, 0, target)
         rates = self.rates[self.slot_no + 1]
         costs = self.fleet.step(target, rates, self.penalty_per_request)
         for k in self.totals:
@@ -231,7 +255,12 @@ class GeoServeV1Env(A2Env):
         self.slot_no += 1
         self._last = {"unserved_requests": costs["unserved_requests"], "violations": self._violations(rates)}
         reward = float(self.reward_fn(0.0, costs["total"], self.reference_cost))
-        return self._obs(), reward, self.slot_no >= self.n_slots, False, self._info()
+        if self._cleared and self.invalid_rule.penalty:
+            reward -= self.invalid_rule.penalty
+        done = self.slot_no >= self.n_slots
+        if done:
+            self._needs_reset = "the day is over"
+        return self._observation(), reward, done, False, self._info()
 
     def _violations(self, rates: np.ndarray) -> list[str]:
         names = self.scenario.classes
@@ -248,13 +277,11 @@ class GeoServeV1Env(A2Env):
             i = int(out[0])
             raise ActionError(f"action[{i}] = {int(a[i])} instances of {self.scenario.facility_name(i)} is outside "
                               f"0..{top} (max_instances)")
-        counts = a.astype(np.int64)
-        bad = np.flatnonzero((counts > 0) & ~self.tables.deployable)
-        if bad.size:
-            i = int(bad[0])
-            raise ActionError(f"action[{i}] = {int(counts[i])} instances of {self.scenario.facility_name(i)} is "
-                              "masked off: the facility is not offered or can serve no class")
-        return counts
+        return a.astype(np.int64)
+
+    def _why_masked(self, i: int, counts: np.ndarray) -> str:
+        return (f"action[{i}] = {int(counts[i])} instances of {self.scenario.facility_name(i)} is masked off: the "
+                "facility is not offered or can serve no class")
 
     # ------------------------------------------------------------ observation
     def ready_and_pending(self) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +295,7 @@ class GeoServeV1Env(A2Env):
     def _obs(self) -> np.ndarray:
         t, r_max, H = self.slot_no, self.source.max_classes, self.history_slots
         R, n_fac = self.scenario.n_classes, self.n_facilities
-        obs = np.zeros(self.observation_space.shape, dtype=np.float64)
+        obs = np.zeros(self.box_space.shape, dtype=np.float64)
         ang = 2.0 * np.pi * t * self.slot_hours / 24.0
         obs[0], obs[1], obs[2] = (1 + np.sin(ang)) / 2, (1 + np.cos(ang)) / 2, t / self.n_slots
         rows = np.maximum(t - np.arange(H), 0)  # rates rows of slots t-1, t-2, ... (row 0 = slot -1)
@@ -291,7 +318,8 @@ class GeoServeV1Env(A2Env):
         info.update({"unserved_requests_total": self.totals["unserved_requests"],
                      "observed_rates": self.rates[self.slot_no].copy(), "ready": ready, "pending": pending,
                      "slot": self.slot_no, "reference_cost": self.reference_cost,
-                     "action_mask": self._mask_flat.copy()})
+                     "action_mask": self._mask_flat.copy(), **self._invalid_info(self._cleared > 0),
+                     "cleared_counts": self._cleared})
         return info
 
     # -------------------------------------------------------------- rendering

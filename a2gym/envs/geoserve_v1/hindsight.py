@@ -15,8 +15,11 @@ A time-expanded MILP over the day's slots (PuLP, solved by HiGHS through ``pulp.
 The compute term equals the env's billing when the granularity divides the slot and the minimum is at
 most a slot (the default: 1 s, 60 s, 15-min slots); otherwise it is a lower bound of it.
 
-To keep the model small, the candidate facilities are those of the initial fleet and of the warm start
-(:func:`lookahead_counts`), and each class may be routed only to its ``candidates`` cheapest of them (by
+The MILP starts from the cheapest (replayed) of three plans for the day (:func:`best_start`): a
+lookahead plan sized on the true demand (:func:`lookahead_counts`) and the reactive and forecast
+references' plans, so what it returns is never worse than any of them; the MILP's plan is also
+replayed after :func:`repaired` (sized for the env's routing), and the cheapest replay is the result.  To keep the model small, the
+candidate facilities are those of the initial fleet and of the warm start, and each class may be routed only to its ``candidates`` cheapest of them (by
 C) plus those the warm start's routing uses for it.  The MILP optimum is exact over that restriction; the env then replays the plan with its own
 routing rule (cheapest facility with spare capacity first), which may serve less well than the MILP's
 optimal routing, so the replayed cost is what the reference achieves and the MILP's dual bound, over
@@ -56,6 +59,7 @@ class HindsightPlan:
     seconds: float
     n_vars: int
     source: str
+    start_cost: float
 
 
 def candidate_pairs(env: Any, start_counts: np.ndarray, candidates: int) -> tuple[np.ndarray, list[list[int]]]:
@@ -111,18 +115,63 @@ def lookahead_counts(env: Any) -> np.ndarray:
     return np.stack(out)
 
 
+def policy_counts(env: Any, mode: str) -> np.ndarray:
+    """The fleet plan [T, I] the ``reactive`` or ``forecast`` reference would play on ``env``'s current
+    day, simulated on a fresh fleet (the env's own state is not touched)."""
+    from types import SimpleNamespace
+
+    from a2gym.envs.geoserve_v1.reference import forecast_counts, greedy_counts
+
+    sim = SimpleNamespace(slot_no=0, delay=env.delay, demand=env.demand, scenario=env.scenario,
+                          slot_hours=env.slot_hours, n_slots=env.n_slots, tables=env.tables, fleet=env.new_fleet())
+    out = []
+    for t in range(env.n_slots):
+        sim.slot_no = t
+        observed = env.rates[t]
+        a = forecast_counts(sim, observed) if mode == "forecast" else \
+            greedy_counts(env.scenario, env.slot_hours, observed)
+        out.append(a)
+        sim.fleet.step(a, env.rates[t + 1], env.penalty_per_request)
+    return np.stack(out)
+
+
+def best_start(env: Any) -> tuple[str, np.ndarray, float]:
+    """The MILP's warm start: the cheapest (replayed) of :func:`lookahead_counts` and the reactive and
+    forecast references' plans for the day, as (name, counts [T, I], day cost [$])."""
+    plans = {"lookahead": lookahead_counts(env), "forecast": policy_counts(env, "forecast"),
+             "reactive": policy_counts(env, "reactive")}
+    plans = {k: np.minimum(v, env.max_instances) for k, v in plans.items()}  # the MILP's bounds
+    costs = {k: replay_cost(env, v) for k, v in plans.items()}
+    name = min(costs, key=lambda k: (costs[k], k))
+    return name, plans[name], costs[name]
+
+
+def repaired(env: Any, counts: np.ndarray) -> np.ndarray:
+    """The MILP's plan made robust to the env's routing rule [T, I]: each slot's fleet is raised to what
+    its own open set needs for the slot's demand as the env routes it (:func:`sized_counts`), then to the
+    largest of that over the slots its requests must cover (t … t + a + [b > 0]), as in
+    :func:`lookahead_counts`.  The MILP routes optimally, the env cheapest-first, so a fleet sized
+    exactly for the MILP's routing can leave demand unserved in the env."""
+    T, d = env.n_slots, env.delay
+    need = np.stack([np.maximum(counts[t], sized_counts(env.tables, counts[t] > 0, env.rates[t + 1]))
+                     for t in range(T)])
+    span = d.a + int(d.split)
+    out = np.stack([need[t:min(T, t + span + 1)].max(axis=0) for t in range(T)])
+    return np.minimum(out, env.max_instances)
+
+
 def solve_hindsight(env: Any, time_limit: float = 120.0, candidates: int = 6, threads: int = 1,
                     msg: bool = False) -> HindsightPlan:
     """Solve the hindsight MILP for ``env``'s current episode (call after ``reset``), started from
-    :func:`lookahead_counts`, and replay its plan through the env's dynamics; the result is the better
-    (by replayed cost) of the MILP's plan and its start.  Raises :class:`SolverError` when HiGHS finds
-    no plan within ``time_limit`` [s]."""
+    :func:`best_start`, and replay its plan through the env's dynamics; the result is the better (by
+    replayed cost) of the MILP's plan and its start.  Raises :class:`SolverError` when HiGHS finds no
+    plan within ``time_limit`` [s]."""
     if not highs_available():
         raise SolverError("the GeoServe-v1 hindsight MILP needs highspy (pip install a2gym[highs])")
     t0 = time.perf_counter()
     rates = env.rates  # [T + 1, R]; row t + 1 is slot t
     T, tb, d = env.n_slots, env.tables, env.delay
-    start_counts = lookahead_counts(env)
+    start_name, start_counts, start_replay = best_start(env)
     facs, per_class = candidate_pairs(env, start_counts, candidates)
     init = env.new_fleet().counts[0]
     top, slot_s, pen = env.max_instances, env.slot_s, env.penalty_per_request
@@ -211,14 +260,16 @@ def solve_hindsight(env: Any, time_limit: float = 120.0, candidates: int = 6, th
     counts = np.zeros((T, tb.n_facilities), dtype=np.int64)
     for (t, i), nv in N.items():
         counts[t, i] = int(round(nv.varValue or 0.0))
-    replay = replay_cost(env, counts)
-    start_replay = replay_cost(env, start_counts)
-    source = "milp"
-    if start_replay < replay:
-        counts, replay, source = start_counts, start_replay, "start"
+    options = {"milp": counts, "milp+repair": repaired(env, counts)}
+    replays = {k: replay_cost(env, v) for k, v in options.items()}
+    replays[f"start:{start_name}"] = start_replay
+    options[f"start:{start_name}"] = start_counts
+    source = min(replays, key=lambda k: replays[k])
+    counts, replay = options[source], replays[source]
     gap = max(0.0, (replay - bound) / max(replay, 1e-12))
     return HindsightPlan(counts=counts, objective=objective, bound=bound, replay_cost=replay, gap=gap,
-                         status=status, seconds=time.perf_counter() - t0, n_vars=n_vars, source=source)
+                         status=status, seconds=time.perf_counter() - t0, n_vars=n_vars, source=source,
+                         start_cost=start_replay)
 
 
 def replay_cost(env: Any, counts: np.ndarray) -> float:

@@ -55,7 +55,7 @@ def _pareto_mask(cm: CostModel, chunk_elems: int) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class Options:
+class ServingOptions:
     """Flat list of allowed options: class r, facility i, data d, bandwidth w [$/epoch], busy b [instances]."""
 
     r: np.ndarray
@@ -65,7 +65,7 @@ class Options:
     b: np.ndarray
 
     @classmethod
-    def of(cls, cm: CostModel) -> Options:
+    def of(cls, cm: CostModel) -> ServingOptions:
         mask = pareto_mask(cm)
         r, i, d = np.nonzero(mask)
         mh = cm.fac_model * cm.shape[4] + cm.fac_type
