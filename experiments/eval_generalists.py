@@ -5,7 +5,7 @@ validation ranges), ``2x`` (generated, 80–96 classes: at least twice the large
 ``paper-default`` and ``suite`` (the a2-test-v0 scenarios of the env). Score of an episode = reference
 cost / cost (the env's reference, −1/return); a policy's score on a set is the mean over its scenarios;
 trained policies: mean over training seeds with a 95% percentile bootstrap interval over seeds.
-Writes ``OUT/generalists.csv`` (one row per run or baseline and test set) and prints a Markdown table.
+Writes ``OUT/<envs>_<stages>.csv`` (one row per run or baseline and test set) and ``.md`` (the tables).
 
     nice -n 5 python -m experiments.eval_generalists --runs runs/generalists --out results/agents/generalists
 """
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--unseen", type=int, default=16, help="generated test scenarios of the training sizes")
     p.add_argument("--large", type=int, default=8, help="generated test scenarios of 80-96 classes")
     p.add_argument("--stages", nargs="+", default=["bc", "bc+ppo", "ppo"])
+    p.add_argument("--no-baselines", action="store_true", help="test only the trained runs")
     args = p.parse_args(argv)
     import torch
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     for env_id in args.envs:
         sets = test_sets(env_id, args.unseen, args.large)
-        for policy in BASELINES:
+        for policy in () if args.no_baselines else BASELINES:
             for set_name, uris in sets.items():
                 scores, walls = run_scores(env_id, {"factory": named_policy_actor(policy, None)}, uris, "plain")
                 rows.append({"env": env_id, "policy": policy, "seed": "", "set": set_name,
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "set": set_name, "score": float(np.mean(scores)), "n": len(scores),
                                  "wall_s": float(np.mean(walls)), "paper_episode_s": secs})
                     print(json.dumps(rows[-1]), flush=True)
-    path = out / "generalists.csv"
+    tag = "_".join([*(ENVS[e] for e in args.envs), *(st.replace("+", "-") for st in args.stages)])
+    path = out / f"{tag}.csv"
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         w.writerows(rows)
     tmp.replace(path)
     md = table(rows) + "\n\n" + curves(Path(args.runs)) + "\n\n" + budgets(Path(args.runs))
-    (out / "generalists.md").write_text(md + "\n", encoding="utf-8")
+    path.with_suffix(".md").write_text(md + "\n", encoding="utf-8")
     print(md)
     return 0
 
