@@ -168,7 +168,9 @@ def test_training_ends_with_a_final_score(tmp_path: Path) -> None:
 def evaluate_to(path: Path, *args: str) -> list[dict]:
     proc = run_module("agents.evaluate", *args, "--out", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    header, *lines = path.read_text().splitlines()
+    assert json.loads(header)["format"] == "a2gym-entry" and json.loads(header)["suite"] is None
+    return [json.loads(line) for line in lines]
 
 
 def test_evaluate_reproduces_costs_for_the_same_seeds(tmp_path: Path, maskable_run: Path) -> None:

@@ -150,7 +150,7 @@ def test_plain_env_adapter_takes_the_same_actions_as_the_sets_env(name, env_id):
 def test_generalists_leaderboard_records_replay(name):
     from a2gym.leaderboard.validate import validate_files
 
-    path = REPO / "leaderboard" / f"{name}.jsonl"
+    path = REPO / "results" / "agents" / "generalists" / "a2-test-v0" / f"{name}.jsonl"
     good, problems = validate_files([path])
     assert not problems and len(good) >= 15  # 3 suite scenarios x 5 seeds
     assert all(r.trained_on_test is False for r in good)
