@@ -54,6 +54,8 @@ def episode_seconds(env_id: str, actor: Any, uri: str = "scenario://paper-defaul
     """Median wall time [s] of one episode on ``uri`` (policy and env steps; reset excluded), one thread."""
     import gymnasium as gym
 
+    import a2gym  # noqa: F401  (registers the envs)
+
     env = gym.make(env_id, scenario=uri, observation="sets")
     times = []
     for j in range(repeats):
