@@ -189,7 +189,6 @@ def save_run(model: Any, run_dir: Path, env_id: str, env_kwargs: dict[str, Any],
     (run_dir / "config.yml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False), encoding="utf-8")
 
 
-PUBLISHED = Path(__file__).resolve().parents[1] / "results" / "agents" / "runs"
 
 
 def plain_env_policy(run_dir: str | Path) -> Any:
@@ -226,22 +225,3 @@ def plain_env_policy(run_dir: str | Path) -> Any:
         return policy
 
     return factory
-
-
-def placement_general(env: gym.Env) -> Any:
-    """Leaderboard entry ``placement-general`` (``a2gym eval --policy agents.generalist:placement_general``)."""
-    return _published("placement-general")(env)
-
-
-def scheduling_general(env: gym.Env) -> Any:
-    """Leaderboard entry ``scheduling-general`` (``a2gym eval --policy agents.generalist:scheduling_general``)."""
-    return _published("scheduling-general")(env)
-
-
-_FACTORIES: dict[str, Any] = {}
-
-
-def _published(name: str) -> Any:
-    if name not in _FACTORIES:
-        _FACTORIES[name] = plain_env_policy(PUBLISHED / name)
-    return _FACTORIES[name]
