@@ -189,8 +189,6 @@ def save_run(model: Any, run_dir: Path, env_id: str, env_kwargs: dict[str, Any],
     (run_dir / "config.yml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False), encoding="utf-8")
 
 
-
-
 def plain_env_policy(run_dir: str | Path) -> Any:
     """``factory(env) -> policy(obs, info)`` that plays a *plain* Placement/Scheduling env with a sets model.
 
