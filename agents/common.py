@@ -84,11 +84,10 @@ class AgentConfigError(ValueError):
 
 
 def algorithms() -> dict[str, type]:
-    """Algorithm name on the command line -> SB3 class (imported lazily: torch is slow to import)."""
-    from sb3_contrib import MaskablePPO
-    from stable_baselines3 import A2C, DQN, PPO
+    """Algorithm name on the command line -> SB3 class (the library's table, :mod:`a2gym.sb3`)."""
+    from a2gym.sb3 import algorithm_class
 
-    return {"ppo": PPO, "a2c": A2C, "dqn": DQN, "maskable_ppo": MaskablePPO}
+    return {name: algorithm_class(name) for name in ALGO_NAMES}
 
 
 ALGO_NAMES = ("ppo", "a2c", "dqn", "maskable_ppo")

@@ -5,14 +5,17 @@ Usage::
     python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0 --episodes 5 [--model best|last|PATH] \\
         [--seed 10000] [--out eval.jsonl] [--env-kwargs scenario=generator://synth-v0/7]
     python -m agents.evaluate --policy reference --env a2gym/GeoServe-v0 --mode myopic --episodes 5
-    python -m agents.evaluate --policy nearest-dc --env a2gym/Placement-v0 --episodes 5
+    python -m agents.evaluate --policy origin-local --env a2gym/Placement-v0 --episodes 5
 
 Episode ``i`` is reset with seed ``SEED + i`` (default SEED 10000, the leaderboard's seed base, far from
 training seeds); a model acts deterministically (with the env's masks for MaskablePPO, with frozen
-VecNormalize statistics when the run normalised observations), so the same seeds give the same costs.
-Records use the leaderboard format (:mod:`a2gym.leaderboard.record`: env, scenario URI + SHA-256,
-seed, action sequence, cost and breakdown, return, violations) so ``a2gym validate FILE`` can replay
-them. The printed table adds the score versus the reference, reference_cost/cost = −1/return. An agent
+VecNormalize statistics when the run normalised observations: the library's one loader,
+:func:`a2gym.sb3.load_model`), so the same seeds give the same costs. ``--out`` writes a results file in
+the leaderboard's format (:mod:`a2gym.leaderboard.record`: an entry header with suite null, then env,
+scenario URI + SHA-256, seed, action sequence, cost and breakdown, return, violations per episode), so
+``a2gym validate FILE`` replays it (bundled scenarios) and ``a2gym leaderboard score FILE`` scores it. It
+is not a leaderboard entry: enter a run with ``a2gym eval --policy sb3:RUN_DIR`` on the suite.
+The printed table adds the score versus the reference, reference_cost/cost = −1/return. An agent
 trained without masks meets the env's masked-action handling as in training (``invalid_action="noop"``):
 an episode ended by a run of masked actions is reported as failed (score 0) and has no record.
 """
@@ -88,14 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, Any]]:
-    """A deterministic actor from a run's saved model and the run's config.yml."""
-    import torch
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+    """A deterministic actor from a run's saved model and the run's config.yml.
 
-    from agents.common import algorithms
-    from agents.train import vecnormalize_path
+    Loaded by the library's one SB3 loader (:func:`a2gym.sb3.load_model`), which applies the run's
+    VecNormalize statistics whenever the run normalised observations, as ``a2gym eval --policy sb3:`` does.
+    """
+    from a2gym.sb3 import ModelError, load_model
 
-    torch.set_num_threads(1)
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yml"
     if not cfg_path.exists():
@@ -111,20 +113,14 @@ def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, An
         path = Path(which)
     if not path.exists():
         raise AgentConfigError(f"model {path} does not exist")
-    model = algorithms()[cfg["algo"]].load(str(path), device="cpu")
-    norm = None
-    stats = vecnormalize_path(path)
-    if cfg["hyperparams"].get("normalize") and stats.exists():
-        dummy = DummyVecEnv([lambda: make_env(cfg["env"], cfg["env_kwargs"])])
-        norm = VecNormalize.load(str(stats), dummy)
-        norm.training = False
-    masks = uses_masks(cfg["algo"])
+    try:
+        model = load_model(path, cfg["algo"])
+    except ModelError as e:
+        raise AgentConfigError(str(e)) from None
+    cfg = {**cfg, "model_path": str(path), "model_sha256": model.files.sha256}
 
     def act(obs: Any, info: dict[str, Any], env: Any) -> Any:
-        x = norm.normalize_obs(obs) if norm is not None else obs
-        kw = {"action_masks": action_mask(env)} if masks else {}
-        action, _ = model.predict(x, deterministic=True, **kw)
-        return action
+        return model.act(obs, action_mask(env) if model.masked else None)
 
     return act, cfg
 
@@ -156,7 +152,6 @@ def named_policy_actor(name: str, mode: str | None) -> Callable[[Any, int], Acto
 def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str,
                 env_kwargs: dict[str, Any], trained_on_test: bool | None) -> Episode:
     """Play one episode from ``reset(seed=seed)`` and return its record."""
-    import a2gym
     from a2gym.leaderboard.episode import cost_breakdown, to_jsonable, violation_count
     from a2gym.leaderboard.record import EpisodeRecord
 
@@ -180,11 +175,10 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
     cost = float(info["cost"])
     ref = float(info.get("reference_cost", -cost / total if total else float("nan")))
     record = EpisodeRecord(
-        suite=None, env_id=env_id, env_version=int(env.spec.version or 0), a2gym_version=a2gym.__version__,
+        env_id=env_id, env_version=int(env.spec.version or 0),
         scenario_uri=str(scn.uri), scenario_sha256=str(scn.sha256),
-        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"}, seed=int(seed), policy=policy_name,
-        trained_on_test=trained_on_test, actions=actions, cost=cost,
-        cost_breakdown=cost_breakdown(info), return_=total, violations=violations, wall_time_s=wall,
+        env_kwargs={k: v for k, v in env_kwargs.items() if k != "scenario"}, seed=int(seed), actions=actions,
+        cost=cost, cost_breakdown=cost_breakdown(info), return_=total, violations=violations, wall_time_s=wall,
     )
     return Episode(seed=int(seed), scenario_uri=str(scn.uri), record=record,
                    score=ref / cost if cost > 0 else float("inf"), reference_cost=ref, length=len(actions))
@@ -225,6 +219,25 @@ def summarise(episodes: list[Episode]) -> dict[str, float]:
             "violations": sum(e.record.violations for e in done)}
 
 
+def results_header(name: str, spec: str, sha: str | None, trained_on_test: bool) -> Any:
+    """The leaderboard file header of a free run (suite null): ``name`` made a valid, unreserved entry name.
+
+    ``a2gym validate FILE`` replays such a file (on bundled ``scenario://`` scenarios), and
+    ``a2gym leaderboard score FILE`` scores it; to enter the leaderboard, run ``a2gym eval`` on the suite.
+    """
+    import re
+
+    import a2gym
+    from a2gym.leaderboard.entry import RESERVED_NAMES, EntryHeader
+
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "run"
+    if clean in RESERVED_NAMES:
+        clean = f"{clean}-run"
+    return EntryHeader(name=clean, policy=spec[:512], policy_sha256=sha, trained_on_test=trained_on_test,
+                       description=f"python -m agents.evaluate ({name})"[:1000], suite=None,
+                       a2gym_version=a2gym.__version__)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: evaluate, print a table, optionally write JSONL records."""
     args = build_parser().parse_args(argv)
@@ -236,13 +249,15 @@ def main(argv: list[str] | None = None) -> int:
             env_kwargs = {**cfg["env_kwargs"], **extra}
             name = args.name or f"{cfg['algo']}:{Path(args.run).name}"
             trained_uri = str(cfg["env_kwargs"].get("scenario", ""))
+            trained = trained_uri.startswith("scenario://a2-test") or trained_uri == "scenario://paper-default-v0"
+            spec, spec_sha = f"sb3:{cfg['algo']}:{cfg['model_path']}", cfg["model_sha256"]
             eps = evaluate(env_id, env_kwargs, args.episodes, args.seed, name, actor=actor,
-                           trained_on_test=trained_uri.startswith("scenario://a2-test"),
-                           invalid=run_invalid_settings(cfg))
+                           trained_on_test=trained, invalid=run_invalid_settings(cfg))
         else:
             if not args.env:
                 raise AgentConfigError("--policy needs --env")
             name = args.name or (args.policy + (f":{args.mode}" if args.mode else ""))
+            spec, spec_sha, trained = args.policy, None, False
             eps = evaluate(args.env, extra, args.episodes, args.seed, name,
                            factory=named_policy_actor(args.policy, args.mode), trained_on_test=False)
     except (AgentConfigError, ValueError) as exc:  # ValueError: e.g. a reference mode or baseline name the env rejects
@@ -260,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         from a2gym.leaderboard.record import write_records
 
         records = [e.record for e in eps if not e.failed]
-        path = write_records(args.out, records)
+        path = write_records(args.out, results_header(name, spec, spec_sha, trained), records)
         print(f"wrote {len(records)} records to {path}"
               + (f" ({s['failed']} failed episodes have no replayable record)" if s["failed"] else ""))
     return 0

@@ -102,13 +102,10 @@ def saved_timesteps(model_zip: Path) -> int:
 
 
 def vecnormalize_path(model_path: Path) -> Path:
-    """Where the VecNormalize statistics of a saved model are (model.zip, best_model.zip or a checkpoint)."""
-    m = CHECKPOINT_RE.match(model_path.name)
-    if m:
-        return model_path.parent / f"rl_model_vecnormalize_{m.group(1)}_steps.pkl"
-    if model_path.name == "best_model.zip":
-        return model_path.parent / "best_vecnormalize.pkl"
-    return model_path.parent / "vecnormalize.pkl"
+    """Where the VecNormalize statistics of a saved model are (the library's rule, :func:`a2gym.sb3.stats_path`)."""
+    from a2gym.sb3 import stats_path
+
+    return stats_path(model_path)
 
 
 def new_run_dir(log_dir: Path, algo: str, env_id: str, seed: int, name: str | None) -> Path:

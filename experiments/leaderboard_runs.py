@@ -1,66 +1,38 @@
-"""Regenerate the initial committed leaderboard records and the table.
+"""Regenerate the committed leaderboard entries (the built-in heuristics) and the table.
 
 Run from the repository root::
 
-    python experiments/leaderboard_runs.py            # every initial entry, then `a2gym leaderboard build`
-    python experiments/leaderboard_runs.py local random  # only these entries (then build)
+    python experiments/leaderboard_runs.py                  # every built-in heuristic, then the build
+    python experiments/leaderboard_runs.py origin-local     # only these entries (then the build)
 
-Each entry is evaluated with ``a2gym eval`` on the full ``a2-test-v0`` suite with the suite's default
-seeds and written to ``leaderboard/<name>.jsonl``; the records are then validated and
-``LEADERBOARD.md`` and ``leaderboard/leaderboard.png`` regenerated. The reference and the baselines are
-deterministic given the seed, so rerunning reproduces the records (wall times aside, which equality
-and the table's scores ignore; the table's time column changes with them, so commit the records and
-the table together).
+Each built-in heuristic (:data:`a2gym.heuristics.HEURISTICS`: ``origin-local``, ``cheapest``,
+``random``) is evaluated on the whole ranked suite (``a2-test-v1``) with the suite's default seeds and
+written to ``leaderboard/<name>.jsonl`` (replacing the file); then ``a2gym leaderboard build``
+re-executes every entry, computes the reserved rows (reference, oracle, the paper's restricted
+baselines, optimum) and writes ``LEADERBOARD.md`` and ``leaderboard/leaderboard.png``. The heuristics are
+deterministic given the seed, so rerunning reproduces the records (wall times aside, which the table
+shows as recorded; commit the records and the table together).
 
-Trained agents are entered with ``a2gym eval`` on a model from ``python -m experiments.train_agents``
-(the seed-0 best model, not the best seed), e.g. the committed ``maskable-ppo-placement`` entry::
-
-    a2gym eval --policy sb3:maskable_ppo:runs/agents-experiment/maskable_ppo/placement-default_s0/best_model.zip \
-        --env a2gym/Placement-v0 --trained-on-test --name maskable-ppo-placement \
-        --out leaderboard/maskable-ppo-placement.jsonl
-
-It was trained on ``paper-default-v0``, which is ``placement-0`` of the suite, hence "trained on test".
-The experiment's GeoServe agents were trained with the env's default ``max_classes`` and do not fit the
-suite's (64; the eval refuses them, naming both observation spaces), so the GeoServe entry is one more
-seed-0 run of the experiment's cloning-warm-started setting with the suite's kwargs::
-
-    python -m agents.train --algo maskable_ppo --env a2gym/GeoServe-v0 --env-kwargs max_classes=64 --seed 0 \
-        --total-timesteps 16000 --hyperparams pretrain_episodes=20 pretrain_epochs=40 pretrain_mode=myopic \
-        learning_rate=3e-5 target_kl=0.02 eval_freq=1024 --log-dir runs/suite --run-name geoserve-bc-suite_s0
-    a2gym eval --policy sb3:maskable_ppo:runs/suite/maskable_ppo/geoserve-bc-suite_s0/best_model.zip \
-        --env a2gym/GeoServe-v0 --trained-on-test --name maskable-ppo-bc-geoserve \
-        --out leaderboard/maskable-ppo-bc-geoserve.jsonl
+Trained agents enter with ``a2gym eval --policy sb3:RUN_DIR --name NAME --trained-on-test|--not-... `` and
+their checkpoint committed beside the entry (the header pins its SHA-256).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "leaderboard"
 
 
-ALIASES = {"nearest"}  # another name of `local` in baselines.POLICIES
-NOT_ENTERED = {
-    # The restricted instance has no feasible plan on some generated test scenarios (a tight-SLO class
-    # cannot take the highest-fidelity data version), so these cannot play the whole suite; they are
-    # compared on the default scenario in results/paper/headline.md instead.
-    "no-adaptation", "model-only",
-}
-
-
-def initial_entries() -> list[str]:
-    """The reference, then every baseline policy that can play the whole suite, in a fixed order."""
-    from baselines import POLICIES
-
-    return ["reference", *sorted(set(POLICIES) - ALIASES - NOT_ENTERED)]
-
-
 def main(argv: list[str] | None = None) -> int:
+    from a2gym.heuristics import HEURISTICS
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("entries", nargs="*", help="policy specs to (re)run (default: every initial entry)")
+    ap.add_argument("entries", nargs="*", help=f"heuristics to (re)run (default: {', '.join(HEURISTICS)})")
     ap.add_argument("--seeds", type=int, default=None, help="seeds per scenario (suite default)")
     ap.add_argument("--no-build", action="store_true", help="only write the records")
     args = ap.parse_args(argv)
@@ -68,19 +40,31 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from a2gym.leaderboard.build import build
-    from a2gym.leaderboard.evaluate import evaluate_suite
-    from a2gym.leaderboard.record import write_records
-    from a2gym.leaderboard.suite import A2_TEST_V0
+    from a2gym.leaderboard.evaluate import eval_to_file, evaluate_suite, make_header
+    from a2gym.leaderboard.policy import resolve_policy
+    from a2gym.leaderboard.suite import RANKED_SUITE, get_suite
 
-    for spec in args.entries or initial_entries():
-        n = len(A2_TEST_V0.episodes(args.seeds))
-        records = list(tqdm(evaluate_suite(spec, A2_TEST_V0, args.seeds), total=n, desc=spec, unit="episode",
-                            disable=None))
-        path = write_records(OUT / f"{spec}.jsonl", records)
-        print(f"{spec}: {len(records)} records -> {path.relative_to(ROOT)}")
+    suite = get_suite(RANKED_SUITE)
+    descriptions = {
+        "origin-local": "each class at the cheapest facility of its origin region (else the nearest region by "
+                        "RTT); not the paper's `local` baseline, which is the reserved row local-greedy",
+        "cheapest": "each class at its per-request cheapest facility, opening costs ignored",
+        "random": "uniform over the valid actions, seeded by the episode's seed",
+    }
+    for spec in args.entries or list(HEURISTICS):
+        policy = resolve_policy(spec)
+        header = make_header(policy, None, None, descriptions.get(spec, ""), suite)
+        t0 = time.perf_counter()
+        with tqdm(total=len(suite.episodes(args.seeds)), desc=spec, unit="episode", disable=None) as bar:
+            res = eval_to_file(OUT / f"{spec}.jsonl", header, policy,
+                               lambda p, skip: evaluate_suite(p, suite, args.seeds, None, skip), "overwrite",
+                               on_record=lambda r: bar.update(1))
+        print(f"{spec}: {len(res.records)} records -> {res.path.relative_to(ROOT)} "
+              f"({time.perf_counter() - t0:.0f} s)")
     if not args.no_build:
+        t0 = time.perf_counter()
         build(OUT, ROOT / "LEADERBOARD.md")
-        print("wrote LEADERBOARD.md and leaderboard/leaderboard.png")
+        print(f"wrote LEADERBOARD.md and leaderboard/leaderboard.png ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 

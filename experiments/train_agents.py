@@ -50,7 +50,7 @@ ALGOS = ("maskable_ppo", "ppo")
 #: GeoServe warm start (agents.pretrain): clone 20 myopic-reference days, then fine-tune gently.
 BC_GEOSERVE = ("pretrain_episodes=20", "pretrain_epochs=40", "pretrain_mode=myopic", "learning_rate=3e-5",
                "target_kl=0.02", "eval_freq=1024")
-BASELINES = ("local", "cheapest", "random")
+BASELINES = ("origin-local", "cheapest", "random")
 GENERATOR = "generator://synth-v0/0?classes=20&regions=5"
 POOL = 32  # placement-generator trains on generator seeds 0..POOL-1 (agents.wrappers.ScenarioPool)
 

@@ -1,36 +1,47 @@
-"""Export the leaderboard test suite's scenario files and pin them in the bundled manifest.
+"""Export the leaderboard suites' scenario files, pin them, and compute each test scenario's optimum.
 
 Run from the repository root::
 
-    python scripts/build_suite.py          # write a2gym/data/scenarios/a2-test-v0/*.json + MANIFEST.json
-    python scripts/build_suite.py --check  # exit 1 if a file or manifest entry would change
+    python scripts/build_suite.py            # scenario files + MANIFEST.json + the optimum file
+    python scripts/build_suite.py --check    # exit 1 if a scenario file, manifest entry or pin would change
+    python scripts/build_suite.py --no-optimum   # only the scenario files
 
 Every scenario named in :data:`a2gym.leaderboard.suite.SOURCES` is loaded from its source URI (the
-bundled default scenario, or a seeded ``generator://synth-v0`` URI) and saved with ``Scenario.save``
-as ``a2gym/data/scenarios/<name>.json``; its SHA-256 is pinned in ``MANIFEST.json`` under ``<name>``.
-Other manifest entries are kept. Deterministic: rerunning gives byte-identical files.
+bundled default scenario, or a seeded ``generator://synth-v0`` URI) and saved with ``Scenario.save`` as
+``a2gym/data/scenarios/<name>.json``; its SHA-256 is pinned in ``MANIFEST.json``. Deterministic:
+rerunning gives byte-identical files. Once committed, the files are the test suite; a changed source is
+a new suite version, and ``--check`` guards against changing one by accident.
 
-Once committed, the files are the test suite: if a source changes (new data tables, a new generator),
-rerunning this script changes the pinned hashes, which is a new suite version (``a2-test-v1``), not an
-edit of ``a2-test-v0``. ``--check`` guards against that by accident.
+The optimum file ``a2gym/data/scenarios/a2-test-v1.optimum.json`` holds, per ``a2-test-v1`` scenario,
+the A2-MILP optimum of one epoch (HiGHS, ``--milp-time-limit`` seconds; on the limit its incumbent and
+best bound are stored with status ``time_limit``), which is the Placement and Scheduling "optimum" row,
+and, per GeoServe episode seed (the suite's first ``--seeds``) of the small and medium tiers
+(``--geoserve-tiers``), the sum over the day's slots of the per-slot bound
+(:func:`a2gym.policies.geoserve_lower_bound`); a paper-size or large scenario takes 30-40 s per seed, so
+those have no GeoServe value and the table says n/a there. Its SHA-256 is pinned in
+``a2gym/leaderboard/suite.py`` (``OPTIMUM_SHA256``), so the leaderboard refuses an edited file.
+Computing it takes about 30 s per GeoServe seed and scenario; ``--resume FILE`` keeps finished values.
+
+To add an env to ``a2-test-v1``, add its :class:`~a2gym.leaderboard.suite.SuiteEntry` and rerun.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "a2gym" / "data" / "scenarios"
+SUITE_PY = ROOT / "a2gym" / "leaderboard" / "suite.py"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
-    args = ap.parse_args(argv)
-
+def export(check: bool) -> list[str]:
+    """Write every suite scenario file and its manifest pin; the list of what changed (or would)."""
     from a2gym import load_scenario
     from a2gym.fileio import atomic_write_text
     from a2gym.leaderboard.suite import SOURCES
@@ -43,19 +54,122 @@ def main(argv: list[str] | None = None) -> int:
         path = SCENARIOS / f"{name}.json"
         if manifest.get(name) != scn.sha256 or not path.exists():
             changed.append(f"{name}: {manifest.get(name, 'unpinned')} -> {scn.sha256} (from {source})")
-        if not args.check:
+        if not check:
             scn.save(path)
         manifest[name] = scn.sha256
-        print(f"{name:28s} {scn.sha256}  K={scn.n_regions} M={scn.n_models} D={scn.n_data_versions} "
-              f"H={scn.n_instance_types} R={scn.n_classes}  <- {source}")
+        print(f"{name:28s} {scn.sha256[:16]}  R={scn.n_classes:<4d} <- {source}", flush=True)
+    if not check:
+        current = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+        current.update({n: manifest[n] for n in SOURCES})
+        atomic_write_text(manifest_path, json.dumps(dict(sorted(current.items())), indent=2) + "\n")
+    return changed
+
+
+def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_tiers: set[str]) -> dict:
+    """The optimum file's content (see the module docstring); values in ``resume`` are kept."""
+    import gymnasium as gym
+
+    import a2gym
+    from a2gym.leaderboard.episode import load_fresh
+    from a2gym.leaderboard.suite import A2_TEST_V1, tier_of
+    from a2gym.policies import geoserve_lower_bound
+
+    out: dict = {"milp_time_limit_s": time_limit, "scenarios": {}}
+    old = (resume or {}).get("scenarios", {})
+    geo = next(e for e in A2_TEST_V1.entries if "GeoServe" in e.env_id)
+    for uri in A2_TEST_V1.entries[0].scenarios:
+        scn = load_fresh(uri)
+        row = dict(old.get(uri, {})) if old.get(uri, {}).get("sha256") == scn.sha256 else {}
+        row["sha256"] = scn.sha256
+        if "epoch" not in row:
+            t0 = time.perf_counter()
+            sol = a2gym.solve(scn, "milp", time_limit=time_limit)
+            row["epoch"] = {"value": sol.cost.total, "bound": sol.lower_bound, "status": sol.status}
+            print(f"{uri}: MILP {sol.status} {sol.cost.total:.6f} (bound {sol.lower_bound}) "
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+        seeds = row.setdefault("geoserve_bound", {})
+        if resume is not None:
+            out["scenarios"][uri] = row
+            _save_resume(out)
+        for seed in A2_TEST_V1.seeds(n_seeds) if tier_of(uri) in geo_tiers else ():
+            if str(seed) in seeds:
+                continue
+            t0 = time.perf_counter()
+            env = gym.make(geo.env_id, scenario=scn, **dict(geo.env_kwargs))
+            env.reset(seed=seed)
+            seeds[str(seed)] = geoserve_lower_bound(env)
+            env.close()
+            print(f"{uri}: GeoServe seed {seed} bound {seeds[str(seed)]:.4f} {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+            if resume is not None:
+                out["scenarios"][uri] = row
+                _save_resume(out)
+        out["scenarios"][uri] = row
+    return out
+
+
+RESUME: list[Path] = []
+
+
+def _save_resume(content: dict) -> None:
+    if RESUME:
+        RESUME[0].write_text(json.dumps(content, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def optimum_text(content: dict) -> str:
+    return json.dumps(content, indent=1, sort_keys=True) + "\n"
+
+
+def pin_optimum(text: str, check: bool) -> list[str]:
+    """Write the optimum file and its SHA-256 into suite.py; what changed."""
+    from a2gym.fileio import atomic_write_text
+    from a2gym.leaderboard.suite import OPTIMUM_FILE
+
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    path = SCENARIOS / OPTIMUM_FILE
+    src = SUITE_PY.read_text(encoding="utf-8")
+    new_src = re.sub(r'^OPTIMUM_SHA256 = "[0-9a-f]*"$', f'OPTIMUM_SHA256 = "{sha}"', src, flags=re.M)
+    changed = []
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        changed.append(f"{OPTIMUM_FILE} would change")
+    if new_src != src:
+        changed.append(f"OPTIMUM_SHA256 in suite.py -> {sha}")
+    if not check:
+        atomic_write_text(path, text)
+        atomic_write_text(SUITE_PY, new_src)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
+    ap.add_argument("--no-optimum", action="store_true", help="skip the optimum file")
+    ap.add_argument("--milp-time-limit", type=float, default=120.0, help="seconds per MILP (default 120)")
+    ap.add_argument("--seeds", type=int, default=5, help="GeoServe seeds with a bound (default 5)")
+    ap.add_argument("--geoserve-tiers", default="small,medium",
+                    help="tiers whose GeoServe episodes get a bound (default small,medium: a paper-size or large "
+                         "scenario takes 30-40 s per seed)")
+    ap.add_argument("--resume", type=Path, default=None, help="keep/extend partial results in this JSON file")
+    args = ap.parse_args(argv)
+
+    changed = export(args.check)
     if args.check:
+        from a2gym.leaderboard.suite import OPTIMUM_FILE, OPTIMUM_SHA256
+
+        path = SCENARIOS / OPTIMUM_FILE
+        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != OPTIMUM_SHA256:
+            changed.append(f"{OPTIMUM_FILE} does not match OPTIMUM_SHA256")
         for c in changed:
             print(f"would change: {c}", file=sys.stderr)
         return 1 if changed else 0
-    # re-read just before writing so entries another script added meanwhile are kept
-    current = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
-    current.update({n: manifest[n] for n in SOURCES})
-    atomic_write_text(manifest_path, json.dumps(dict(sorted(current.items())), indent=2) + "\n")
+    if not args.no_optimum:
+        resume = None
+        if args.resume is not None:
+            RESUME.append(args.resume)
+            resume = json.loads(args.resume.read_text(encoding="utf-8")) if args.resume.exists() else {}
+        content = compute_optimum(args.milp_time_limit, args.seeds, resume, set(args.geoserve_tiers.split(",")))
+        for c in pin_optimum(optimum_text(content), check=False):
+            print(c)
     return 0
 
 

@@ -144,7 +144,9 @@ def test_resume_of_a_finished_run_does_nothing(tmp_path: Path, maskable_run: Pat
 def evaluate_to(path: Path, *args: str) -> list[dict]:
     proc = run_module("agents.evaluate", *args, "--out", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    header, *lines = path.read_text().splitlines()
+    assert json.loads(header)["format"] == "a2gym-entry" and json.loads(header)["suite"] is None
+    return [json.loads(line) for line in lines]
 
 
 def test_evaluate_reproduces_costs_for_the_same_seeds(tmp_path: Path, maskable_run: Path) -> None:

@@ -9,27 +9,28 @@ import pytest
 import a2gym
 from a2gym import CostModel
 from baselines import make_policy
-from baselines.heuristics import cheapest_targets, local_targets
+from baselines.heuristics import cheapest_target, origin_local_target
 from tests.env_checks import ENV_IDS, check_no_smoke, make
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-@pytest.mark.parametrize("name", ["local", "cheapest", "random", "no-adaptation", "local-greedy"])
+@pytest.mark.parametrize("name", ["origin-local", "cheapest", "random", "no-adaptation", "local-greedy"])
 def test_baselines_run_everywhere(env_id, name):
     env = make(env_id)
     ret = check_no_smoke(env, seed=1, policy=make_policy(name, env, seed=1))
     assert np.isfinite(ret) and ret < 0
 
 
-def test_local_serves_in_the_origin_when_it_can():
+def test_origin_local_serves_in_the_origin_when_it_can():
     env = make("a2gym/Placement-v0")
     scn = env.unwrapped.scenario
     cm = CostModel.of(scn)
-    t = local_targets(scn)
+    t, d = origin_local_target(scn)
+    assert np.array_equal(d, cm.dstar[np.arange(len(t)), t])
     for r, i in enumerate(t):
         origin_ok = np.isfinite(cm.C[r][cm.fac_region == scn.class_origin[r]]).any()
         assert (cm.fac_region[i] == scn.class_origin[r]) == origin_ok
-    assert np.array_equal(cheapest_targets(scn), np.argmin(cm.C, axis=1))
+    assert np.array_equal(cheapest_target(scn)[0], np.argmin(cm.C, axis=1))
 
 
 def test_unknown_policy_name():

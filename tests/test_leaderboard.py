@@ -1,502 +1,353 @@
-"""Leaderboard: records, replay-validation, scores and the generated table.
+"""Leaderboard: results files, bounded input, replay, eval without lost records, scores and the table.
 
-The pure parts (record format, scores, table) run on hand-made records; replay, eval and validate
-run the real envs on the bundled ``a2-test-v0`` scenarios.
+Forgeries and re-execution are in ``test_leaderboard_forgery.py``. Real envs run on small bundled
+scenarios (``a2-test-v1/small-*``); a tiny copy of the suite (two small scenarios, Placement) keeps
+the CLI tests fast.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
+import os
+import re
+import threading
+import time
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from a2gym.cli import main
 from a2gym.errors import RecordError
-from a2gym.leaderboard.record import EpisodeRecord, iter_records, read_records, write_records
-from a2gym.leaderboard.score import BOOTSTRAP_RESAMPLES, score_all, score_entry
-from a2gym.leaderboard.suite import A2_TEST_V0, MIN_SEEDS
-from a2gym.leaderboard.table import render_chart, render_markdown
+from a2gym.leaderboard import suite as suite_mod
+from a2gym.leaderboard.entry import EntryHeader, check_name
+from a2gym.leaderboard.record import EpisodeRecord, read_records, read_results, results_text, write_records
+from a2gym.leaderboard.safeio import exclusive_lock, loads_strict, read_bounded_text
+from a2gym.leaderboard.score import interval, normalised, performance_profile, score_row
+from a2gym.leaderboard.suite import A2_TEST_V0, A2_TEST_V1, MIN_SEEDS, Suite, SuiteEntry
+from a2gym.leaderboard.table import md_escape
 
 SHA = "ab" * 32
+PLACEMENT = "a2gym/Placement-v0"
+SMALL = ("scenario://a2-test-v1/small-0", "scenario://a2-test-v1/small-1")
+TINY = Suite("a2-test-v1", (SuiteEntry(PLACEMENT, dict(suite_mod.STRICT), SMALL),))
 
 
-def _rec(policy: str = "reference", uri: str = "scenario://a2-test-v0/placement-0", seed: int = 10_000,
-         cost: float = 10.0, env_id: str = "a2gym/Placement-v0", violations: int = 0, wall: float = 0.5
-         ) -> EpisodeRecord:
-    return EpisodeRecord(
-        suite="a2-test-v0", env_id=env_id, env_version=0, a2gym_version="0.1.0", scenario_uri=uri,
-        scenario_sha256=SHA, env_kwargs={}, seed=seed, policy=policy, trained_on_test=False, actions=[3, 1, [0, 1]],
-        cost=cost, cost_breakdown={"compute": cost - 1.0, "bandwidth": 1.0}, return_=-cost / 10.0,
-        violations=violations, wall_time_s=wall)
+def _header(name: str = "p", **kw) -> EntryHeader:
+    d = dict(name=name, policy="cheapest", policy_sha256=None, trained_on_test=False, description="d",
+             suite="a2-test-v1", a2gym_version="0.1.0")
+    d.update(kw)
+    return EntryHeader(**d)
 
 
-# ----------------------------------------------------------------------------------------- record format
-def test_record_roundtrip_and_equality_ignores_wall_time(tmp_path: Path) -> None:
+def _rec(uri: str = SMALL[0], seed: int = 10_000, cost: float = 10.0, wall: float = 0.5) -> EpisodeRecord:
+    return EpisodeRecord(env_id=PLACEMENT, env_version=0, scenario_uri=uri, scenario_sha256=SHA, env_kwargs={},
+                         seed=seed, actions=[3, 1, [0, 1]], cost=cost,
+                         cost_breakdown={"compute": cost - 1.0, "bandwidth": 1.0}, return_=-cost / 10.0,
+                         violations=0, wall_time_s=wall)
+
+
+@pytest.fixture
+def tiny(monkeypatch: pytest.MonkeyPatch) -> Suite:
+    monkeypatch.setitem(suite_mod.SUITES, "a2-test-v1", TINY)
+    return TINY
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+# ----------------------------------------------------------------------------------------- file format
+def test_results_file_roundtrip_and_equality_ignores_wall_time(tmp_path: Path) -> None:
     recs = [_rec(seed=10_000 + j, cost=10.0 + j / 3) for j in range(3)]
-    path = write_records(tmp_path / "r.jsonl", recs)
-    back = read_records(path)
-    assert back == recs
+    path = write_records(tmp_path / "r.jsonl", _header(), recs)
+    header, back = read_records(path)
+    assert header == _header() and back == recs
     assert [r.cost for r in back] == [r.cost for r in recs]  # floats round-trip exactly
     assert dataclasses.replace(recs[0], wall_time_s=99.0) == recs[0]
-    assert dataclasses.replace(recs[0], cost=10.000001) != recs[0]
-    assert json.loads(path.read_text().splitlines()[0])["return"] == recs[0].return_
+    assert json.loads(path.read_text().splitlines()[1])["return"] == recs[0].return_
+    assert [p.name for p in tmp_path.iterdir()] == ["r.jsonl"]  # atomic: no temp file left
 
 
-def test_write_is_atomic_no_temp_left(tmp_path: Path) -> None:
-    write_records(tmp_path / "r.jsonl", [_rec()])
-    assert [p.name for p in tmp_path.iterdir()] == ["r.jsonl"]
-    with pytest.raises(RecordError, match="not JSON-able"):
-        write_records(tmp_path / "r.jsonl", [_rec(cost=float("nan"))])
-    assert read_records(tmp_path / "r.jsonl") == [_rec()]  # the failed write left the old file whole
+def test_declarations_live_in_the_header_only() -> None:
+    d = {**_rec().to_dict(), "trained_on_test": False}
+    with pytest.raises(RecordError, match="unknown field.*trained_on_test"):
+        EpisodeRecord.from_dict(d)
+    d = _header().to_dict()
+    del d["trained_on_test"]
+    with pytest.raises(RecordError, match="missing field.*trained_on_test"):
+        EntryHeader.from_dict(d)
 
 
-def test_truncated_and_malformed_lines_are_reported_with_line_numbers(tmp_path: Path) -> None:
-    path = write_records(tmp_path / "r.jsonl", [_rec(seed=10_000 + j) for j in range(3)])
-    text = path.read_text()
-    path.write_text(text[: len(text) - 40])  # cut into the last line
-    errors = [str(r) for _, r in iter_records(path) if not isinstance(r, EpisodeRecord)]
-    assert errors == [f"{path}:3: truncated line (no final newline): " + repr(text.splitlines()[2][:60])]
+@pytest.mark.parametrize("name", ["a\nb", "a|b", "", "x" * 65, "ünï", "reference", "optimum", "local-greedy",
+                                  "a b", "[link](http://x)"])
+def test_bad_and_reserved_entry_names_are_refused(name: str) -> None:
+    with pytest.raises(RecordError, match="must match|reserved"):
+        check_name(name)
+    with pytest.raises(RecordError):
+        EntryHeader.from_dict(_header(name=name).to_dict())
+
+
+def test_lines_that_do_not_parse_are_named_and_the_scan_goes_on(tmp_path: Path) -> None:
+    text = results_text(_header(), [_rec(seed=10_000 + j) for j in range(3)])
     lines = text.splitlines()
-    lines[1] = lines[1].replace('"seed": 10001', '"seed": "x"')
-    path.write_text("\n".join(lines[:1] + ["{not json"] + lines[1:]) + "\n")
-    msgs = [str(r) for _, r in iter_records(path) if not isinstance(r, EpisodeRecord)]
-    assert msgs[0].startswith(f"{path}:2: malformed JSON")
-    assert msgs[1].startswith(f"{path}:3: field 'seed'")
-    with pytest.raises(RecordError, match=r"r.jsonl:2: malformed"):
-        read_records(path)
+    lines[2] = lines[2].replace('"seed": 10001', '"seed": "x"')
+    p = tmp_path / "r.jsonl"
+    p.write_text("\n".join([lines[0], "{not json", *lines[1:]])[:-20])
+    res = read_results(p)
+    msgs = [str(e) for e in res.errors]
+    assert msgs[0].startswith(f"{p}:2: malformed JSON")
+    assert msgs[1].startswith(f"{p}:4: field 'seed'")
+    assert msgs[2].startswith(f"{p}:5: truncated line")
+    assert [n for n, _ in res.records] == [3]
 
 
-def test_record_rejects_missing_and_unknown_fields() -> None:
-    d = _rec().to_dict()
-    del d["seed"]
-    with pytest.raises(RecordError, match="missing field.*seed"):
-        EpisodeRecord.from_dict(d)
-    d = {**_rec().to_dict(), "bonus": 1}
-    with pytest.raises(RecordError, match="unknown field.*bonus"):
-        EpisodeRecord.from_dict(d)
-    d = {**_rec().to_dict(), "actions": [1, [0, 2]]}
-    with pytest.raises(RecordError, match="actions"):
-        EpisodeRecord.from_dict(d)
+def test_repeated_keys_and_nan_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="repeated key 'cost'"):
+        loads_strict('{"cost": 1.0, "cost": 2.0}')
+    with pytest.raises(ValueError, match="NaN"):
+        loads_strict('{"cost": NaN}')
+    line = _rec().to_json().replace('"cost": 10.0', '"cost": 10.0, "cost": 1.0')
+    p = tmp_path / "r.jsonl"
+    p.write_text(json.dumps(_header().to_dict()) + "\n" + line + "\n")
+    assert "repeated key 'cost'" in str(read_results(p).errors[0]) and str(read_results(p).errors[0]).startswith(
+        f"{p}:2:")
 
 
-def test_suite_definition() -> None:
-    assert A2_TEST_V0.seeds() == [10_000 + j for j in range(MIN_SEEDS)]
+def test_size_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from a2gym.leaderboard import record
+
+    p = tmp_path / "r.jsonl"
+    write_records(p, _header(), [_rec()])
+    monkeypatch.setattr(record, "MAX_LINE_CHARS", 100)
+    assert "more than the limit" in str(read_results(p).errors[0])
+    with pytest.raises(RecordError, match="more than the limit of 10"):
+        read_bounded_text(p, max_bytes=10)
+    huge = _header(policy="x" * 600).to_dict()
+    with pytest.raises(RecordError, match="policy must be"):
+        EntryHeader.from_dict(huge)
+    with pytest.raises(RecordError, match="description"):
+        EntryHeader.from_dict(_header(description="y" * 1001).to_dict())
+
+
+def test_fifo_and_devices_are_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "f.jsonl"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    with pytest.raises(RecordError, match="not a regular file"):
+        read_results(fifo)
+    with pytest.raises(RecordError, match="not a regular file"):
+        read_results("/dev/zero")
+    res = _cli("validate", str(fifo))
+    assert res.exit_code == 1 and "not a regular file" in res.output
+    assert time.monotonic() - t0 < 10
+
+
+# ------------------------------------------------------------------------------------------------- suite
+def test_suites() -> None:
+    assert A2_TEST_V1.seeds() == [10_000 + j for j in range(MIN_SEEDS)]
     with pytest.raises(RecordError, match="too few"):
-        A2_TEST_V0.seeds(MIN_SEEDS - 1)
-    assert set(A2_TEST_V0.env_ids) == {"a2gym/Placement-v0", "a2gym/Scheduling-v0", "a2gym/GeoServe-v0"}
-    assert all(len(e.scenarios) >= 2 for e in A2_TEST_V0.entries)
-    eps = A2_TEST_V0.episodes(6)
-    assert len(eps) == 6 * sum(len(e.scenarios) for e in A2_TEST_V0.entries)
-    assert len(set((e.env_id, u, s) for e, u, s in eps)) == len(eps)
+        A2_TEST_V1.seeds(MIN_SEEDS - 1)
+    for entry in A2_TEST_V1.entries:
+        assert len(entry.scenarios) >= 12
+        assert {suite_mod.tier_of(u) for u in entry.scenarios} == {"small", "medium", "paper", "large"}
+    val = suite_mod.A2_VAL_V1
+    assert not val.ranked and not set(val.entries[0].scenarios) & set(A2_TEST_V1.entries[0].scenarios)
+    assert A2_TEST_V0.name in suite_mod.SUITES  # kept replayable
+
+
+def test_every_suite_scenario_loads_with_its_pinned_hash_and_one_agent_fits_an_env() -> None:
+    from a2gym.leaderboard.episode import load_fresh, make_env, manifest
+
+    pins = manifest()
+    for suite in suite_mod.SUITES.values():
+        for entry in suite.entries:
+            seen = set()
+            for uri in entry.scenarios:
+                assert load_fresh(uri).sha256 == pins[uri.removeprefix("scenario://")]
+                env = make_env(entry.env_id, uri, entry.env_kwargs)
+                seen.add((repr(env.observation_space), repr(env.action_space)))
+                env.close()
+            assert len(seen) == 1, (suite.name, entry.env_id, seen)
+
+
+def test_the_optimum_file_is_pinned() -> None:
+    from a2gym.leaderboard.reserved import read_optimum
+
+    opt = read_optimum()
+    for uri in A2_TEST_V1.entries[0].scenarios:
+        e = opt["scenarios"][uri]["epoch"]
+        assert e["status"] in ("optimal", "feasible", "time_limit") and e["bound"] <= e["value"] + 1e-9
 
 
 # ------------------------------------------------------------------------------------------------ scores
-def _table(costs: dict[str, dict[str, list[float]]], env_id: str = "a2gym/Placement-v0") -> list[EpisodeRecord]:
-    return [_rec(policy=p, uri=u, seed=10_000 + j, cost=c, env_id=env_id)
-            for p, per in costs.items() for u, cs in per.items() for j, c in enumerate(cs)]
+U = ("u0", "u1")
 
 
-U0, U1 = "scenario://a2-test-v0/placement-0", "scenario://a2-test-v0/placement-1"
-
-
-def test_reference_scores_exactly_one_and_hand_computed_geomean() -> None:
+def test_reference_scores_one_and_a_hand_computed_score() -> None:
     rng = np.random.default_rng(1)
-    ref = {U0: list(rng.uniform(5, 15, 5)), U1: list(rng.uniform(50, 150, 5))}
-    # policy: half the cost on U0 (ratio 2), twice the cost on U1 (ratio 1/2) -> geometric mean 1
-    pol = {U0: [c / 2 for c in ref[U0]], U1: [c * 2 for c in ref[U1]]}
-    worse = {U0: [c * 1.25 for c in ref[U0]], U1: [c * 1.25 for c in ref[U1]]}
-    scores = score_all(_table({"reference": ref, "mixed": pol, "worse": worse}))["a2gym/Placement-v0"]
-    by = {s.policy: s for s in scores}
-    assert by["reference"].score == 1.0 and (by["reference"].ci_low, by["reference"].ci_high) == (1.0, 1.0)
-    assert by["mixed"].score == pytest.approx(1.0, rel=1e-12)
-    assert by["worse"].score == pytest.approx(0.8, rel=1e-12)
-    assert by["worse"].ci_low == pytest.approx(0.8) and by["worse"].ci_high == pytest.approx(0.8)
-    assert [s.policy for s in scores][-1] == "worse"
+    seeds = list(range(5))
+    ref = {(u, s): float(rng.uniform(5, 15)) for u in U for s in seeds}
+    half = {(u, s): c / 2 if u == "u0" else c * 2 for (u, s), c in ref.items()}
+    r = score_row("reference", "reserved", ref, ref, list(U), seeds)
+    assert (r.score, r.ci, r.iqm, r.p_improve) == (1.0, (1.0, 1.0), 1.0, 0.5)
+    h = score_row("h", "entry", half, ref, list(U), seeds, optimum=ref)
+    assert h.score == pytest.approx(np.sqrt(2 * 0.5), rel=1e-12)  # geomean(2, 1/2) = 1
+    assert h.p_improve == pytest.approx(0.5) and h.gap == pytest.approx(0.0, abs=1e-12)
 
 
-def test_bootstrap_interval_is_deterministic_and_covers_the_score() -> None:
-    rng = np.random.default_rng(2)
-    ref = {U0: list(rng.uniform(5, 15, 8)), U1: list(rng.uniform(50, 150, 8))}
-    pol = {u: list(np.array(c) * rng.uniform(0.7, 1.3, 8)) for u, c in ref.items()}
-    recs = _table({"reference": ref, "p": pol})
-    mine, ref_recs = [r for r in recs if r.policy == "p"], [r for r in recs if r.policy == "reference"]
-    a = score_entry(mine, ref_recs)
-    b = score_entry(list(reversed(mine)), list(reversed(ref_recs)))
-    assert a == b
-    assert a.ci_low < a.score < a.ci_high
-    assert BOOTSTRAP_RESAMPLES >= 1000
+def test_stratified_bootstrap_is_deterministic_and_covers_the_estimate() -> None:
+    from a2gym.leaderboard.score import STATISTICS
+
+    x = np.random.default_rng(2).uniform(0.6, 1.4, (3, 8))
+    for f in STATISTICS.values():
+        lo, hi = interval(x, f)
+        assert interval(x, f) == (lo, hi) and lo <= float(f(*x)) <= hi and lo < hi
 
 
-def test_score_needs_every_reference_scenario_and_seed() -> None:
-    ref = {U0: [10.0] * 5, U1: [10.0] * 5}
-    recs = _table({"reference": ref, "p": {U0: [9.0] * 5}})
-    with pytest.raises(RecordError, match="scenarios missing"):
-        score_all(recs)
-    recs = _table({"reference": {U0: [10.0] * 5}}) + [_rec("p", U0, seed=20_000, cost=3.0)]
-    with pytest.raises(RecordError, match="no reference record"):
-        score_all(recs)
+def test_missing_cost_gives_no_score_and_profile_counts_runs() -> None:
+    ref = {("u0", 0): 1.0, ("u0", 1): 1.0}
+    assert normalised({("u0", 0): 2.0, ("u0", 1): None}, ref, ["u0"], [0, 1]) is None
+    assert score_row("x", "reserved", {("u0", 0): None, ("u0", 1): 1.0}, ref, ["u0"], [0, 1]).score is None
+    assert list(performance_profile(np.array([[0.5, 1.5]]), np.array([0.0, 1.0, 2.0]))) == [1.0, 0.5, 0.0]
 
 
-def test_lower_bound_gap_and_violation_rate() -> None:
-    recs = _table({"reference": {U0: [10.0] * 5, U1: [20.0] * 5}})
-    recs[0] = dataclasses.replace(recs[0], violations=2)
-    lbs = {("a2gym/Placement-v0", u, 10_000 + j): lb for u, lb in ((U0, 8.0), (U1, 10.0)) for j in range(5)}
-    (s,) = score_all(recs, lbs)["a2gym/Placement-v0"]
-    assert s.lb_gap == pytest.approx(np.sqrt(10 / 8 * 20 / 10) - 1)
-    assert s.violation_rate == pytest.approx(0.1)
+def test_markdown_escape_makes_text_inert() -> None:
+    s = md_escape("a|b\n| 1 | evil |\n<img src=x> [l](u) `c`")
+    assert "\n" not in s and "|" not in s.replace("\\|", "") and "<" not in s.replace("\\<", "")
 
 
-# ------------------------------------------------------------------------------------------------- table
-def test_table_is_a_pure_function_of_the_records() -> None:
-    rng = np.random.default_rng(3)
-    ref = {U0: list(rng.uniform(5, 15, 5)), U1: list(rng.uniform(50, 150, 5))}
-    recs = _table({"reference": ref, "p": {u: [c * 0.9 for c in cs] for u, cs in ref.items()}})
-    md1 = render_markdown(score_all(recs), A2_TEST_V0, "leaderboard", "leaderboard/leaderboard.png", ["x.jsonl"])
-    shuffled = [dataclasses.replace(r, wall_time_s=r.wall_time_s) for r in reversed(recs)]
-    md2 = render_markdown(score_all(shuffled), A2_TEST_V0, "leaderboard", "leaderboard/leaderboard.png",
-                          ["x.jsonl"])
-    assert md1 == md2
-    assert "| 1 | p | 1.111 |" in md1 and "| 2 | reference | 1.000 | [1.000, 1.000] |" in md1
-    assert render_chart(score_all(recs)) == render_chart(score_all(shuffled))
-    assert render_chart(score_all(recs))[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-# ------------------------------------------------------------------------- replay, validate, eval (real envs)
-SMALL = {"a2gym/Placement-v0": "scenario://a2-test-v0/placement-1",
-         "a2gym/Scheduling-v0": "scenario://a2-test-v0/scheduling-1",
-         "a2gym/GeoServe-v0": "scenario://a2-test-v0/geoserve-1"}
-
-
-def random_masked(env, seed: int):
-    """Uniform among the unmasked actions; MultiBinary: each bit that may be 1 is 1 with probability 1/2
-    (GeoServe's mask holds a (may be 0, may be 1) pair per facility)."""
-    rng = np.random.default_rng(seed)
-    base = env.unwrapped
-    discrete = isinstance(env.action_space, gym.spaces.Discrete)
-
-    def policy(obs, info):
-        mask = np.asarray(base.action_masks(), dtype=bool)
-        if discrete:
-            return int(rng.choice(np.flatnonzero(mask)))
-        may_be_one = mask.reshape(-1, 2)[:, 1]
-        return ((rng.random(may_be_one.shape) < 0.5) & may_be_one).astype(np.int8)
-
-    return policy
-
-
-def _episode(env_id: str, seed: int, uri: str | None = None, policy=random_masked) -> EpisodeRecord:
-    from a2gym.leaderboard.evaluate import evaluate_episode
-
-    entry = A2_TEST_V0.entry(env_id)
-    return evaluate_episode(A2_TEST_V0, env_id, dict(entry.env_kwargs), uri or SMALL[env_id], seed, policy,
-                            "random-masked", None)
-
-
-@pytest.mark.parametrize("env_id", sorted(SMALL))
-def test_fuzz_record_replays_to_identical_cost(env_id: str) -> None:
-    from a2gym.leaderboard.episode import replay
-
-    for seed in range(10_000, 10_004):
-        rec = _episode(env_id, seed)
-        back = EpisodeRecord.from_dict(json.loads(rec.to_json()))
-        rep = replay(back.env_id, back.scenario_uri, back.env_kwargs, back.seed, back.actions)
-        assert rep.cost == rec.cost and rep.return_ == rec.return_
-        assert rep.cost_breakdown == rec.cost_breakdown and rep.violations == rec.violations
-        assert rec.cost == pytest.approx(sum(rec.cost_breakdown.values()), rel=1e-9)
-
-
-@pytest.fixture(scope="module")
-def valid_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    recs = [_episode(env_id, seed) for env_id in ("a2gym/Placement-v0", "a2gym/GeoServe-v0")
-            for seed in (10_000, 10_001)]
-    return write_records(tmp_path_factory.mktemp("valid") / "x.jsonl", recs)
-
-
-def _tamper(src: Path, dst: Path, line: int, change) -> Path:
-    lines = src.read_text().splitlines()
-    d = json.loads(lines[line - 1])
-    change(d)
-    lines[line - 1] = json.dumps(d)
-    dst.write_text("\n".join(lines) + "\n")
-    return dst
-
-
-def test_valid_file_validates(valid_file: Path) -> None:
-    from a2gym.leaderboard.validate import validate_files
-
-    good, problems = validate_files([valid_file])
-    assert problems == [] and len(good) == 4
-
-
-def _flip_first_action(d: dict) -> None:
-    a = d["actions"][0]
-    d["actions"][0] = [1 - b for b in a] if isinstance(a, list) else a + 1
-
-
-def _lower_seed(d: dict) -> None:
-    d["seed"] -= 1  # line 2 is Placement seed 10001 (replays the same for any seed); line 1 is seed 10000
-
-
-@pytest.mark.parametrize(("line", "change", "message"), [
-    (2, _flip_first_action, "rejected on replay|!= replayed"),
-    (1, lambda d: d.update(cost=d["cost"] * 1.001), r"cost \S+ != replayed"),
-    (2, _lower_seed, "duplicate of"),
-    (2, lambda d: d.update(scenario_sha256="0" * 64), "scenario_sha256 000000000000… != manifest"),
-    (1, lambda d: d.update(env_version=1), "env_version 1 != version 0"),
-    (4, lambda d: d.update(a2gym_version="latest"), "a2gym_version 'latest' is not a version number"),
-    (4, lambda d: d["cost_breakdown"].update(compute=d["cost_breakdown"]["compute"] + 1.0),
-     r"cost_breakdown\['compute'\]"),
-    (1, lambda d: d.update(violations=d["violations"] + 1), "violations"),
-])
-def test_tampered_record_is_rejected_with_its_line(valid_file: Path, tmp_path: Path, line, change, message) -> None:
-    from a2gym.leaderboard.validate import validate_files
-
-    bad = _tamper(valid_file, tmp_path / "x.jsonl", line, change)
-    good, problems = validate_files([bad])
-    assert problems, "tampered record was accepted"
-    assert all(p.startswith(f"{bad}:{line}: ") for p in problems), problems
-    assert any(__import__("re").search(message, p) for p in problems), problems
-    assert len(good) == 3
-
-
-def test_changed_seed_of_a_seed_dependent_env_fails_replay(valid_file: Path, tmp_path: Path) -> None:
-    from a2gym.leaderboard.validate import validate_files
-
-    lines = valid_file.read_text().splitlines()
-    bad = _tamper(valid_file, tmp_path / "x.jsonl", 4, lambda d: d.update(seed=10_004))
-    problems = validate_files([bad])[1]
-    assert problems and all(p.startswith(f"{bad}:4: ") for p in problems)
-    assert any("replayed" in p or "rejected" in p for p in problems), problems
-    assert json.loads(lines[3])["env_id"] == "a2gym/GeoServe-v0"
-
-
-def test_truncated_file_is_reported(valid_file: Path, tmp_path: Path) -> None:
-    from a2gym.leaderboard.validate import validate_files
-
-    text = valid_file.read_text()
-    bad = tmp_path / "x.jsonl"
-    bad.write_text(text[: len(text) - 25])
-    good, problems = validate_files([bad])
-    assert problems == [problems[0]] and problems[0].startswith(f"{bad}:4: truncated line")
-    assert len(good) == 3
-
-
-def test_changed_bundled_scenario_file_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import a2gym.scenario.uri as uri_mod
-    from a2gym.errors import ScenarioError
-    from a2gym.scenario import Scenario
-
-    src = uri_mod._scenario_dir()
-    dst = tmp_path / "scenarios"
-    shutil.copytree(src, dst)
-    name = "a2-test-v0/placement-1"
-    scn = Scenario.load(dst / f"{name}.json")
-    price = np.array(scn.price_per_hour)
-    price[0, 0] = price[0, 0] * 0.5 if np.isfinite(price[0, 0]) else 1.0
-    scn.replace(price_per_hour=price).save(dst / f"{name}.json")  # self-consistent file, new content
-    monkeypatch.setattr(uri_mod, "_scenario_dir", lambda: dst)
-    uri_mod._manifest.cache_clear()
-    uri_mod._load_cached.cache_clear()
-    try:
-        with pytest.raises(ScenarioError, match="the manifest pins"):
-            uri_mod.read_scenario(f"scenario://{name}")
-        from a2gym.leaderboard.episode import load_fresh
-
-        with pytest.raises(RecordError, match="!= manifest"):
-            load_fresh(f"scenario://{name}")
-    finally:
-        uri_mod._manifest.cache_clear()
-        uri_mod._load_cached.cache_clear()
-
-
-def test_every_suite_scenario_loads_with_its_pinned_hash() -> None:
-    from a2gym.leaderboard.episode import load_fresh, manifest
-
-    pins = manifest()
-    for entry in A2_TEST_V0.entries:
-        for uri in entry.scenarios:
-            assert load_fresh(uri).sha256 == pins[uri.removeprefix("scenario://")]
-
-
-def test_policy_that_changes_the_scenario_is_caught() -> None:
-    def cheat(env, seed):
-        scn = env.unwrapped.scenario
-        object.__setattr__(scn, "class_latency_slo_ms", scn.class_latency_slo_ms * 10)
-        return random_masked(env, seed)
-
-    with pytest.raises(RecordError, match="changed scenario"):
-        _episode("a2gym/Placement-v0", 10_000, policy=cheat)
-
-
-# --------------------------------------------------------------------- CLI: eval -> validate -> build
-ENVS_FAST = ("--env", "a2gym/Placement-v0", "--env", "a2gym/Scheduling-v0")
-
-
-@pytest.fixture(scope="module")
-def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A leaderboard folder with the reference and random evaluated by the CLI on Placement and Scheduling."""
-    from click.testing import CliRunner
-
-    from a2gym.cli import main
-
-    d = tmp_path_factory.mktemp("board") / "lb"
-    for spec in ("reference", "random"):
-        res = CliRunner().invoke(main, ["eval", "--policy", spec, "--seeds", "5", *ENVS_FAST,
-                                        "--out", str(d / f"{spec}.jsonl")])
-        assert res.exit_code == 0, res.output
-    return d
-
-
-def test_eval_output_is_accepted_by_validate(evaluated: Path) -> None:
-    from click.testing import CliRunner
-
-    from a2gym.cli import main
-
-    files = sorted(str(p) for p in evaluated.glob("*.jsonl"))
-    res = CliRunner().invoke(main, ["validate", *files])
+# ----------------------------------------------------------------------- eval: no lost records, no raw errors
+def test_eval_refuses_an_existing_file_appends_and_overwrites(tmp_path: Path, tiny: Suite) -> None:
+    out = tmp_path / "e.jsonl"
+    args = ("eval", "--policy", "cheapest", "--out", str(out))
+    res = _cli(*args)
     assert res.exit_code == 0, res.output
-    assert "60 record(s) in 2 file(s) replay exactly" in res.output
-    recs = read_records(evaluated / "random.jsonl")
-    assert len(recs) == 2 * 3 * 5 and {r.trained_on_test for r in recs} == {False}
-    assert len({r.seed for r in recs}) == 5
+    assert "cheapest" in res.output and "reference" in res.output  # ends by printing the score
+    before = out.read_bytes()
+    assert len(read_records(out)[1]) == 2 * MIN_SEEDS
+    res = _cli(*args)
+    assert res.exit_code == 2 and "exists; pass --append" in res.output and out.read_bytes() == before
+    res = _cli(*args, "--append", "--seeds", "6")
+    assert res.exit_code == 0 and "(2 new)" in res.output
+    assert len(read_records(out)[1]) == 2 * 6
+    res = _cli(*args, "--append", "--name", "other")
+    assert res.exit_code == 2 and "differs" in res.output
+    res = _cli(*args, "--overwrite")
+    assert res.exit_code == 0 and len(read_records(out)[1]) == 2 * MIN_SEEDS
 
 
-def test_validate_cli_names_file_and_line(evaluated: Path, tmp_path: Path) -> None:
-    from click.testing import CliRunner
+def test_a_second_concurrent_writer_is_refused(tmp_path: Path, tiny: Suite) -> None:
+    from a2gym.leaderboard.evaluate import eval_to_file, evaluate_suite, make_header
+    from a2gym.leaderboard.policy import resolve_policy
 
-    from a2gym.cli import main
+    out = tmp_path / "e.jsonl"
+    with exclusive_lock(out):
+        res = _cli("eval", "--policy", "cheapest", "--out", str(out))
+    assert res.exit_code == 2 and "another writer holds" in res.output and not out.exists()
+    policy = resolve_policy("cheapest")
+    header = make_header(policy, None, None, "", tiny)
+    results: dict[str, object] = {}
 
-    bad = _tamper(evaluated / "random.jsonl", tmp_path / "x.jsonl", 3, lambda d: d.update(cost=12.5))
-    res = CliRunner().invoke(main, ["validate", str(bad)])
-    assert res.exit_code == 1
-    assert f"{bad}:3: cost 12.5 != replayed" in res.output
+    def slow(p, skip):
+        for rec in evaluate_suite(p, tiny, None, None, skip):
+            time.sleep(0.05)
+            yield rec
 
+    def run(tag: str) -> None:
+        try:
+            results[tag] = eval_to_file(out, header, policy, slow)
+        except RecordError as e:
+            results[tag] = e
 
-def test_table_is_regenerated_byte_for_byte(evaluated: Path, tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from a2gym.cli import main
-    from a2gym.leaderboard.build import build
-
-    d = tmp_path / "lb"
-    shutil.copytree(evaluated, d)
-    committed_bounds = Path(__file__).resolve().parent.parent / "leaderboard" / "lower_bounds.json"
-    if committed_bounds.exists():  # saves the LP solves; the build keeps only the entries these records use
-        shutil.copy(committed_bounds, d / "lower_bounds.json")
-    out = tmp_path / "LEADERBOARD.md"
-    first = build(d, out)
-    md, png, bounds = out.read_bytes(), (d / "leaderboard.png").read_bytes(), (d / "lower_bounds.json").read_text()
-    assert first.stale[0] == str(out)  # no table existed before
-    again = build(d, out, check=True)
-    assert again.stale == [] and again.chart == png and out.read_bytes() == md
-    assert "| 1 | reference | 1.000 | [1.000, 1.000] |" in md.decode()
-    out.write_text(md.decode().replace("| reference |", "| ref |"))
-    res = CliRunner().invoke(main, ["leaderboard", "build", "--dir", str(d), "--out", str(out), "--check"])
-    assert res.exit_code == 1 and "stale" in res.output
-    res = CliRunner().invoke(main, ["leaderboard", "build", "--dir", str(d), "--out", str(out)])
-    assert res.exit_code == 0 and out.read_bytes() == md and (d / "lower_bounds.json").read_text() == bounds
+    threads = [threading.Thread(target=run, args=(t,)) for t in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors = [v for v in results.values() if isinstance(v, RecordError)]
+    assert len(errors) == 1 and re.search("another writer|exists", str(errors[0]))
+    assert len(read_records(out)[1]) == 2 * MIN_SEEDS  # the winner's records are all there
 
 
-def test_reference_scores_exactly_one_on_its_own_suite(evaluated: Path) -> None:
-    """A fresh run of the reference, scored against the committed reference records: exactly 1.0."""
-    committed = Path(__file__).resolve().parent.parent / "leaderboard" / "reference.jsonl"
-    assert committed.exists(), "the reference's records must be committed (experiments/leaderboard_runs.py)"
-    reference = read_records(committed)
-    fresh = read_records(evaluated / "reference.jsonl")
-    fresh += [_episode("a2gym/GeoServe-v0", seed, uri, policy=_reference) for uri in
-              A2_TEST_V0.entry("a2gym/GeoServe-v0").scenarios[1:] for seed in A2_TEST_V0.seeds()]
-    for env_id in ("a2gym/Placement-v0", "a2gym/Scheduling-v0", "a2gym/GeoServe-v0"):
-        mine = [dataclasses.replace(r, policy="fresh") for r in fresh if r.env_id == env_id]
-        ref = [r for r in reference if r.env_id == env_id and r.scenario_uri in {m.scenario_uri for m in mine}]
-        s = score_entry(mine, ref)
-        assert (s.score, s.ci_low, s.ci_high) == (1.0, 1.0, 1.0), env_id
+def test_a_raising_policy_keeps_the_completed_episodes(tmp_path: Path, tiny: Suite) -> None:
+    out = tmp_path / "e.jsonl"
+    res = _cli("eval", "--policy", "tests.lb_policies:raise_on_third_seed", "--name", "r",
+               "--not-trained-on-test", "--out", str(out))
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "seed 10002" in res.output and "RuntimeError: boom" in res.output and "were written" in res.output
+    assert [r.seed for r in read_records(out)[1]] == [10_000, 10_001]
 
 
-def _reference(env, seed):
-    from a2gym.policies import reference_policy
+@pytest.mark.parametrize(("spec", "message"), [
+    ("os:getcwd", "takes 0 required argument"),
+    ("tests.lb_policies:no_args", "takes 0 required argument"),
+    ("nosuchmodule_xyz:f", "cannot import"),
+    ("reference", "computes itself"),
+    ("sb3:ppo:/nonexistent/m.zip", "does not exist"),
+])
+def test_bad_policy_specs_are_one_line_errors(tmp_path: Path, spec: str, message: str) -> None:
+    res = _cli("eval", "--policy", spec, "--name", "x", "--not-trained-on-test", "--out", str(tmp_path / "o.jsonl"))
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
 
-    return reference_policy(env)
+
+def test_unwritable_output_folder_fails_before_any_episode(tmp_path: Path, tiny: Suite,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from a2gym.leaderboard import safeio
+
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o500)
+    if os.access(d, os.W_OK):  # root writes anywhere: make creating the lock file fail as it would
+        real_open = os.open
+
+        def no_write(path, flags, *a):
+            if str(path).startswith(str(d)) and flags & os.O_CREAT:
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, flags, *a)
+
+        monkeypatch.setattr(safeio.os, "open", no_write)
+    try:
+        t0 = time.monotonic()
+        res = _cli("eval", "--policy", "cheapest", "--out", str(d / "e.jsonl"))
+        assert res.exit_code == 2 and "cannot write in" in res.output and "Traceback" not in res.output
+        assert time.monotonic() - t0 < 20
+    finally:
+        d.chmod(0o700)
+        monkeypatch.undo()
+    res = _cli("eval", "--policy", "cheapest", "--out", str(tmp_path / "missing" / "e.jsonl"))
+    assert res.exit_code == 2 and "does not exist" in res.output
 
 
-def test_committed_leaderboard_matches_committed_records() -> None:
-    """LEADERBOARD.md is what the committed records render to (replay is CI's `a2gym validate` step)."""
-    from a2gym.leaderboard.build import record_files, render
+def test_policies_get_a_context_not_the_env(tmp_path: Path, tiny: Suite) -> None:
+    res = _cli("eval", "--policy", "tests.lb_policies:peek_env", "--name", "peek", "--not-trained-on-test",
+               "--out", str(tmp_path / "p.jsonl"))
+    assert res.exit_code == 0, res.output
 
+
+def test_score_prints_a_table_without_touching_the_leaderboard(tmp_path: Path, tiny: Suite) -> None:
+    out = tmp_path / "e.jsonl"
+    assert _cli("eval", "--policy", "random", "--out", str(out)).exit_code == 0
     root = Path(__file__).resolve().parent.parent
-    assert (root / "LEADERBOARD.md").exists(), "LEADERBOARD.md must be committed (a2gym leaderboard build)"
-    records = [r for f in record_files(root / "leaderboard") for r in read_records(f)]
-    res = render(root / "leaderboard", root / "LEADERBOARD.md", records, chart=False)
-    assert res.stale == []
+    before = {p: p.stat().st_mtime_ns for p in (root / "leaderboard").iterdir()}
+    res = _cli("leaderboard", "score", str(out))
+    assert res.exit_code == 0, res.output
+    assert "random" in res.output and "reference" in res.output and "95% CI" in res.output
+    assert {p: p.stat().st_mtime_ns for p in (root / "leaderboard").iterdir()} == before
 
 
-def test_one_agent_fits_every_scenario_of_an_env() -> None:
-    """Observation and action spaces are the same on all of an env's test scenarios (with the suite kwargs)."""
-    from a2gym.leaderboard.episode import make_env
 
-    for entry in A2_TEST_V0.entries:
-        spaces = set()
-        for uri in entry.scenarios:
-            env = make_env(entry.env_id, uri, entry.env_kwargs)
-            spaces.add((repr(env.observation_space), repr(env.action_space)))
-            env.close()
-        assert len(spaces) == 1, (entry.env_id, spaces)
+def test_seed_free_envs_do_not_depend_on_the_seed() -> None:
+    """The scorer computes Placement's and Scheduling's reserved rows once per scenario: check it is valid."""
+    from a2gym.leaderboard.episode import replay
+    from a2gym.leaderboard.evaluate import evaluate_episode
+    from a2gym.leaderboard.policy import resolve_policy
+    from a2gym.leaderboard.reserved import SEED_FREE_ENVS
 
-
-def test_sb3_maskable_model_is_evaluated_with_masks(tmp_path: Path) -> None:
-    """``sb3:PATH`` reads the algorithm from the zip (MaskablePPO) and acts only through valid actions."""
-    pytest.importorskip("sb3_contrib")
-    from sb3_contrib import MaskablePPO
-
-    from a2gym.leaderboard.episode import make_env
-    from a2gym.leaderboard.evaluate import evaluate_episode, resolve_policy
-
-    env = make_env("a2gym/Placement-v0", SMALL["a2gym/Placement-v0"], {})
-    MaskablePPO("MlpPolicy", env, n_steps=16, batch_size=16, seed=0, device="cpu").save(tmp_path / "m.zip")
-    name, factory, builtin = resolve_policy(f"sb3:{tmp_path / 'm.zip'}")
-    assert not builtin
-    rec = evaluate_episode(A2_TEST_V0, "a2gym/Placement-v0", {}, SMALL["a2gym/Placement-v0"], 10_000, factory,
-                           "untrained", False)
-    assert rec.actions[-1] == env.action_space.n - 1  # ended with STOP, every action valid on replay
-
-
-def test_sb3_model_with_other_spaces_is_refused_by_name(tmp_path: Path) -> None:
-    """A model trained with other env kwargs (GeoServe's max_classes) gets a RecordError naming both spaces."""
-    pytest.importorskip("sb3_contrib")
-    from sb3_contrib import MaskablePPO
-
-    from a2gym.leaderboard.evaluate import evaluate_episode, resolve_policy
-
-    uri = SMALL["a2gym/Placement-v0"]
-    other = gym.make("a2gym/Placement-v0",
-                     scenario="generator://synth-v0/3?classes=6&regions=2&models=2&datas=2&types=1")
-    MaskablePPO("MlpPolicy", other, n_steps=16, batch_size=16, seed=0, device="cpu").save(tmp_path / "m.zip")
-    _, factory, _ = resolve_policy(f"sb3:{tmp_path / 'm.zip'}")
-    with pytest.raises(RecordError, match="was trained with observation_space"):
-        evaluate_episode(A2_TEST_V0, "a2gym/Placement-v0", {}, uri, 10_000, factory, "mismatch", False)
-
-
-def test_build_refuses_cherry_picked_seeds_and_free_records() -> None:
-    """Only complete suite entries are ranked: seeds seed_base … seed_base + n - 1 (n >= MIN_SEEDS) on every
-    scenario, and suite records only (a free record may use other env kwargs, e.g. no SLO penalty)."""
-    from a2gym.leaderboard.build import suite_problems
-
-    uris = A2_TEST_V0.entry("a2gym/Placement-v0").scenarios
-    full = [_rec("p", u, s) for u in uris for s in A2_TEST_V0.seeds()]
-    assert suite_problems(full, A2_TEST_V0) == []
-    lucky = [r for r in full if not (r.scenario_uri == uris[0] and r.seed == 10_003)]  # dropped a bad seed
-    assert any("seeds [10000, 10001, 10002, 10004]" in p for p in suite_problems(lucky, A2_TEST_V0))
-    few = [r for r in full if r.seed < 10_000 + MIN_SEEDS - 1]
-    assert suite_problems(few, A2_TEST_V0)
-    free = [dataclasses.replace(full[0], suite=None), *full[1:]]
-    assert any("not a record of suite" in p for p in suite_problems(free, A2_TEST_V0))
-
-
-def test_sb3_model_that_cannot_be_loaded_is_a_record_error(tmp_path: Path) -> None:
-    from a2gym.leaderboard.evaluate import resolve_policy
-
-    with pytest.raises(RecordError, match="cannot be loaded"):
-        resolve_policy(f"sb3:ppo:{tmp_path / 'missing.zip'}")  # was a bare FileNotFoundError traceback
+    for env_id in SEED_FREE_ENVS:
+        rec = evaluate_episode(env_id, {}, SMALL[1], 10_000, resolve_policy("random"))
+        for seed in (10_001, 10_007):
+            rep = replay(env_id, SMALL[1], {}, seed, rec.actions)
+            assert (rep.cost, rep.return_, rep.violations) == (rec.cost, rec.return_, rec.violations)

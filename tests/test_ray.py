@@ -24,13 +24,12 @@ from a2gym.leaderboard.record import read_records
 from a2gym.leaderboard.suite import A2_TEST_V0, MIN_SEEDS, SuiteEntry
 
 ENV = "a2gym/Placement-v0"
-EVAL = ["--seeds", str(MIN_SEEDS), "--env", ENV]
+EVAL = ["--suite", "a2-test-v0", "--seeds", str(MIN_SEEDS), "--env", ENV]
 
 
-def first_unmasked(env: Any) -> Any:
+def first_unmasked(ctx: Any) -> Any:
     """A MODULE:OBJECT factory (``tests.test_ray:first_unmasked``): the first action the mask allows."""
-    base = env.unwrapped
-    return lambda obs, info: int(np.flatnonzero(base.action_masks())[0])
+    return lambda obs, info: int(np.flatnonzero(info["action_mask"])[0])
 
 
 def bad_action(obs: Any, info: dict[str, Any]) -> Any:
@@ -55,7 +54,7 @@ def _invoke(*args: str) -> Any:
 def outputs(ray_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``{seq,ray}-{reference,random}.jsonl``: each policy evaluated sequentially and with --ray."""
     d = tmp_path_factory.mktemp("ray")
-    for spec in ("reference", "random"):
+    for spec in ("origin-local", "random"):
         for mode, extra in (("seq", []), ("ray", ["--ray"])):
             res = _invoke("eval", "--policy", spec, *EVAL, *extra, "--out", str(d / f"{mode}-{spec}.jsonl"))
             assert res.exit_code == 0, res.output
@@ -64,23 +63,23 @@ def outputs(ray_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _without_wall_time(path: Path) -> list[dict[str, Any]]:
     out = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text().splitlines()[1:]:
         d = json.loads(line)
         assert isinstance(d.pop("wall_time_s"), float)
         out.append(d)
     return out
 
 
-@pytest.mark.parametrize("spec", ["reference", "random"])
+@pytest.mark.parametrize("spec", ["origin-local", "random"])
 def test_ray_eval_equals_sequential(outputs: Path, spec: str) -> None:
     seq, par = outputs / f"seq-{spec}.jsonl", outputs / f"ray-{spec}.jsonl"
     assert read_records(par) == read_records(seq)
-    assert len(read_records(par)) == len(A2_TEST_V0.entry(ENV).scenarios) * MIN_SEEDS
+    assert len(read_records(par)[1]) == len(A2_TEST_V0.entry(ENV).scenarios) * MIN_SEEDS
     assert _without_wall_time(par) == _without_wall_time(seq)  # same lines, same key order, but wall time
 
 
 def test_validate_ray_accepts_the_records(outputs: Path) -> None:
-    files = [str(outputs / f"ray-{spec}.jsonl") for spec in ("reference", "random")]
+    files = [str(outputs / f"ray-{spec}.jsonl") for spec in ("origin-local", "random")]
     res = _invoke("validate", "--ray", *files)
     assert res.exit_code == 0, res.output
     assert "30 record(s) in 2 file(s) replay exactly" in res.output
@@ -93,7 +92,7 @@ def test_validate_ray_rejects_a_tampered_record_like_sequential(outputs: Path, t
     lines = (outputs / "ray-random.jsonl").read_text().splitlines()
     d = json.loads(lines[2])
     d["cost"] = 12.5
-    lines[2] = json.dumps(d)
+    lines[2] = json.dumps(d)  # line 3: the second record
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(lines) + "\n")
     res = _invoke("validate", "--ray", str(bad))
@@ -108,11 +107,12 @@ def test_module_object_policy_is_resolved_in_the_workers(ray_cluster: Any) -> No
 
     entry = A2_TEST_V0.entry(ENV)
     suite = dataclasses.replace(A2_TEST_V0, entries=(SuiteEntry(ENV, entry.env_kwargs, entry.scenarios[1:2]),))
+    from a2gym.leaderboard.policy import resolve_policy
+
     spec = "tests.test_ray:first_unmasked"
-    assert list(evaluate_suite_ray(spec, suite, trained_on_test=False)) == list(
-        evaluate_suite(spec, suite, trained_on_test=False))
+    assert list(evaluate_suite_ray(spec, suite)) == list(evaluate_suite(resolve_policy(spec), suite))
     with pytest.raises(RecordError, match="is not an integer"):
-        list(evaluate_suite_ray("tests.test_ray:bad_action", suite, trained_on_test=False))
+        list(evaluate_suite_ray("tests.test_ray:bad_action", suite))
 
 
 def test_ray_options_need_ray() -> None:

@@ -204,3 +204,22 @@ def test_bundled_scenarios_load_by_name_path_and_fresh():
         bundled_scenario_path("no-such-v0")
     with pytest.raises(ScenarioError, match="unknown scenario"):
         load_bundled_scenario("no-such-v0", fresh=True)
+
+
+def test_feasibility_is_checked_above_the_scenario_reader(tmp_path):
+    """``a2gym.scenario`` reads any valid scenario; ``a2gym.load_scenario`` (cost model) refuses one with
+    an unservable class, naming it, unless ``check_feasible=False``."""
+    import numpy as np
+
+    from a2gym.errors import InfeasibleError
+    from a2gym.scenario import read_scenario
+
+    s = load_scenario("scenario://a2-test-v0/placement-1")
+    slo = np.array(s.class_latency_slo_ms)
+    slo[3] = 1.0  # 1 ms: nothing can serve it
+    path = s.replace(class_latency_slo_ms=slo).save(tmp_path / "tight.json")
+    assert read_scenario(str(path)).class_latency_slo_ms[3] == 1.0
+    with pytest.raises(InfeasibleError) as e:
+        load_scenario(str(path))
+    assert e.value.classes == (s.classes[3],)
+    assert load_scenario(str(path), check_feasible=False).n_classes == s.n_classes

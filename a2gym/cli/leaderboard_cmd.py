@@ -34,24 +34,35 @@ def _ray_args(use_ray: bool, address: str | None, num_cpus: int | None) -> dict[
     return {"address": address, "num_cpus": num_cpus}
 
 
+def _progress(desc: str, unit: str, total: int | None = None) -> tqdm:
+    return tqdm(desc=desc, total=total, unit=unit, file=sys.stderr, leave=False, disable=None)
+
+
 @click.command("eval")
 @click.option("--policy", "spec", required=True,
-              help="reference | BASELINE (local, cheapest, random, ...) | MODULE:OBJECT | sb3:[ALGO:]PATH")
-@click.option("--suite", "suite_name", default="a2-test-v0", show_default=True, help="Test suite.")
+              help="origin-local | cheapest | random | MODULE:OBJECT | FILE.py:OBJECT | sb3:[ALGO:]PATH "
+                   "(a model zip or an agents.train run directory)")
+@click.option("--suite", "suite_name", default="a2-test-v1", show_default=True,
+              help="Suite: a2-test-v1 (ranked), a2-val-v1 (validation split, for tuning), a2-test-v0.")
 @click.option("--seeds", type=int, default=None, help="Seeds per scenario (suite default, at least 5).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Results file (JSONL).")
-@click.option("--name", default=None, help="Leaderboard name of the entry (default: the policy spec).")
+@click.option("--name", default=None, help="Entry name, [A-Za-z0-9._-]{1,64} (default: the heuristic's name).")
+@click.option("--description", default="", help="One line shown with the entry (at most 1000 characters).")
 @click.option("--env", "env_ids", multiple=True, help="Only these env ids of the suite (repeatable).")
 @click.option("--trained-on-test/--not-trained-on-test", default=None,
               help="Declare whether the policy was trained or tuned on the test scenarios (required for "
                    "MODULE:OBJECT and sb3 policies).")
+@click.option("--append", "mode", flag_value="append", help="Add the missing episodes to an existing --out.")
+@click.option("--overwrite", "mode", flag_value="overwrite", help="Replace an existing --out.")
 @_ray_options
-def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str | None,
-             env_ids: tuple[str, ...], trained_on_test: bool | None, use_ray: bool, ray_address: str | None,
-             ray_num_cpus: int | None) -> None:
-    """Evaluate a policy on every scenario and seed of a suite; write one replay-checked record per episode."""
-    from a2gym.leaderboard.evaluate import evaluate_suite, resolve_policy
-    from a2gym.leaderboard.record import write_records
+def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str | None, description: str,
+             env_ids: tuple[str, ...], trained_on_test: bool | None, mode: str | None, use_ray: bool,
+             ray_address: str | None, ray_num_cpus: int | None) -> None:
+    """Evaluate a policy on every scenario and seed of a suite; write the entry header and one replay-checked
+    record per episode to --out, then print its score (as `a2gym leaderboard score` does)."""
+    from a2gym.leaderboard.build import score_files
+    from a2gym.leaderboard.evaluate import eval_to_file, evaluate_suite, make_header
+    from a2gym.leaderboard.policy import resolve_policy
     from a2gym.leaderboard.suite import get_suite
 
     ray_args = _ray_args(use_ray, ray_address, ray_num_cpus)
@@ -59,60 +70,70 @@ def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str 
     envs = tuple(env_ids) or None
     for e in envs or ():
         suite.entry(e)
-    if trained_on_test is None and not resolve_policy(spec)[2]:
-        raise click.UsageError("declare --trained-on-test or --not-trained-on-test for a submitted policy")
+    suite.seeds(seeds)
+    if name is None and ":" in spec:
+        raise click.UsageError("give the entry a --name ([A-Za-z0-9._-]{1,64})")
+    policy = resolve_policy(spec)
+    header = make_header(policy, name, trained_on_test, description, suite)
     total = len(suite.episodes(seeds, envs))
-    if ray_args is None:
-        episodes = evaluate_suite(spec, suite, seeds, name, envs, trained_on_test)
-    else:
-        from a2gym.leaderboard.distributed import evaluate_suite_ray
+    with _progress(f"eval {header.name}", "episode", total) as bar:
+        if ray_args is None:
+            def runner(p, skip):  # type: ignore[no-untyped-def]
+                return evaluate_suite(p, suite, seeds, envs, skip)
+        else:
+            from a2gym.leaderboard.distributed import evaluate_suite_ray
 
-        episodes = evaluate_suite_ray(spec, suite, seeds, name, envs, trained_on_test, **ray_args)
-    records = list(tqdm(episodes, total=total, desc=f"eval {name or spec}", unit="episode", file=sys.stderr,
-                        disable=None))
-    path = write_records(out, records)
-    click.echo(f"wrote {len(records)} records to {path}")
+            def runner(p, skip):  # type: ignore[no-untyped-def]
+                return evaluate_suite_ray(p.spec, suite, seeds, envs, skip, **ray_args)
+        res = eval_to_file(out, header, policy, runner, mode or "new", on_record=lambda r: bar.update(1))
+    click.echo(f"wrote {len(res.records)} records ({res.new} new) to {res.path}")
+    with _progress("score", "record") as bar:
+        click.echo(score_files([str(res.path)], progress=lambda n: bar.update(n)))
 
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--rerun", is_flag=True, help="Also re-execute each entry's policy and require identical actions.")
 @_ray_options
-def validate_cmd(files: tuple[str, ...], use_ray: bool, ray_address: str | None, ray_num_cpus: int | None) -> None:
-    """Replay every record of FILES in fresh envs; exit 1 naming file:line of every mismatch."""
+def validate_cmd(files: tuple[str, ...], rerun: bool, use_ray: bool, ray_address: str | None,
+                 ray_num_cpus: int | None) -> None:
+    """Replay every record of FILES in fresh envs (with --rerun, re-execute the policies too); exit 1 naming
+    file:line of every problem."""
     from a2gym.leaderboard.validate import validate_files
 
     ray_args = _ray_args(use_ray, ray_address, ray_num_cpus)
-    with tqdm(desc="validate", unit="record", file=sys.stderr, leave=False, disable=None) as bar:
+    with _progress("validate", "record") as bar:
         if ray_args is None:
-            good, problems = validate_files(files, progress=lambda n: bar.update(1))
+            good, problems = validate_files(files, progress=lambda n: bar.update(1), rerun=rerun)
         else:
             from a2gym.leaderboard.distributed import validate_files_ray
 
-            good, problems = validate_files_ray(files, lambda n: bar.update(1), **ray_args)
+            good, problems = validate_files_ray(files, lambda n: bar.update(1), rerun=rerun, **ray_args)
     for p in problems:
         click.echo(p, err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s); {len(good)} record(s) valid", err=True)
         sys.exit(1)
-    click.echo(f"{len(good)} record(s) in {len(files)} file(s) replay exactly")
+    what = "were re-executed and replay exactly" if rerun else "replay exactly"
+    click.echo(f"{len(good)} record(s) in {len(files)} file(s) {what}")
 
 
 @click.group("leaderboard")
 def leaderboard_group() -> None:
-    """Generate LEADERBOARD.md from the committed, validated records."""
+    """Generate LEADERBOARD.md from the committed entries, or score any results file."""
 
 
 @leaderboard_group.command("build")
 @click.option("--dir", "record_dir", default="leaderboard", show_default=True, type=click.Path(file_okay=False),
-              help="Folder of the committed records (*.jsonl); the chart and bound cache go here too.")
+              help="Folder of the committed entries (*.jsonl); the chart goes here too.")
 @click.option("--out", default="LEADERBOARD.md", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if LEADERBOARD.md (or the bound cache) is stale.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if LEADERBOARD.md or the chart is stale.")
 def build_cmd(record_dir: str, out: str, check: bool) -> None:
-    """Validate the records, score them and write LEADERBOARD.md and the chart (byte-for-byte deterministic)."""
+    """Re-execute and replay the entries, compute the reserved rows, score, write LEADERBOARD.md and the chart."""
     from a2gym.leaderboard.build import build
 
-    with tqdm(desc="validate", unit="record", file=sys.stderr, leave=False, disable=None) as bar:
-        res = build(record_dir, out, check=check, progress=lambda n: bar.update(1))
+    with _progress("build", "episode") as bar:
+        res = build(record_dir, out, check=check, progress=lambda n: bar.update(n))
     if check:
         if res.stale:
             click.echo(f"stale: {', '.join(res.stale)}; run `a2gym leaderboard build` and commit", err=True)
@@ -120,6 +141,18 @@ def build_cmd(record_dir: str, out: str, check: bool) -> None:
         click.echo(f"{out} is up to date")
     else:
         click.echo(f"wrote {out}")
+
+
+@leaderboard_group.command("score")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--rerun", is_flag=True, help="Also re-execute each entry's policy.")
+def score_cmd(files: tuple[str, ...], rerun: bool) -> None:
+    """Print the score table of results FILES (replayed; the reference computed here); writes nothing."""
+    from a2gym.leaderboard.build import score_files
+
+    with _progress("score", "record") as bar:
+        text = score_files(list(files), rerun=rerun, progress=lambda n: bar.update(n))
+    click.echo(text)
 
 
 def register(main: click.Group) -> None:

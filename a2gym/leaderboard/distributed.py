@@ -25,7 +25,8 @@ from types import ModuleType
 from typing import Any
 
 from a2gym.errors import A2GymError
-from a2gym.leaderboard.evaluate import evaluate_seeds, policy_entry
+from a2gym.leaderboard.evaluate import evaluate_seeds
+from a2gym.leaderboard.policy import resolve_policy
 from a2gym.leaderboard.record import EpisodeRecord
 from a2gym.leaderboard.suite import Suite
 from a2gym.leaderboard.validate import replay_each, validate_files
@@ -87,20 +88,20 @@ def _remote(ray: ModuleType, fn: Callable[..., Any]) -> Any:
     return ray.remote(num_cpus=1)(fn)
 
 
-def evaluate_suite_ray(spec: str, suite: Suite, n_seeds: int | None = None, name: str | None = None,
-                       env_ids: tuple[str, ...] | None = None, trained_on_test: bool | None = None,
-                       address: str | None = None, num_cpus: int | None = None) -> Iterator[EpisodeRecord]:
+def evaluate_suite_ray(spec: str, suite: Suite, n_seeds: int | None = None, env_ids: tuple[str, ...] | None = None,
+                       skip: frozenset[tuple[str, str, int]] = frozenset(), address: str | None = None,
+                       num_cpus: int | None = None) -> Iterator[EpisodeRecord]:
     """:func:`~a2gym.leaderboard.evaluate.evaluate_suite` with one Ray task per (env, scenario).
 
     Yields the same records in the same (suite) order; the spec is resolved here first, so a bad one
     fails before any task starts.
     """
-    name, _, trained_on_test = policy_entry(spec, name, trained_on_test)
-    episodes = suite.episodes(n_seeds, env_ids)
+    resolve_policy(spec)
+    episodes = [ep for ep in suite.episodes(n_seeds, env_ids) if (ep[0].env_id, ep[1], ep[2]) not in skip]
     groups = itertools.groupby(episodes, key=lambda ep: (ep[0], ep[1]))
     with ray_session(address, num_cpus) as ray:
         task = _remote(ray, evaluate_seeds)
-        refs = [task.remote(spec, suite, entry, uri, [seed for _, _, seed in eps], name, trained_on_test)
+        refs = [task.remote(spec, entry.env_id, dict(entry.env_kwargs), uri, [seed for _, _, seed in eps])
                 for (entry, uri), eps in groups]
         yield from _in_order(ray, refs)
 
@@ -135,8 +136,9 @@ def replay_ray(recs: list[EpisodeRecord]) -> Iterator[list[str]]:
 
 
 def validate_files_ray(paths: Iterable[str], progress: Callable[[int], None] | None = None,
-                       address: str | None = None, num_cpus: int | None = None
+                       address: str | None = None, num_cpus: int | None = None, rerun: bool = False
                        ) -> tuple[list[EpisodeRecord], list[str]]:
-    """:func:`~a2gym.leaderboard.validate.validate_files` with the replays as Ray tasks (same result)."""
+    """:func:`~a2gym.leaderboard.validate.validate_files` with the replays as Ray tasks (same result; a
+    re-execution runs in this process)."""
     with ray_session(address, num_cpus):
-        return validate_files(paths, progress, replayer=replay_ray)
+        return validate_files(paths, progress, replayer=replay_ray, rerun=rerun)

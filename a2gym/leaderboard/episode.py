@@ -11,9 +11,8 @@ never holds the objects its episodes are replayed with. The outcome of an episod
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,13 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.errors import A2GymError, RecordError
+from a2gym.heuristics import Policy, PolicyContext, PolicyFactory
 from a2gym.scenario import Scenario
-from a2gym.scenario import uri as _uri
 from a2gym.scenario.uri import SCENARIO_SCHEME
 
-Policy = Callable[[Any, dict[str, Any]], Any]
+
+class EpisodeError(RecordError):
+    """A policy (or the env on its action) raised during an episode; the message names the episode."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,10 +42,18 @@ class Outcome:
     wall_time_s: float = 0.0
 
 
+def scenario_dir() -> Path:
+    """The folder of the bundled scenario files (``a2gym/data/scenarios``)."""
+    from importlib import resources
+
+    return Path(str(resources.files("a2gym") / "data" / "scenarios"))
+
+
 def manifest() -> dict[str, str]:
     """Bundled scenario name -> pinned SHA-256, read from disk on every call (no shared cache)."""
-    path = _uri._scenario_dir() / "MANIFEST.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    from a2gym.scenario import bundled_manifest
+
+    return bundled_manifest()
 
 
 def bundled_name(uri: str) -> str:
@@ -55,16 +64,16 @@ def bundled_name(uri: str) -> str:
 
 
 def load_fresh(uri: str) -> Scenario:
-    """A new Scenario object read from the bundled file, checked against the manifest's pinned SHA-256."""
-    name = bundled_name(uri)
-    pinned = manifest().get(name)
-    if pinned is None:
-        raise RecordError(f"scenario {uri!r} is not in the bundled manifest")
-    path = Path(_uri._scenario_dir()) / f"{name}.json"
-    scn = Scenario.load(path, uri=uri)
-    if scn.sha256 != pinned:
-        raise RecordError(f"scenario {uri!r}: file hash {scn.sha256} != manifest {pinned}")
-    return scn
+    """A new Scenario object read from the bundled file, checked against the manifest's pinned SHA-256
+    (:func:`a2gym.scenario.load_bundled_scenario` with ``fresh=True``)."""
+    from a2gym.errors import ScenarioError
+    from a2gym.scenario import load_bundled_scenario
+
+    bundled_name(uri)
+    try:
+        return load_bundled_scenario(uri, fresh=True)
+    except ScenarioError as e:
+        raise RecordError(f"scenario {uri!r}: {e}") from None
 
 
 def content_sha256(scn: Scenario) -> str:
@@ -150,17 +159,31 @@ def violation_count(info: Mapping[str, Any]) -> int:
     return len(v) if isinstance(v, list | tuple) else int(v)
 
 
-def run_episode(env: gym.Env, policy: Policy, seed: int) -> Outcome:
-    """Reset with ``seed`` and step ``policy(obs, info)`` to the end; times the policy's calls [s]."""
-    obs, info = env.reset(seed=seed)
+def run_episode(env: gym.Env, factory: PolicyFactory, ctx: PolicyContext) -> Outcome:
+    """Make the policy from ``ctx``, reset with ``ctx.seed`` and step ``policy(obs, info)`` to the end.
+
+    Times the policy's calls [s]. Anything the policy raises (or the env raises on its action) becomes
+    an :class:`EpisodeError` naming the step.
+    """
+    where = f"{ctx.env_id} {ctx.scenario.uri or ctx.scenario.name} seed {ctx.seed}"
+    obs, info = env.reset(seed=ctx.seed)
     actions: list[Any] = []
     ret, wall, violations = 0.0, 0.0, 0
-    while True:
+    try:
         t0 = time.perf_counter()
-        action = policy(obs, info)
+        policy: Policy = factory(ctx)
         wall += time.perf_counter() - t0
-        actions.append(to_jsonable(action, env.action_space))
-        obs, reward, terminated, truncated, info = env.step(action)
+    except Exception as e:  # noqa: BLE001  (the entrant's code: any exception is its failure, named)
+        raise EpisodeError(f"{where}: making the policy failed: {type(e).__name__}: {e}") from None
+    while True:
+        try:
+            t0 = time.perf_counter()
+            action = policy(obs, info)
+            wall += time.perf_counter() - t0
+            actions.append(to_jsonable(action, env.action_space))
+            obs, reward, terminated, truncated, info = env.step(action)
+        except Exception as e:  # noqa: BLE001
+            raise EpisodeError(f"{where}: step {len(actions)}: {type(e).__name__}: {e}") from None
         ret += float(reward)
         violations += violation_count(info)
         if terminated or truncated:

@@ -1,147 +1,158 @@
-"""Leaderboard scores: cost relative to the reference, with a bootstrap interval over seeds.
+"""Leaderboard scores: cost relative to the reference, with intervals from ``scipy.stats.bootstrap``.
 
-For one env, with the reference's records and a policy's records on the same scenarios and seeds:
+For one env, a row (an entry or a reserved row) and the reference on the same scenarios and seeds:
 
-* per scenario s, the mean cost over seeds: c̄_s(policy), c̄_s(reference) [$];
-* **score** = geometric mean over scenarios of c̄_s(reference) / c̄_s(policy); > 1 beats the reference,
-  and the reference scored against itself is exactly 1.0;
-* **95% interval**: percentile bootstrap over seeds. Each of ``BOOTSTRAP_RESAMPLES`` (2000) resamples
-  draws, per scenario, n seeds with replacement (the same draws for the policy and the reference:
-  paired) and recomputes the score; the interval is the 2.5th and 97.5th percentiles. The generator is
-  ``numpy.random.default_rng(BOOTSTRAP_SEED)``, created afresh for every entry, so a table is a pure
-  function of the records;
-* **gap to the lower bound** = geometric mean over scenarios of c̄_s(policy) / LB̄_s − 1, where LB̄_s is
-  the mean over the same seeds of the episode's lower bound [$] (``a2gym.lower_bound``);
-* **violation rate** = share of episodes with at least one SLO violation;
-* **wall time** = mean over episodes of the recorded policy time [s] (measured at eval time, read from
-  the records, never re-measured).
+* a run's **normalised score** x[s, j] = reference cost / row cost on scenario s, seed j (> 1 beats the
+  reference; the reference scores exactly 1);
+* **score** = geometric mean over scenarios of the mean over seeds of x[s, j];
+* **IQM** = interquartile mean of all runs' x (``scipy.stats.trim_mean(·, 0.25)``), robust to outliers;
+* **P(> ref)** = probability of improvement over the reference: mean over scenarios and seeds of
+  [x > 1] + ½·[x = 1] (a run beats the reference on its own seed);
+* **95% intervals**: stratified percentile bootstrap over seeds (``scipy.stats.bootstrap`` with one
+  sample per scenario, so each resample redraws seeds within every scenario; 2000 resamples, generator
+  ``numpy.random.default_rng(0)`` for every statistic, so a table is a pure function of the costs);
+* **gap to optimum** = geometric mean over scenarios of (mean row cost / mean optimum) − 1 (the
+  optimum row of :mod:`a2gym.leaderboard.reserved`; a bound where the MILP hit its limit);
+* **violation rate** = share of episodes with at least one SLO violation; **wall time** = mean recorded
+  policy time per episode [s] (declared by the entrant's machine, not re-measured).
+
+rliable (IQM, probability of improvement, performance profiles) was the first choice; its ``arch``
+dependency does not import with this project's pandas/numpy, so the same statistics are computed here
+with scipy.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Mapping
 
 import numpy as np
+from scipy import stats
 
 from a2gym.errors import RecordError
-from a2gym.leaderboard.record import EpisodeRecord
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
-REFERENCE = "reference"
+TIE_RTOL = 1e-9
 
-BoundKey = tuple[str, str, int]
-"""(env id, scenario URI, seed) of an episode's lower bound."""
+Costs = Mapping[tuple[str, int], float | None]
+"""(scenario URI, seed) -> episode cost [$] (None: no cost)."""
 
 
 @dataclasses.dataclass(frozen=True)
-class EntryScore:
-    """One policy's standing on one env (see the module docstring for each number)."""
+class RowScore:
+    """One row's standing on one env (see the module docstring for each number; None = not defined)."""
 
-    policy: str
-    env_id: str
-    score: float
-    ci_low: float
-    ci_high: float
-    lb_gap: float | None
-    violation_rate: float
-    wall_time_s: float
-    episodes: int
+    name: str
+    kind: str
+    score: float | None
+    ci: tuple[float, float] | None
+    iqm: float | None
+    iqm_ci: tuple[float, float] | None
+    p_improve: float | None
+    p_improve_ci: tuple[float, float] | None
+    gap: float | None
+    violation_rate: float | None
+    wall_time_s: float | None
     seeds: int
     trained_on_test: str
-    mean_cost: dict[str, float]
+    mean_cost: dict[str, float | None]
+    runs: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    """The normalised scores x[s, j] (for the performance profile), None if some run has no cost."""
 
 
-def _costs(records: Iterable[EpisodeRecord]) -> dict[str, dict[int, EpisodeRecord]]:
-    out: dict[str, dict[int, EpisodeRecord]] = defaultdict(dict)
-    for r in records:
-        out[r.scenario_uri][r.seed] = r
-    return dict(out)
+def normalised(costs: Costs, reference: Costs, uris: list[str], seeds: list[int]) -> np.ndarray | None:
+    """x[s, j] = reference / row cost per scenario and seed; None if a cost is missing; RecordError if a
+    cost is not positive."""
+    x = np.empty((len(uris), len(seeds)))
+    for s, uri in enumerate(uris):
+        for j, seed in enumerate(seeds):
+            c, r = costs.get((uri, seed)), reference.get((uri, seed))
+            if c is None or r is None:
+                return None
+            if c <= 0 or r <= 0:
+                raise RecordError(f"{uri} seed {seed}: a cost is not positive; the score needs positive costs")
+            x[s, j] = r / c
+    return x
 
 
-def _declared(records: list[EpisodeRecord]) -> str:
-    vals = {r.trained_on_test for r in records}
-    if len(vals) > 1:
-        return "mixed"
-    return {True: "yes", False: "no", None: "undeclared"}[vals.pop()]
+def _geo_of_means(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.exp(np.mean([np.log(np.mean(s, axis=axis)) for s in samples], axis=0))
 
 
-def geomean(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Geometric mean of positive numbers along ``axis``."""
-    return np.exp(np.mean(np.log(x), axis=axis))
+def _iqm(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+    return stats.trim_mean(np.concatenate(samples, axis=axis), 0.25, axis=axis)
 
 
-def score_entry(policy_records: list[EpisodeRecord], reference_records: list[EpisodeRecord],
-                lower_bounds: Mapping[BoundKey, float] | None = None) -> EntryScore:
-    """Score one policy's records on one env against the reference's records on that env."""
-    if not policy_records:
-        raise RecordError("no records to score")
-    policy, env_id = policy_records[0].policy, policy_records[0].env_id
-    if any((r.policy, r.env_id) != (policy, env_id) for r in policy_records):
-        raise RecordError("score_entry needs the records of one policy on one env")
-    if len({r.policy for r in reference_records}) > 1:
-        raise RecordError("score_entry needs the records of one reference policy")
-    pol, ref = _costs(policy_records), _costs(r for r in reference_records if r.env_id == env_id)
-    if not ref:
-        raise RecordError(f"no reference records for {env_id}")
-    missing = sorted(set(ref) - set(pol))
-    extra = sorted(set(pol) - set(ref))
-    if missing or extra:
-        raise RecordError(f"{policy} on {env_id}: scenarios missing {missing} / not run by the reference {extra}")
-    ref_c, pol_c, seeds_of = [], [], {}
-    for uri in sorted(ref):
-        seeds = sorted(pol[uri])
-        lost = [s for s in seeds if s not in ref[uri]]
-        if lost:
-            raise RecordError(f"{policy} on {uri}: seeds {lost} have no reference record")
-        seeds_of[uri] = seeds
-        ref_c.append(np.array([ref[uri][s].cost for s in seeds]))
-        pol_c.append(np.array([pol[uri][s].cost for s in seeds]))
-    if any(np.any(c <= 0) for c in pol_c + ref_c):
-        raise RecordError(f"{policy} on {env_id}: a cost is not positive; the score needs positive costs")
-    score = float(geomean(np.array([r.mean() / p.mean() for r, p in zip(ref_c, pol_c, strict=True)])))
-    lo, hi = _bootstrap(ref_c, pol_c)
-    gap = None
-    if lower_bounds is not None:
-        keys = [[(env_id, uri, s) for s in seeds_of[uri]] for uri in sorted(ref)]
-        if all(k in lower_bounds for ks in keys for k in ks):
-            ratios = [p.mean() / np.mean([lower_bounds[k] for k in ks]) for p, ks in zip(pol_c, keys, strict=True)]
-            gap = float(geomean(np.array(ratios))) - 1.0
-    recs = policy_records
-    return EntryScore(
-        policy=policy, env_id=env_id, score=score, ci_low=lo, ci_high=hi, lb_gap=gap,
-        violation_rate=float(np.mean([r.violations > 0 for r in recs])),
-        wall_time_s=float(np.mean([r.wall_time_s for r in recs])), episodes=len(recs),
-        seeds=min(len(s) for s in seeds_of.values()), trained_on_test=_declared(recs),
-        mean_cost={uri: float(p.mean()) for uri, p in zip(sorted(ref), pol_c, strict=True)})
+def _p_improve(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+    def win(s: np.ndarray) -> np.ndarray:
+        tie = np.isclose(s, 1.0, rtol=TIE_RTOL, atol=0.0)
+        return np.mean(np.where(tie, 0.5, (s > 1.0).astype(float)), axis=axis)
+
+    return np.mean([win(s) for s in samples], axis=0)
 
 
-def _bootstrap(ref_c: list[np.ndarray], pol_c: list[np.ndarray]) -> tuple[float, float]:
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    logs = np.zeros(BOOTSTRAP_RESAMPLES)
-    for r, p in zip(ref_c, pol_c, strict=True):
-        idx = rng.integers(0, len(r), size=(BOOTSTRAP_RESAMPLES, len(r)))
-        logs += np.log(r[idx].mean(axis=1) / p[idx].mean(axis=1))
-    scores = np.exp(logs / len(ref_c))
-    tail = 100 * (1 - CONFIDENCE) / 2
-    lo, hi = np.percentile(scores, [tail, 100 - tail])
-    return float(lo), float(hi)
+STATISTICS: dict[str, Callable[..., np.ndarray]] = {"score": _geo_of_means, "iqm": _iqm, "p_improve": _p_improve}
 
 
-def score_all(records: Iterable[EpisodeRecord], lower_bounds: Mapping[BoundKey, float] | None = None,
-              reference: str = REFERENCE) -> dict[str, list[EntryScore]]:
-    """env id -> every policy's score on it, best first (ties by name). Needs the reference's records."""
-    by: dict[tuple[str, str], list[EpisodeRecord]] = defaultdict(list)
-    for r in records:
-        by[(r.env_id, r.policy)].append(r)
-    out: dict[str, list[EntryScore]] = {}
-    for env_id in sorted({e for e, _ in by}):
-        ref = by.get((env_id, reference))
-        if not ref:
-            raise RecordError(f"no records of the reference ({reference!r}) for {env_id}")
-        scores = [score_entry(recs, ref, lower_bounds) for (e, _), recs in sorted(by.items()) if e == env_id]
-        out[env_id] = sorted(scores, key=lambda s: (-s.score, s.policy))
-    return out
+def interval(x: np.ndarray, statistic: Callable[..., np.ndarray]) -> tuple[float, float]:
+    """Stratified percentile bootstrap interval of ``statistic`` over seeds (one stratum per scenario)."""
+    if x.shape[1] < 2 or np.all(x == x[:, :1]):
+        v = float(statistic(*x))
+        return v, v  # every resample is the data itself
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap(tuple(x), statistic, n_resamples=BOOTSTRAP_RESAMPLES, confidence_level=CONFIDENCE,
+                              method="percentile", vectorized=True, random_state=np.random.default_rng(BOOTSTRAP_SEED))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def gap_to(costs: Costs, optimum: Costs | None, uris: list[str], seeds: list[int]) -> float | None:
+    """Geometric mean over scenarios of mean cost / mean optimum, minus 1 (None if a value is missing)."""
+    if optimum is None:
+        return None
+    ratios = []
+    for uri in uris:
+        c = [costs.get((uri, s)) for s in seeds]
+        o = [optimum.get((uri, s)) for s in seeds]
+        if any(v is None for v in c + o) or min(o) <= 0:  # type: ignore[type-var]
+            return None
+        ratios.append(np.mean(c) / np.mean(o))  # type: ignore[arg-type]
+    return float(np.exp(np.mean(np.log(ratios)))) - 1.0
+
+
+def score_row(name: str, kind: str, costs: Costs, reference: Costs, uris: list[str], seeds: list[int],
+              optimum: Costs | None = None, violations: Mapping[tuple[str, int], int] | None = None,
+              wall_time_s: float | None = None, trained_on_test: str = "") -> RowScore:
+    """Score one row on one env against the reference (both keyed by (scenario, seed))."""
+    x = normalised(costs, reference, uris, seeds)
+    est: dict[str, float | None] = {k: None for k in STATISTICS}
+    cis: dict[str, tuple[float, float] | None] = {k: None for k in STATISTICS}
+    if x is not None:
+        for k, f in STATISTICS.items():
+            est[k] = float(f(*x))
+            cis[k] = interval(x, f)
+    viol = None
+    if violations:
+        viol = float(np.mean([violations.get((u, s), 0) > 0 for u in uris for s in seeds]))
+    mean_cost: dict[str, float | None] = {}
+    for uri in uris:
+        c = [costs.get((uri, s)) for s in seeds]
+        mean_cost[uri] = None if any(v is None for v in c) else float(np.mean(c))  # type: ignore[arg-type]
+    return RowScore(name=name, kind=kind, score=est["score"], ci=cis["score"], iqm=est["iqm"], iqm_ci=cis["iqm"],
+                    p_improve=est["p_improve"], p_improve_ci=cis["p_improve"],
+                    gap=gap_to(costs, optimum, uris, seeds), violation_rate=viol, wall_time_s=wall_time_s,
+                    seeds=len(seeds), trained_on_test=trained_on_test, mean_cost=mean_cost, runs=x)
+
+
+def rank(rows: list[RowScore]) -> list[RowScore]:
+    """Best score first; rows without a score last; ties by name."""
+    return sorted(rows, key=lambda r: (r.score is None, -(r.score or 0.0), r.name))
+
+
+def performance_profile(x: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """Share of runs with normalised score > tau, for each tau (Agarwal et al. 2021's profile)."""
+    flat = x.reshape(-1)
+    return np.array([np.mean(flat > t) for t in taus])

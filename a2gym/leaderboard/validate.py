@@ -1,16 +1,21 @@
-"""``a2gym validate``: replay every record of results files in fresh envs and compare every field.
+"""``a2gym validate``: replay every record of results files in fresh envs and compare every field;
+with ``rerun``, also re-execute the entry's policy on every recorded episode and require its actions.
 
 Each problem is one line ``path:line: message``, e.g. ``leaderboard/x.jsonl:3: cost 12.5 != replayed 12.4``.
-Checked per record:
+Checked per file: line 1 is a valid entry header (:mod:`a2gym.leaderboard.entry`: name, policy spec,
+hash, declaration); with ``rerun`` the policy resolves and its SHA-256 is the header's. Per record:
 
-* the line parses (truncated, blank or malformed lines are reported, the scan goes on);
-* ``a2gym_version`` has a release format; ``env_id`` is registered and ``env_version`` is its version;
+* the line parses (bounded size, no repeated keys; truncated, blank or malformed lines are reported,
+  the scan goes on);
+* ``env_id`` is registered and ``env_version`` is its version;
 * the scenario is a bundled ``scenario://`` URI whose manifest SHA-256 equals ``scenario_sha256``;
 * for a suite record: the suite knows the env, the env kwargs equal the suite's, the scenario is one
   of the env's and the seed follows the suite's seed rule;
-* no two records share (policy, env, scenario, seed), across all files given;
+* no two records of a file share (env, scenario, seed), and no two files share an entry name;
 * the replay accepts every action and ends exactly after the last one, and reproduces ``cost``,
-  ``return`` and every ``cost_breakdown`` entry to a relative 1e-6, and ``violations`` exactly.
+  ``return`` and every ``cost_breakdown`` entry to a relative 1e-6, and ``violations`` exactly;
+* with ``rerun``: the policy, made afresh with the record's seed as its only randomness, chooses
+  exactly the recorded actions (the first differing step is named).
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import gymnasium as gym
 from gymnasium.envs.registration import parse_env_id
 
 from a2gym.errors import A2GymError, RecordError
+from a2gym.leaderboard.entry import EntryHeader
 from a2gym.leaderboard.episode import ScenarioPool, bundled_name, manifest, replay
-from a2gym.leaderboard.record import VERSION_RE, EpisodeRecord, LineError, iter_records
+from a2gym.leaderboard.record import EpisodeRecord, read_results
 from a2gym.leaderboard.suite import SUITES
 
 REL_TOL = 1e-6
@@ -37,13 +43,11 @@ def close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
-def static_problems(rec: EpisodeRecord, pins: dict[str, str]) -> list[str]:
-    """Problems that need no replay: version format, env id and version, scenario hash, suite membership."""
+def static_problems(rec: EpisodeRecord, pins: dict[str, str], suite: str | None) -> list[str]:
+    """Problems that need no replay: env id and version, scenario hash, suite membership."""
     import a2gym  # noqa: F401  (registers the envs)
 
     out: list[str] = []
-    if not VERSION_RE.match(rec.a2gym_version):
-        out.append(f"a2gym_version {rec.a2gym_version!r} is not a version number")
     if rec.env_id not in gym.registry:
         out.append(f"unknown env {rec.env_id!r}")
     else:
@@ -58,15 +62,15 @@ def static_problems(rec: EpisodeRecord, pins: dict[str, str]) -> list[str]:
         out.append(f"scenario {rec.scenario_uri} is not bundled (not in MANIFEST.json)")
     elif pinned != rec.scenario_sha256:
         out.append(f"scenario_sha256 {rec.scenario_sha256[:12]}… != manifest {pinned[:12]}… for {rec.scenario_uri}")
-    if rec.suite is not None:
-        out += _suite_problems(rec)
+    if suite is not None:
+        out += _suite_problems(rec, suite)
     return out
 
 
-def _suite_problems(rec: EpisodeRecord) -> list[str]:
-    suite = SUITES.get(rec.suite or "")
+def _suite_problems(rec: EpisodeRecord, suite_name: str) -> list[str]:
+    suite = SUITES.get(suite_name)
     if suite is None:
-        return [f"unknown suite {rec.suite!r}"]
+        return [f"unknown suite {suite_name!r}"]
     if rec.env_id not in suite.env_ids:
         return [f"suite {suite.name} has no env {rec.env_id}"]
     entry = suite.entry(rec.env_id)
@@ -128,54 +132,100 @@ class _Checked:
     rec: EpisodeRecord
     found: list[str]
     replayable: bool
+    header: EntryHeader
+
+
+@dataclasses.dataclass
+class Validated:
+    """The valid entries of a validation: per file, its header and records (only files without problems)."""
+
+    entries: dict[str, tuple[EntryHeader, list[EpisodeRecord]]]
+    problems: list[str]
+
+    @property
+    def records(self) -> list[EpisodeRecord]:
+        return [r for _, recs in self.entries.values() for r in recs]
 
 
 def _check_files(paths: Iterable[str | os.PathLike[str]], pins: dict[str, str]) -> list[str | _Checked]:
     """Parse every file and run the checks that need no replay; a problem line, or a record, per item."""
-    seen: dict[tuple[str, str, str, int], str] = {}
+    names: dict[str, str] = {}
     items: list[str | _Checked] = []
     for path in paths:
         try:
-            lines = list(iter_records(path))
+            res = read_results(path)
         except RecordError as e:
             items.append(str(e))
             continue
-        for n, rec in lines:
-            if isinstance(rec, LineError):
-                items.append(str(rec))
-                continue
+        items += [str(e) for e in res.errors]
+        if res.header is None:
+            continue
+        if res.header.name in names:
+            items.append(f"{path}:1: entry name {res.header.name!r} is also used by {names[res.header.name]}")
+        names.setdefault(res.header.name, str(path))
+        seen: dict[tuple[str, str, int], str] = {}
+        for n, rec in res.records:
             where = f"{path}:{n}"
-            found = static_problems(rec, pins)
+            found = static_problems(rec, pins, res.header.suite)
             if rec.key in seen:
-                found.append(f"duplicate of {seen[rec.key]} (same policy, env, scenario and seed)")
+                found.append(f"duplicate of {seen[rec.key]} (same env, scenario and seed)")
             else:
                 seen[rec.key] = where
-            items.append(_Checked(where, rec, found, _replayable(rec, pins)))
+            items.append(_Checked(where, rec, found, _replayable(rec, pins), res.header))
     return items
 
 
+Rerunner = Callable[[EntryHeader, list[EpisodeRecord]], Iterator[list[str]]]
+"""Re-executes an entry's policy on its records; yields each record's problems, in order."""
+
+
 def validate_files(paths: Iterable[str | os.PathLike[str]], progress: Callable[[int], None] | None = None,
-                   replayer: Replayer = replay_each) -> tuple[list[EpisodeRecord], list[str]]:
+                   replayer: Replayer = replay_each, rerun: bool = False) -> tuple[list[EpisodeRecord], list[str]]:
     """Validate every record of every file; returns (valid records, problems as ``path:line: message``).
 
-    ``progress(n)`` is called with the number of records checked after each one. ``replayer`` runs the
-    replays (e.g. as Ray tasks, :func:`a2gym.leaderboard.distributed.validate_files_ray`); the result does
-    not depend on it.
+    ``progress(n)`` is called after each record. ``replayer`` runs the replays (e.g. as Ray tasks); the
+    result does not depend on it. With ``rerun`` each file's policy is also re-executed
+    (:func:`a2gym.leaderboard.rerun.rerun_problems`).
     """
+    v = validate_entries(paths, progress, replayer, rerun)
+    return v.records, v.problems
+
+
+def validate_entries(paths: Iterable[str | os.PathLike[str]], progress: Callable[[int], None] | None = None,
+                     replayer: Replayer = replay_each, rerun: bool = False) -> Validated:
+    """:func:`validate_files`, keeping each valid file's header and records."""
+    paths = [str(p) for p in paths]
     items = _check_files(paths, manifest())
     replays = replayer([it.rec for it in items if isinstance(it, _Checked) and it.replayable])
-    good: list[EpisodeRecord] = []
+    rerun_found: dict[str, list[str]] = {}
+    if rerun:
+        from a2gym.leaderboard.rerun import rerun_problems
+
+        by_file: dict[str, list[_Checked]] = {}
+        for it in items:
+            if isinstance(it, _Checked) and not it.found and it.replayable:
+                by_file.setdefault(it.where.rsplit(":", 1)[0], []).append(it)
+        for path, its in by_file.items():
+            for it, found in zip(its, rerun_problems(path, its[0].header, [i.rec for i in its]), strict=True):
+                rerun_found[it.where] = found
     problems: list[str] = []
-    done = 0
+    bad_files: set[str] = set()
+    good: dict[str, list[EpisodeRecord]] = {}
+    headers: dict[str, EntryHeader] = {}
     for it in items:
         if isinstance(it, str):
             problems.append(it)
+            bad_files.add(it.split(":", 1)[0] if ":" in it else it)
             continue
-        found = it.found + (next(replays) if it.replayable else [])
+        path = it.where.rsplit(":", 1)[0]
+        headers[path] = it.header
+        found = it.found + (next(replays) if it.replayable else []) + rerun_found.get(it.where, [])
         problems += [f"{it.where}: {p}" for p in found]
-        if not found:
-            good.append(it.rec)
-        done += 1
+        if found:
+            bad_files.add(path)
+        good.setdefault(path, []).append(it.rec)
         if progress:
-            progress(done)
-    return good, problems
+            progress(1)
+    problems = [p for p in problems if p]
+    entries = {p: (headers[p], recs) for p, recs in good.items() if p not in bad_files}
+    return Validated(entries, problems)

@@ -1,0 +1,224 @@
+"""Heuristic policies that see only what an agent sees: the spaces, the scenario file, ``(obs, info)``.
+
+A policy factory takes a :class:`PolicyContext` (env id and kwargs, observation and action spaces,
+a copy of the episode's scenario, and the episode's seed: the policy's only source of randomness) and
+returns ``policy(obs, info) -> action``. It never gets the env object, so it cannot read the env's
+hidden state (GeoServe's future demand) or change it.
+
+Names (:data:`HEURISTICS`):
+
+* ``origin-local``: each class at the cheapest (by per-request cost C) facility of the nearest region
+  (by RTT from its origin) that can serve it, usually its origin region. Not the paper's ``local``
+  baseline (A2-Greedy restricted to origin regions, ``a2gym solve --restrict local``), which the
+  leaderboard shows as the reserved row ``local-greedy``.
+* ``cheapest``: each class at argmin_i C[r, i], the per-request cheapest facility (opening costs ignored).
+* ``random``: uniform over the valid actions (GeoServe: each deployable facility with probability ½),
+  drawn from ``numpy.random.default_rng(seed)``.
+
+The paper's restricted baselines (§9) are A2-Greedy on a restricted instance
+(:data:`RESTRICTED`: ``no-adaptation``, ``model-only``, ``data-only``, ``local-greedy``): their
+policies play the restricted plan's (facility, data version) per class.
+
+A target (facility per class, data version per class) becomes actions the same way in every env
+(:func:`target_policy`): Placement-v0 opens the next target facility that is not masked, then STOP;
+Scheduling-v0 serves the current class (``info["class"]``) at its target; GeoServe deploys the target
+set in every slot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from a2gym.costmodel import CostModel
+from a2gym.scenario import Scenario
+
+Policy = Callable[[Any, dict], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyContext:
+    """What a policy is made from: never the env object (see the module docstring).
+
+    Attributes:
+        env_id: the Gymnasium id (``a2gym/Placement-v0``).
+        env_kwargs: the ``gymnasium.make`` kwargs besides ``scenario``.
+        observation_space, action_space: the env's spaces.
+        scenario: a copy of the episode's scenario (its own object; changing it changes nothing in the env).
+        seed: the episode's reset seed; a policy's only source of randomness.
+    """
+
+    env_id: str
+    env_kwargs: Mapping[str, Any]
+    observation_space: spaces.Space
+    action_space: spaces.Space
+    scenario: Scenario
+    seed: int
+
+    @property
+    def kind(self) -> str:
+        """``placement``, ``scheduling`` or ``geoserve`` (from the env id)."""
+        name = self.env_id.rsplit("/", 1)[-1].lower()
+        for kind in ("placement", "scheduling", "geoserve"):
+            if name.startswith(kind):
+                return kind
+        raise ValueError(f"no heuristic policies for {self.env_id}")
+
+
+PolicyFactory = Callable[[PolicyContext], Policy]
+Target = Callable[[Scenario], tuple[np.ndarray, np.ndarray]]
+"""scenario -> (facility per class, data version per class)."""
+
+
+def origin_local_target(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: cheapest (by C) facility in the nearest region (by RTT from its origin) able to serve it."""
+    cm = CostModel.of(scenario)
+    fac = np.empty(scenario.n_classes, dtype=np.int64)
+    for r in range(scenario.n_classes):
+        o = scenario.class_origin[r]
+        for k in np.lexsort((np.arange(scenario.n_regions) != o, scenario.rtt_ms[o])):
+            c = np.where(cm.fac_region == k, cm.C[r], np.inf)
+            if np.isfinite(c).any():
+                fac[r] = int(np.argmin(c))
+                break
+    return fac, cm.dstar[np.arange(scenario.n_classes), fac]
+
+
+def cheapest_target(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: argmin_i C[r, i] and its data version."""
+    cm = CostModel.of(scenario)
+    fac = np.argmin(cm.C, axis=1)
+    return fac, cm.dstar[np.arange(scenario.n_classes), fac]
+
+
+_PLANS: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+"""Restricted plans by (scenario SHA-256, restriction): a deterministic function of the content."""
+
+
+def restricted_target(restrict: str) -> Target:
+    """A2-Greedy's integral plan on the ``restrict``-ed instance (the paper's §9 baselines)."""
+
+    def target(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+        from a2gym.solvers import solve
+
+        key = (scenario.sha256, restrict)
+        if key not in _PLANS:
+            if len(_PLANS) > 256:
+                _PLANS.clear()
+            sol = solve(scenario, "greedy", restrict=restrict, split=False)
+            _PLANS[key] = sol.plan.assignment(scenario.n_classes)
+        return _PLANS[key]
+
+    return target
+
+
+def target_policy(ctx: PolicyContext, target: Target) -> Policy:
+    """The policy playing ``target(ctx.scenario)`` in ctx's env (computed once, on first use)."""
+    kind = ctx.kind
+    memo: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def plan() -> tuple[np.ndarray, np.ndarray]:
+        if not memo:
+            memo.append(target(ctx.scenario))
+        return memo[0]
+
+    if kind == "placement":
+        stop = int(ctx.action_space.n) - 1  # the last action is STOP
+
+        def placement(obs: Any, info: dict) -> int:
+            mask = info["action_mask"]
+            for i in np.unique(plan()[0]):
+                if mask[i]:
+                    return int(i)
+            return stop  # every class is served once its target is open or useless
+        return placement
+    if kind == "scheduling":
+        from a2gym.envs.scheduling import SchedulingTables
+
+        tables = SchedulingTables.of(ctx.scenario)
+
+        def scheduling(obs: Any, info: dict) -> int:
+            fac, data = plan()
+            r = int(info["class"])
+            return tables.action_of(int(fac[r]), int(data[r]))
+        return scheduling
+    if not _is_bits(ctx.action_space):
+        raise ValueError(f"the target heuristics deploy a set of facilities; {ctx.env_id}'s action space "
+                         f"{ctx.action_space} is not one bit per facility")
+    n_fac = int(np.prod(ctx.action_space.shape))
+
+    def geoserve(obs: Any, info: dict) -> np.ndarray:
+        bits = np.zeros(n_fac, dtype=np.int64 if isinstance(ctx.action_space, spaces.MultiDiscrete) else np.int8)
+        bits[plan()[0]] = 1
+        return bits
+    return geoserve
+
+
+def _is_bits(space: spaces.Space) -> bool:
+    return isinstance(space, spaces.MultiBinary) or (isinstance(space, spaces.MultiDiscrete)
+                                                     and bool(np.all(space.nvec == 2)))
+
+
+def random_policy(ctx: PolicyContext) -> Policy:
+    """Uniform over the valid actions, from ``default_rng(ctx.seed)``: Discrete, one of the unmasked
+    actions; one bit per facility (GeoServe-v0), each deployable facility with probability ½; another
+    MultiDiscrete (GeoServe-v1), each component uniform among its valid values."""
+    rng = np.random.default_rng(ctx.seed)
+    space = ctx.action_space
+    if _is_bits(space):
+        def bits(obs: Any, info: dict) -> np.ndarray:
+            can = np.asarray(info["action_mask"]).reshape(-1, 2)[:, 1]
+            return (can & (rng.random(can.size) < 0.5)).astype(space.dtype)
+        return bits
+    if isinstance(space, spaces.MultiDiscrete):
+        ends = np.cumsum(space.nvec.reshape(-1))
+
+        def components(obs: Any, info: dict) -> np.ndarray:
+            blocks = np.split(np.asarray(info["action_mask"], dtype=bool), ends[:-1])
+            return np.array([int(rng.choice(np.flatnonzero(m))) for m in blocks], dtype=space.dtype)
+        return components
+
+    def discrete(obs: Any, info: dict) -> int:
+        return int(rng.choice(np.flatnonzero(info["action_mask"])))
+    return discrete
+
+
+HEURISTICS: dict[str, PolicyFactory] = {
+    "origin-local": lambda ctx: target_policy(ctx, origin_local_target),
+    "cheapest": lambda ctx: target_policy(ctx, cheapest_target),
+    "random": random_policy,
+}
+"""The built-in heuristics that enter the leaderboard like any entrant (and are re-executed)."""
+
+RESTRICTED: dict[str, str] = {"no-adaptation": "no-adaptation", "model-only": "model-only",
+                              "data-only": "data-only", "local-greedy": "local"}
+"""The paper's restricted baselines: row name -> ``restrict`` argument of :func:`a2gym.solve`."""
+
+
+def restricted_policy(name: str) -> PolicyFactory:
+    """The factory of the paper baseline ``name`` (a key of :data:`RESTRICTED`)."""
+    target = restricted_target(RESTRICTED[name])
+    return lambda ctx: target_policy(ctx, target)
+
+
+def make_heuristic(name: str, ctx: PolicyContext) -> Policy:
+    """The heuristic or paper baseline ``name`` for ``ctx``; ValueError listing the names otherwise."""
+    if name in HEURISTICS:
+        return HEURISTICS[name](ctx)
+    if name in RESTRICTED:
+        return restricted_policy(name)(ctx)
+    raise ValueError(f"unknown policy {name!r} (known: {', '.join([*HEURISTICS, *RESTRICTED])})")
+
+
+def context_of(env: Any, seed: int, scenario: Scenario | None = None) -> PolicyContext:
+    """The :class:`PolicyContext` of a made env (for scripts that hold the env; ``scenario`` defaults to
+    the env's own scenario object)."""
+    base = env.unwrapped
+    env_id = env.spec.id if getattr(env, "spec", None) is not None else f"a2gym/{type(base).__name__}"
+    kwargs = {k: v for k, v in (env.spec.kwargs if getattr(env, "spec", None) else {}).items() if k != "scenario"}
+    return PolicyContext(env_id, kwargs, env.observation_space, env.action_space,
+                         scenario if scenario is not None else base.scenario, int(seed))

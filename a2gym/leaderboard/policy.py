@@ -1,0 +1,152 @@
+"""Policy specs: what ``--policy`` and an entry header's ``policy`` name, and how they are made.
+
+A policy is made per episode from a :class:`~a2gym.heuristics.PolicyContext` (env id and kwargs, the
+spaces, a copy of the scenario, the seed), never from the env object. Specs:
+
+* a built-in heuristic (:data:`a2gym.heuristics.HEURISTICS`: ``origin-local``, ``cheapest``, ``random``);
+* ``sb3:[ALGO:]PATH``: a Stable-Baselines3 / sb3-contrib model zip or run directory, loaded by
+  :func:`a2gym.sb3.load_model` (VecNormalize applied, MaskablePPO given ``info["action_mask"]``);
+  pinned by the SHA-256 of the zip (and its statistics);
+* ``MODULE:OBJECT`` (an importable module) or ``FILE.py:OBJECT`` (a file, loaded without touching
+  ``sys.path``): a factory ``f(ctx) -> policy`` (one required argument) or a policy object
+  ``policy(obs, info) -> action`` (two); pinned by the SHA-256 of the module's file.
+
+The reserved rows (reference, oracle, the paper's baselines, optimum) are not specs: the scorer
+computes them itself (:mod:`a2gym.leaderboard.reserved`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import importlib.util
+import inspect
+from pathlib import Path
+from typing import Any
+
+from a2gym.errors import RecordError
+from a2gym.heuristics import HEURISTICS, Policy, PolicyContext, PolicyFactory
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedPolicy:
+    """A resolved spec: its kind (``heuristic``, ``sb3``, ``object``), factory and pinned hash."""
+
+    spec: str
+    kind: str
+    factory: PolicyFactory
+    sha256: str | None
+
+    @property
+    def builtin(self) -> bool:
+        return self.kind == "heuristic"
+
+
+def resolve_policy(spec: str) -> ResolvedPolicy:
+    """Resolve ``spec`` (see the module docstring); RecordError with a one-line reason otherwise."""
+    if not isinstance(spec, str) or not spec or len(spec) > 512 or not spec.isprintable():
+        raise RecordError(f"policy spec {str(spec)[:60]!r} must be 1..512 printable characters")
+    if spec in HEURISTICS:
+        return ResolvedPolicy(spec, "heuristic", HEURISTICS[spec], None)
+    if spec.startswith("sb3:"):
+        return _sb3(spec)
+    if ":" in spec:
+        return _object(spec)
+    from a2gym.leaderboard.entry import RESERVED_NAMES
+
+    if spec in RESERVED_NAMES:
+        raise RecordError(f"{spec!r} is a row the scorer computes itself, not a policy you can enter")
+    raise RecordError(f"unknown policy {spec!r}: not a built-in heuristic ({', '.join(HEURISTICS)}), "
+                      "MODULE:OBJECT, FILE.py:OBJECT or sb3:[ALGO:]PATH")
+
+
+def _load_module(spec: str, target: str) -> Any:
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            raise RecordError(f"policy {spec!r}: {target} is not a file")
+        mspec = importlib.util.spec_from_file_location(f"a2gym_policy_{path.stem}", path)
+        if mspec is None or mspec.loader is None:
+            raise RecordError(f"policy {spec!r}: cannot load {target}")
+        module = importlib.util.module_from_spec(mspec)
+        try:
+            mspec.loader.exec_module(module)
+        except Exception as e:  # noqa: BLE001  (the entrant's module failing to import is their error, named)
+            raise RecordError(f"policy {spec!r}: importing {target} failed: {type(e).__name__}: {e}") from None
+        return module
+    try:
+        return importlib.import_module(target)
+    except ImportError as e:
+        raise RecordError(f"policy {spec!r}: cannot import {target!r}: {e} (is it on PYTHONPATH? "
+                          "or give FILE.py:OBJECT)") from None
+    except Exception as e:  # noqa: BLE001
+        raise RecordError(f"policy {spec!r}: importing {target!r} failed: {type(e).__name__}: {e}") from None
+
+
+def _object(spec: str) -> ResolvedPolicy:
+    target, _, attr = spec.rpartition(":")
+    module = _load_module(spec, target)
+    source = getattr(module, "__file__", None)
+    if not source or not Path(source).is_file():
+        raise RecordError(f"policy {spec!r}: module {target!r} has no source file to pin by SHA-256")
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise RecordError(f"policy {spec!r}: {target} has no attribute {attr!r}") from None
+    n = _required_args(obj, spec)
+    if n == 1:
+        factory: PolicyFactory = obj
+    else:
+        factory = lambda ctx: obj  # noqa: E731  (one policy object serves every episode)
+    sha = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    return ResolvedPolicy(spec, "object", factory, sha)
+
+
+def _required_args(obj: Any, spec: str) -> int:
+    """1 (a factory f(ctx)) or 2 (a policy f(obs, info)); RecordError for anything else."""
+    if not callable(obj):
+        raise RecordError(f"policy {spec!r} is not callable")
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        raise RecordError(f"policy {spec!r}: its signature cannot be read; expected a factory f(ctx) "
+                          "or a policy f(obs, info)") from None
+    n = sum(1 for p in sig.parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    if n not in (1, 2):
+        raise RecordError(f"policy {spec!r} takes {n} required argument(s); expected a factory f(ctx) "
+                          "(one) or a policy f(obs, info) (two)")
+    return n
+
+
+def _sb3(spec: str) -> ResolvedPolicy:
+    from a2gym.sb3 import ALGORITHMS, ModelError, load_model, model_files
+
+    rest = spec[len("sb3:"):]
+    algo, sep, path = rest.partition(":")
+    if not sep or algo.lower() not in ALGORITHMS:
+        algo, path = None, rest
+    try:
+        files = model_files(path, algo)
+        model = load_model(path, algo)
+    except ModelError as e:
+        raise RecordError(str(e)) from None
+
+    def factory(ctx: PolicyContext) -> Policy:
+        for what in ("observation_space", "action_space"):
+            mine, theirs = getattr(model.model, what), getattr(ctx, what)
+            if mine.shape != theirs.shape or type(mine) is not type(theirs):
+                raise RecordError(
+                    f"sb3 model {path!r} was trained with {what} {mine}, but {ctx.env_id} on "
+                    f"{ctx.scenario.name!r} with the suite's env kwargs has {theirs}: train it with the "
+                    "suite's env kwargs (see a2gym.leaderboard.suite)")
+
+        def policy(obs: Any, info: dict[str, Any]) -> Any:
+            return model.act(obs, info.get("action_mask"))
+
+        return policy
+
+    return ResolvedPolicy(spec, "sb3", factory, files.sha256)

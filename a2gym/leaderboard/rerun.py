@@ -1,0 +1,52 @@
+"""Re-execution: run an entry's policy again on every recorded episode and require the same actions.
+
+Replay proves only that the stored actions give the stored cost. Re-execution proves that the entry's
+policy, as pinned by its header (a built-in heuristic, a checkpoint or a module file with its SHA-256),
+chose them: each episode is run afresh (new env from the pinned scenario file, the policy made from a
+:class:`~a2gym.heuristics.PolicyContext` whose seed, the record's, is its only randomness) and its
+actions must equal the record's, step by step (the outcome of those actions is the replay's job, which
+validation runs anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from a2gym.errors import RecordError
+from a2gym.leaderboard.entry import EntryHeader
+from a2gym.leaderboard.evaluate import new_pools, run_policy
+from a2gym.leaderboard.policy import resolve_policy
+from a2gym.leaderboard.record import EpisodeRecord
+
+
+def first_difference(recorded: list, chosen: list) -> str | None:
+    """None if equal, else which step differs (or which sequence is longer)."""
+    for t, (a, b) in enumerate(zip(recorded, chosen, strict=False)):
+        if a != b:
+            return f"re-run differs at step {t}: recorded {str(a)[:40]}, the policy chose {str(b)[:40]}"
+    if len(recorded) != len(chosen):
+        return f"re-run has {len(chosen)} actions, the record {len(recorded)}"
+    return None
+
+
+def rerun_problems(path: str, header: EntryHeader, records: list[EpisodeRecord]) -> Iterator[list[str]]:
+    """Per record of one file (in order): its re-execution problems."""
+    try:
+        policy = resolve_policy(header.policy)
+        if policy.sha256 != header.policy_sha256:
+            raise RecordError(f"policy {header.policy!r} has SHA-256 {policy.sha256}, the header pins "
+                              f"{header.policy_sha256}")
+    except RecordError as e:
+        msg = f"cannot re-run the entry's policy: {e}"
+        for j in range(len(records)):
+            yield [msg] if j == 0 else []
+        return
+    pools = new_pools()
+    for rec in records:
+        try:
+            again = run_policy(rec.env_id, rec.env_kwargs, rec.scenario_uri, rec.seed, policy, pools)
+        except RecordError as e:
+            yield [f"re-run failed: {e}"]
+            continue
+        diff = first_difference(rec.actions, again.actions)
+        yield [diff] if diff else []

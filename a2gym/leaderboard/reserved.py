@@ -1,0 +1,170 @@
+"""The rows the scorer computes itself, from the pinned suite and the library's code, never from files.
+
+* ``reference``: the reference solver acting through the env (:func:`a2gym.policies.reference_policy`;
+  GeoServe: the myopic mode). Every score is relative to it; it scores exactly 1.
+* ``oracle`` (GeoServe only): the reference deploying for the true demand of the slot it decides, which
+  no agent sees; a labelled reference row showing the value of knowing the future.
+* ``no-adaptation``, ``model-only``, ``data-only``, ``local-greedy``: the paper's restricted baselines
+  (A2-Greedy on a restricted instance, :data:`a2gym.heuristics.RESTRICTED`), played through the env;
+  a scenario whose restricted instance has no feasible plan has no cost for them.
+* ``optimum``: per scenario, the A2-MILP optimum of the epoch (HiGHS, within a time limit, else its
+  best bound), for Placement and Scheduling; for GeoServe, the sum of per-slot bounds on the episode's
+  demand (small and medium tiers only; larger ones cost 30-40 s per episode). Read from the optimum file that ``scripts/build_suite.py`` computed, checked against the
+  SHA-256 pinned in :mod:`a2gym.leaderboard.suite`. The envs cannot split a class between facilities,
+  so no policy reaches it exactly: it is a bound, showing the headroom above the reference.
+
+Each row's costs are keyed by (scenario URI, seed); ``None`` marks an episode without a cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from a2gym.errors import A2GymError, RecordError
+from a2gym.leaderboard.episode import ScenarioPool, make_env, scenario_dir
+from a2gym.leaderboard.suite import OPTIMUM_FILE, OPTIMUM_SHA256, SuiteEntry
+
+REFERENCE = "reference"
+ORACLE = "oracle"
+OPTIMUM = "optimum"
+PAPER_ROWS = ("no-adaptation", "model-only", "data-only", "local-greedy")
+ROW_NOTES = {
+    REFERENCE: "the reference solver (A2-Greedy) through the env; scores are relative to it",
+    ORACLE: "the reference given the true demand of the slot it decides (privileged; not an agent)",
+    "no-adaptation": "paper baseline: A2-Greedy with one model and the highest-fidelity data",
+    "model-only": "paper baseline: A2-Greedy adapting models, data fixed",
+    "data-only": "paper baseline: A2-Greedy adapting data, one model",
+    "local-greedy": "paper baseline `local`: A2-Greedy with every class served in its origin region",
+    OPTIMUM: "A2-MILP optimum (HiGHS, 60 s limit) of each scenario's epoch, a bound for the envs, which cannot "
+             "split a class; GeoServe: the sum of per-slot LP bounds of each episode's demand, computed for the "
+             "small and medium tiers only (30-40 s per episode above), so its gap is n/a",
+}
+
+Costs = dict[tuple[str, int], float | None]
+"""(scenario URI, seed) -> cost [$] of the episode, or None (no feasible plan / no value)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReservedRow:
+    """A reserved row of one env: its name, what it is, and its costs per episode."""
+
+    name: str
+    note: str
+    costs: Costs
+    violations: dict[tuple[str, int], int]
+    wall_time_s: float
+    bound: bool = False
+    """True for the optimum row where some value is a bound, not an attained cost."""
+
+
+def _run_env_policy(entry: SuiteEntry, uri: str, seed: int, pool: ScenarioPool,
+                    make: Callable[[Any, int], Callable[[Any, dict], Any]]) -> tuple[float, int, float]:
+    """(cost [$], violations, policy time [s]) of one episode of a policy made from the env itself."""
+    import time
+
+    from a2gym.leaderboard.episode import violation_count
+
+    env = make_env(entry.env_id, uri, entry.env_kwargs, pool)
+    try:
+        obs, info = env.reset(seed=seed)
+        t0 = time.perf_counter()
+        policy = make(env, seed)
+        wall = time.perf_counter() - t0
+        violations, done = 0, False
+        while not done:
+            t0 = time.perf_counter()
+            action = policy(obs, info)
+            wall += time.perf_counter() - t0
+            obs, _, term, trunc, info = env.step(action)
+            violations += violation_count(info)
+            done = term or trunc
+        return float(info["cost"]), violations, wall
+    finally:
+        env.close()
+
+
+def _makers(env_id: str, paper_rows: bool = True) -> dict[str, Callable[[Any, int], Callable[[Any, dict], Any]]]:
+    from a2gym.heuristics import context_of, restricted_policy
+    from a2gym.policies import reference_policy
+
+    out: dict[str, Callable[[Any, int], Callable[[Any, dict], Any]]] = {
+        REFERENCE: lambda env, seed: reference_policy(env)}
+    if "GeoServe" in env_id:
+        out[ORACLE] = lambda env, seed: reference_policy(env, mode="oracle")
+    for name in PAPER_ROWS if paper_rows else ():
+        out[name] = (lambda n: lambda env, seed: restricted_policy(n)(context_of(env, seed)))(name)
+    return out
+
+
+SEED_FREE_ENVS = ("a2gym/Placement-v0", "a2gym/Scheduling-v0")
+"""Envs whose episode does not depend on the reset seed (one plan per epoch): their reserved rows are
+computed once per scenario and hold for every seed."""
+
+
+def policy_rows(entry: SuiteEntry, seeds: list[int], progress: Callable[[int], None] | None = None,
+                paper_rows: bool = True) -> list[ReservedRow]:
+    """The reference, oracle (GeoServe) and paper rows of one env on ``seeds`` of every scenario."""
+    pool = ScenarioPool()
+    rows = []
+    run_seeds = seeds[:1] if entry.env_id in SEED_FREE_ENVS else seeds
+    for name, make in _makers(entry.env_id, paper_rows).items():
+        costs: Costs = {}
+        viol: dict[tuple[str, int], int] = {}
+        wall = []
+        for uri in entry.scenarios:
+            for seed in run_seeds:
+                try:
+                    c, v, w = _run_env_policy(entry, uri, seed, pool, make)
+                except A2GymError:  # e.g. the restricted instance has no feasible plan
+                    costs[(uri, seed)] = None
+                    continue
+                costs[(uri, seed)], viol[(uri, seed)] = c, v
+                wall.append(w)
+                if progress:
+                    progress(1)
+            for seed in seeds[1:] if run_seeds is not seeds else ():
+                costs[(uri, seed)] = costs[(uri, run_seeds[0])]
+                if (uri, run_seeds[0]) in viol:
+                    viol[(uri, seed)] = viol[(uri, run_seeds[0])]
+        rows.append(ReservedRow(name, ROW_NOTES[name], costs, viol, sum(wall) / max(1, len(wall))))
+    return rows
+
+
+def read_optimum() -> dict[str, Any]:
+    """The pinned optimum file; RecordError if it is missing or its SHA-256 is not the pinned one."""
+    path = scenario_dir() / OPTIMUM_FILE
+    if not path.is_file():
+        raise RecordError(f"optimum file {OPTIMUM_FILE} is missing (run scripts/build_suite.py)")
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if sha != OPTIMUM_SHA256:
+        raise RecordError(f"optimum file {OPTIMUM_FILE} has SHA-256 {sha}, but a2gym.leaderboard.suite pins "
+                          f"{OPTIMUM_SHA256 or '(nothing)'}: the file was changed")
+    return json.loads(data)
+
+
+def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> ReservedRow:
+    """The optimum row of one env from the optimum file (see the module docstring)."""
+    from a2gym.leaderboard.episode import manifest
+
+    pins = manifest()
+    costs: Costs = {}
+    bound = False
+    for uri in entry.scenarios:
+        row = optimum.get("scenarios", {}).get(uri)
+        if row is None or row.get("sha256") != pins.get(uri.removeprefix("scenario://")):
+            raise RecordError(f"optimum file has no value for {uri} (or one for another version of it)")
+        for seed in seeds:
+            if "GeoServe" in entry.env_id:
+                costs[(uri, seed)] = row["geoserve_bound"].get(str(seed))
+                bound = True
+            else:
+                e = row["epoch"]
+                optimal = e["status"] == "optimal"
+                costs[(uri, seed)] = e["value"] if optimal else e["bound"]
+                bound = bound or not optimal
+    return ReservedRow(OPTIMUM, ROW_NOTES[OPTIMUM], costs, {}, 0.0, bound=bound)
