@@ -3,7 +3,7 @@
 Thin, RL-Zoo-style wiring; no training logic lives in the ``a2gym`` library itself::
 
     python -m agents.train --algo maskable_ppo --env a2gym/Placement-v0 --seed 0 --total-timesteps 20000
-    python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0_1 --episodes 5 --out eval.jsonl
+    python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0 --episodes 5 --out eval.jsonl
 
 Modules:
     common      hyperparameter loading/validation (``hyperparams/<algo>.yml`` keyed by env id), env factories
