@@ -10,7 +10,7 @@ Modules:
     callbacks   TensorBoard callback: steps/s, the episode's cost breakdown and score versus the reference
     train       ``python -m agents.train``: train, checkpoint, keep the best model, resume
     evaluate    ``python -m agents.evaluate``: JSONL episode records for a run, the reference or a baseline
-    rllib       ``python -m agents.rllib``: RLlib PPO with action masking on local Ray or a cluster (``a2gym[rllib]``)
+    rllib       ``python -m agents.rllib``: RLlib PPO with action masking, local Ray or a cluster
 
 Run directory layout (written by :mod:`agents.train`)::
 

@@ -166,7 +166,7 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
         obs, reward, terminated, truncated, info = env.step(action)
         actions.append(to_jsonable(action, env.action_space))
         total += float(reward)
-        violations += violation_count(info)  # summed over steps, as the leaderboard counts (GeoServe: per slot)
+        violations += violation_count(info)  # summed over steps as the leaderboard does (GeoServe: per slot)
         done = terminated or truncated
     scn = env.unwrapped.scenario
     if info.get("failed"):

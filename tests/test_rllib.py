@@ -91,7 +91,8 @@ def test_masked_ppo_trains_two_iterations_with_two_env_runners(env_id: str, ray_
 
 
 @needs_rllib
-def test_geoserve_trains_with_default_kwargs_and_rllibs_default_module(ray_local: Any, tmp_path: Path) -> None:
+def test_geoserve_trains_with_default_kwargs_and_rllibs_default_module(ray_local: Any,
+                                                                       tmp_path: Path) -> None:
     """'a2gym:a2gym/GeoServe-v0' as is: MultiDiscrete actions, every one a legal input."""
     run_dir = _run(tmp_path, "--env", "a2gym/GeoServe-v0", "--iterations", "2", "--num-env-runners", "2",
                    "--no-action-masking", "--eval-episodes", "0", *SMALL)
@@ -114,7 +115,8 @@ def test_failing_env_runners_fail_the_run(restart: bool, ray_local: Any, tmp_pat
     (["--env", "a2gym/Placement-v0", "--iterations", "0"], "--iterations must be >= 1"),
     (["--env", "a2gym/Placement-v0", "--num-env-runners", "-1"], "--num-env-runners must be >= 0"),
     (["--env", "a2gym/Placemnt-v0"], "did you mean 'a2gym/Placement-v0'"),
-    (["--env", "a2gym/Placement-v0", "--hyperparams", "learning_rate=1e-3"], "unknown RLlib PPO hyperparameter"),
+    (["--env", "a2gym/Placement-v0", "--hyperparams", "learning_rate=1e-3"],
+     "unknown RLlib PPO hyperparameter"),
     (["--env", "a2gym/Placement-v0", "--env-kwargs", "no_such_kwarg=1"], "--env-kwargs"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path,
