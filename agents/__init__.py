@@ -3,15 +3,14 @@
 Thin, RL-Zoo-style wiring; no training logic lives in the ``a2gym`` library itself::
 
     python -m agents.train --algo maskable_ppo --env a2gym/Placement-v0 --seed 0 --total-timesteps 20000
-    python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0_1 --episodes 5 --out eval.jsonl
+    python -m agents.evaluate --run runs/maskable_ppo/a2gym-Placement-v0_s0 --episodes 5 --out eval.jsonl
 
 Modules:
     common      hyperparameter loading/validation (``hyperparams/<algo>.yml`` keyed by env id), env factories
     callbacks   TensorBoard callback: steps/s, the episode's cost breakdown and score versus the reference
     train       ``python -m agents.train``: train, checkpoint, keep the best model, resume
     evaluate    ``python -m agents.evaluate``: JSONL episode records for a run, the reference or a baseline
-    rllib       ``python -m agents.rllib``: RLlib PPO with action masking on local Ray or a cluster
-    (``a2gym[rllib]``)
+    rllib       ``python -m agents.rllib``: RLlib PPO with action masking, local Ray or a cluster
 
 Run directory layout (written by :mod:`agents.train`)::
 

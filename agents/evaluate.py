@@ -125,6 +125,7 @@ def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, An
     except ModelError as e:
         raise AgentConfigError(str(e)) from None
     cfg = {**cfg, "model_path": str(path), "model_sha256": model.files.sha256}
+    cfg["spaces"] = (model.model.observation_space, model.model.action_space)
 
     def act(obs: Any, info: dict[str, Any], env: Any) -> Any:
         return model.act(obs, action_mask(env) if model.masked else None)
@@ -173,9 +174,7 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
         obs, reward, terminated, truncated, info = env.step(action)
         actions.append(to_jsonable(action, env.action_space))
         total += float(reward)
-        violations += violation_count(
-            info
-        )  # summed over steps, as the leaderboard counts (GeoServe: per slot)
+        violations += violation_count(info)  # summed over steps as the leaderboard does (GeoServe: per slot)
         done = terminated or truncated
     scn = env.unwrapped.scenario
     if info.get("failed"):
@@ -204,16 +203,25 @@ def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str
 
 def evaluate(env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, policy_name: str,
              actor: Actor | None = None, factory: Callable[[Any, int], Actor] | None = None,
-             trained_on_test: bool | None = None, invalid: dict[str, Any] | None = None) -> list[Episode]:
+             trained_on_test: bool | None = None, invalid: dict[str, Any] | None = None,
+             spaces: tuple[Any, Any] | None = None) -> list[Episode]:
     """Run ``episodes`` episodes with seeds ``seed, seed+1, …`` in one env; give ``actor`` or ``factory``.
 
     ``invalid`` (agents trained without masks): the env's masked-action settings as in training; those
     that differ from the defaults are make-kwargs, so they are recorded and the records replay.
+    ``spaces``: the (observation, action) spaces a loaded model was trained on; an env whose spaces differ
+    is refused naming both.
     """
     check_env_id(env_id)
     env_kwargs = {**env_kwargs, **invalid_env_kwargs(invalid)}
     env = make_env(env_id, env_kwargs)
     try:
+        if spaces is not None and (spaces[0] != env.observation_space or spaces[1] != env.action_space):
+            raise AgentConfigError(
+                f"the model was trained with observation space {spaces[0]} and action space "
+                f"{spaces[1]}, but {env_id} with {env_kwargs} has observation space "
+                f"{env.observation_space} and action space {env.action_space}"
+            )
         out = []
         for i in range(episodes):
             if factory is not None:
@@ -270,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             trained = trained_uri.startswith("scenario://a2-test") or trained_uri == "scenario://paper-default-v0"
             spec, spec_sha = f"sb3:{cfg['algo']}:{cfg['model_path']}", cfg["model_sha256"]
             eps = evaluate(env_id, env_kwargs, args.episodes, args.seed, name, actor=actor,
-                           trained_on_test=trained, invalid=run_invalid_settings(cfg))
+                           trained_on_test=trained, invalid=run_invalid_settings(cfg), spaces=cfg["spaces"])
         else:
             if not args.env:
                 raise AgentConfigError("--policy needs --env")

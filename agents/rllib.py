@@ -23,8 +23,8 @@ Run directory ``LOG_DIR/rllib_ppo/<env>_s<seed>[_N]``::
     tb/                   TensorBoard scalars (tags below), one point per iteration (x = env steps sampled)
     checkpoints/iter_N/   RLlib checkpoints every --checkpoint-freq iterations (Algorithm.save_to_path)
     checkpoint/           the final checkpoint
-    eval.jsonl            leaderboard-format records of the evaluation episodes (``a2gym validate`` replays
-    them)
+    eval.jsonl            leaderboard-format records of the evaluation episodes (``a2gym validate``
+                          replays them)
 
 TensorBoard tags: ``rllib/episode_return_mean``, ``rllib/episode_len_mean``, ``rllib/num_env_steps_sampled``,
 ``a2gym/steps_per_second`` (env steps sampled / wall time of the iteration), the episode numbers of
@@ -103,8 +103,7 @@ def make_callback_class() -> type:
         from ray.rllib.algorithms.callbacks import DefaultCallbacks as Base
 
     class A2MetricsCallback(Base):  # type: ignore[misc, valid-type]
-        """Cost breakdown, reference cost, score and violations of every finished episode (from its last
-        info)."""
+        """Cost breakdown, reference cost, score and violations of each finished episode (its last info)."""
 
         def on_episode_end(self, *, episode: Any, metrics_logger: Any = None, **kwargs: Any) -> None:
             from agents.metrics import episode_metrics
@@ -184,9 +183,8 @@ def iteration_record(index: int, result: Mapping[str, Any], wall_s: float, steps
     if steps <= 0:
         raise RLlibRunError(
             f"iteration {index} sampled no env step: the env runners failed (their error is in the worker "
-            f"log "
-            "above; --num-env-runners 0 raises it in this process)"
-        )
+            "log "
+            "above; --num-env-runners 0 raises it in this process)")
     scalars: dict[str, float] = {"rllib/num_env_steps_sampled": float(total),
                                  "a2gym/steps_per_second": steps / wall_s if wall_s > 0 else 0.0}
     for name in ("episode_return_mean", "episode_len_mean"):
@@ -211,9 +209,8 @@ def train(algo: Any, iterations: int, writer: Any = None, checkpoint_dir: Path |
         except RayError as exc:
             raise RLlibRunError(
                 f"iteration {i}: an env runner failed ({type(exc).__name__}; the env's error is in the "
-                f"worker "
-                "log above; --num-env-runners 0 raises it in this process)"
-            ) from exc
+                "worker "
+                "log above; --num-env-runners 0 raises it in this process)") from exc
         it = iteration_record(i, result, time.perf_counter() - t0, steps)
         steps = it.env_steps_total
         out.append(it)
@@ -259,9 +256,8 @@ def load_module(checkpoint: Path) -> Any:
 
     path = Path(checkpoint) / MODULE_IN_CHECKPOINT
     if not path.exists():
-        raise AgentConfigError(
-            f"{checkpoint}: no RLModule at {MODULE_IN_CHECKPOINT} (not an RLlib PPO checkpoint)"
-        )
+        raise AgentConfigError(f"{checkpoint}: no RLModule at {MODULE_IN_CHECKPOINT} "
+                               "(not an RLlib PPO checkpoint)")
     return RLModule.from_checkpoint(str(path.resolve()))
 
 
@@ -270,28 +266,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m agents.rllib", description=__doc__.split("\n\n")[0])
     p.add_argument("--env", required=True, help="env id, e.g. a2gym/Placement-v0")
     p.add_argument("--iterations", type=int, default=10, help="Algorithm.train() calls (default 10)")
-    p.add_argument(
-        "--num-env-runners", type=int, default=2, help="remote env runners (0: sample in this process)"
-    )
-    p.add_argument(
-        "--address", default=None, help="Ray cluster address (e.g. auto or HOST:6379); default local Ray"
-    )
+    p.add_argument("--num-env-runners", type=int, default=2,
+                   help="remote env runners (0: sample in this process)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (e.g. auto or HOST:6379); default local Ray")
     p.add_argument("--log-dir", default="runs", help="parent of the run directory (default runs/)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env-kwargs", nargs="*", default=None, metavar="K=V", help="gymnasium.make kwargs")
     p.add_argument("--hyperparams", nargs="*", default=None, metavar="K=V",
                    help="override PPOConfig.training arguments or model.<key> of hyperparams/rllib/ppo.yml")
-    p.add_argument(
-        "--no-action-masking",
-        action="store_true",
-        help="RLlib's default PPO module on the env's default kwargs (masked actions get invalid_action)",
-    )
-    p.add_argument(
-        "--checkpoint-freq", type=int, default=0, help="checkpoint every N iterations (0: final only)"
-    )
-    p.add_argument(
-        "--eval-episodes", type=int, default=5, help="evaluation episodes after training (0: none)"
-    )
+    p.add_argument("--no-action-masking", action="store_true",
+                   help="RLlib's default PPO module on the env's default kwargs "
+                        "(masked actions get invalid_action)")
+    p.add_argument("--checkpoint-freq", type=int, default=0,
+                   help="checkpoint every N iterations (0: final only)")
+    p.add_argument("--eval-episodes", type=int, default=5,
+                   help="evaluation episodes after training (0: none)")
     p.add_argument("--eval-seed", type=int, default=10_000, help="seed of the first evaluation episode")
     p.add_argument("--restart-failed-env-runners", action="store_true",
                    help="let RLlib restart crashed env runners (e.g. preempted cluster nodes)")
@@ -314,9 +304,8 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
     check_env_id(args.env)
     env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
     if not args.no_action_masking and "action_mask_in_obs" in env_kwargs:
-        raise AgentConfigError(
-            "--env-kwargs action_mask_in_obs is set by agents.rllib (use --no-action-masking)"
-        )
+        raise AgentConfigError("--env-kwargs action_mask_in_obs is set by agents.rllib "
+                               "(use --no-action-masking)")
     return env_kwargs
 
 
@@ -328,10 +317,7 @@ def _make_env_once(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
 
     try:
         env = gym.make(env_id, **env_kwargs)
-    except (
-        TypeError,
-        ValueError,
-    ) as exc:  # an unknown kwarg, or a bad value (a2gym's errors are ValueErrors)
+    except (TypeError, ValueError) as exc:  # an unknown kwarg, or a bad value (a2gym's are ValueErrors)
         raise AgentConfigError(f"--env-kwargs: {exc}") from None
     try:
         env.reset(seed=0)
@@ -394,7 +380,9 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> Path:
                            trained_on_test=trained_on_test)
             s = summarise(eps)
             records = [e.record for e in eps if not e.failed]
-            write_records(run_dir / "eval.jsonl", records)
+            from agents.evaluate import results_header
+
+            write_records(run_dir / "eval.jsonl", results_header(name, "rllib", None, False), records)
             steps = its[-1].env_steps_total
             writer.add_scalar("eval/score", s["geomean_score"], steps)
             if np.isfinite(s["mean_cost"]):

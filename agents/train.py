@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--run-name",
         default=None,
-        help="run directory name under LOG_DIR/ALGO/ (default <env>_s<seed>, numbered if it exists)",
+        help="run directory name under LOG_DIR/ALGO/ (default <env>_s<seed>; refused if it exists)",
     )
     p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a stopped run")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -119,12 +119,14 @@ def vecnormalize_path(model_path: Path) -> Path:
 
 
 def new_run_dir(log_dir: Path, algo: str, env_id: str, seed: int, name: str | None) -> Path:
-    """``LOG_DIR/ALGO/NAME`` (NAME defaults to ``<env>_s<seed>``; ``_2``, ``_3`` … appended if taken)."""
-    base = log_dir / algo / (name or f"{env_slug(env_id)}_s{seed}")
-    run_dir, n = base, 1
-    while run_dir.exists() and any(run_dir.iterdir()):
-        n += 1
-        run_dir = base.with_name(f"{base.name}_{n}")
+    """``LOG_DIR/ALGO/NAME`` (NAME defaults to ``<env>_s<seed>``): the same arguments name the same run, so
+    ``--resume`` of that name continues it; a non-empty existing directory is refused, never renamed."""
+    run_dir = log_dir / algo / (name or f"{env_slug(env_id)}_s{seed}")
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise AgentConfigError(
+            f"run directory {run_dir} already exists: continue it with --resume {run_dir}, "
+            "or choose another --run-name / --log-dir"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 
@@ -236,7 +238,32 @@ def train(args: argparse.Namespace) -> Path:
     finally:
         save_final(model, run_dir)
         venv.close()
+    final_score(run_dir, cfg)
     return run_dir
+
+
+def final_score(run_dir: Path, cfg: dict[str, Any]) -> float:
+    """Print and return the saved best model's mean score (reference cost / cost) on the evaluation env's
+    configuration, ``n_eval_episodes`` episodes from seed ``seed + eval_seed_offset`` (0 for a failed one)."""
+    from agents.evaluate import evaluate, model_actor, run_invalid_settings, summarise
+
+    hp = cfg["hyperparams"]
+    actor, run_cfg = model_actor(run_dir)
+    kwargs = {**cfg["env_kwargs"], **(hp["eval_env_kwargs"] or {})}
+    n = max(1, int(hp["n_eval_episodes"]))
+    eps = evaluate(
+        cfg["env"],
+        kwargs,
+        n,
+        int(cfg["seed"]) + int(hp["eval_seed_offset"]),
+        "final",
+        actor=actor,
+        invalid=run_invalid_settings(run_cfg),
+    )
+    s = summarise(eps)
+    print(f"final score of {run_dir} (best model, {n} evaluation episode(s)): mean reference cost / cost = "
+          f"{s['mean_score']:.4f}, failed {s['failed']}/{s['episodes']}")
+    return float(s["mean_score"])
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -1,5 +1,4 @@
-"""Env steps per second of RLlib PPO (agents.rllib: new API stack, action masking) with 1, 2 and 4 env
-runners.
+"""Env steps per second of RLlib PPO (agents.rllib: new API stack, masking) with 1, 2 and 4 env runners.
 
     python benchmarks/bench_rllib.py [--env a2gym/Placement-v0] [--runners 1 2 4] [--iterations 3]
         [--out benchmarks/results/rllib.txt]
@@ -72,13 +71,8 @@ def bench(env_id: str, runners: int, iterations: int, seed: int = 0) -> dict[str
     finally:
         algo.stop()
     rows = rows[1:] or rows
-    return {
-        "steps_per_s": statistics.median(r[0] for r in rows),
-        "batch": statistics.median(r[1] for r in rows),
-        "wall_s": statistics.median(r[2] for r in rows),
-        "sample_s": statistics.median(r[3] for r in rows),
-        "learn_s": statistics.median(r[4] for r in rows),
-    }
+    names = ("steps_per_s", "batch", "wall_s", "sample_s", "learn_s")
+    return {name: statistics.median(r[i] for r in rows) for i, name in enumerate(names)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,26 +98,22 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ray.shutdown()
 
-    lines = [
-        f"RLlib PPO (agents.rllib, action masking) on {args.env}, default scenario; ray {ray.__version__}",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPU cores; median of iterations "
-        f"2..{args.iterations}",
-        "",
-        f"{'env runners':>11} {'batch':>6} {'iter s':>7} {'sample s':>8} {'learn s':>7} {'steps/s':>8}",
-    ]
+    lines = [f"RLlib PPO (agents.rllib, action masking) on {args.env}, default scenario; "
+             f"ray {ray.__version__}",
+             f"machine: {platform.machine()}, {os.cpu_count()} CPU cores; "
+             f"median of iterations 2..{args.iterations}",
+             "",
+             f"{'env runners':>11} {'batch':>6} {'iter s':>7} {'sample s':>8} {'learn s':>7} {'steps/s':>8}"]
     for k, r in results.items():
-        lines.append(
-            f"{k:>11} {r['batch']:>6.0f} {r['wall_s']:>7.2f} {r['sample_s']:>8.2f} {r['learn_s']:>7.2f} "
-            f"{r['steps_per_s']:>8.1f}"
-        )
+        lines.append(f"{k:>11} {r['batch']:>6.0f} {r['wall_s']:>7.2f} {r['sample_s']:>8.2f} "
+                     f"{r['learn_s']:>7.2f} "
+                     f"{r['steps_per_s']:>8.1f}")
     one = results.get(1)
     if one is not None and one["sample_s"] > 0:
         r1, batch, learn = one["batch"] / one["sample_s"], one["batch"], one["learn_s"]
-        lines += [
-            "",
-            f"projection for a cluster (one free core per runner; r1 = {r1:.0f} steps/s per runner, "
-            f"learner {learn:.2f} s per {batch:.0f}-step batch):",
-        ]
+        lines += ["", "projection for a cluster (one free core per runner; "
+                  f"r1 = {r1:.0f} steps/s per runner, "
+                  f"learner {learn:.2f} s per {batch:.0f}-step batch):"]
         for k in (4, 8, 16, 32, 64):
             lines.append(f"{k:>11} runners: {batch / (batch / (k * r1) + learn):>8.0f} steps/s (projected)")
         lines.append(f"{'':>11} limit (learner-bound): {batch / learn:>8.0f} steps/s")

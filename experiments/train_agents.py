@@ -110,11 +110,11 @@ def train_command(setting: Setting, agent: tuple[str, str, tuple[str, ...]], see
 
 
 def train_run(setting: Setting, agent: tuple[str, str, tuple[str, ...]], seed: int, runs_dir: Path,
-              fresh: bool = False, retries: int = 2) -> dict[str, Any]:
+              fresh: bool = False) -> dict[str, Any]:
     """Train one seed with ``python -m agents.train``; return its run dir and training wall time.
 
     A run already finished with the same command (``experiment.json`` in its dir) is reused unless
-    ``fresh``; a failed run is retried ``retries`` times (other packages may be mid-edit in a shared tree).
+    ``fresh``; a failed run stops the experiment with its error (no retries: a failure is a bug to fix).
     """
     import json
     import shutil
@@ -136,22 +136,13 @@ def train_run(setting: Setting, agent: tuple[str, str, tuple[str, ...]], seed: i
                 "wall_s": done["wall_s"],
                 "reused": True,
             }
-    for attempt in range(retries + 1):
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-        if proc.returncode == 0:
-            break
-        print(
-            f"  FAILED  {label:>15} {setting.label:<20} seed {seed} (attempt {attempt + 1}): "
-            f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}",
-            flush=True,
-        )
-        if attempt == retries:
-            raise RuntimeError(f"training failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
-        time.sleep(30)
+    if run_dir.exists():  # an unfinished run of an earlier invocation (no experiment.json): start it afresh
+        shutil.rmtree(run_dir)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"training failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
     marker.write_text(json.dumps({"cmd": cmd[1:], "wall_s": wall}))
     print(f"  trained {label:>15} {setting.label:<20} seed {seed}: {wall:6.1f} s", flush=True)
     return {"setting": setting.label, "algo": label, "seed": seed, "run_dir": run_dir, "wall_s": wall}

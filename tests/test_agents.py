@@ -153,6 +153,32 @@ def test_resume_of_a_finished_run_does_nothing(tmp_path: Path, maskable_run: Pat
     assert proc.returncode == 0 and "nothing to do" in proc.stdout
 
 
+def test_run_names_are_deterministic_and_an_existing_run_is_refused(
+    tmp_path: Path, maskable_run: Path
+) -> None:
+    from agents.common import AgentConfigError
+    from agents.train import new_run_dir
+
+    assert new_run_dir(tmp_path, "ppo", PLACEMENT, 0, None) == tmp_path / "ppo" / "a2gym-Placement-v0_s0"
+    (tmp_path / "ppo" / "a2gym-Placement-v0_s0" / "config.yml").write_text("x")
+    with pytest.raises(AgentConfigError, match="--resume"):
+        new_run_dir(tmp_path, "ppo", PLACEMENT, 0, None)
+    # the same command again names the same run: refused (exit 2), so --resume of that name is the way on
+    proc = run_module("agents.train", "--algo", "maskable_ppo", "--env", PLACEMENT, "--seed", "3",
+                      "--log-dir", str(maskable_run.parent.parent), "--run-name", maskable_run.name,
+                      "--total-timesteps", "64")
+    assert proc.returncode == 2 and "already exists" in proc.stderr
+
+
+def test_training_ends_with_a_final_score(tmp_path: Path) -> None:
+    proc = run_module("agents.train", "--algo", "maskable_ppo", "--env", PLACEMENT, "--seed", "1",
+                      "--total-timesteps", "256", "--log-dir", str(tmp_path), "--no-progress-bar",
+                      "--hyperparams", *SMALL["maskable_ppo"], "eval_freq=128", "n_eval_episodes=1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("final score"))
+    assert 0 < float(line.split("= ")[1].split(",")[0]) < 10
+
+
 # --- evaluation
 # ----------------------------------------------------------------------------------------------
 

@@ -264,16 +264,20 @@ def test_same_seed_gives_the_same_day_in_another_process():
 
 
 def test_records_replay_bit_for_bit():
-    from a2gym.leaderboard.episode import replay, run_episode
+    from a2gym.leaderboard.episode import cost_breakdown, replay, to_jsonable
 
     uri = "scenario://a2-test-v0/geoserve-1"  # replay loads bundled scenarios only
     env = gymnasium.make(ID, scenario=uri, n_slots=8)
-    out = run_episode(env, reference_policy(env, "forecast"), seed=5)
-    again = replay(ID, uri, {"n_slots": 8}, 5, out.actions)
-    assert (
-        again.cost == out.cost and again.return_ == out.return_ and again.cost_breakdown == out.cost_breakdown
-    )
-    assert isinstance(out.actions[0], list) and len(out.actions) == 8
+    policy = reference_policy(env, "forecast")
+    obs, info = env.reset(seed=5)
+    actions, done = [], False
+    while not done:
+        a = policy(obs, info)
+        actions.append(to_jsonable(a, env.action_space))
+        obs, _, done, _, info = env.step(a)
+    again = replay(ID, uri, {"n_slots": 8}, 5, actions)
+    assert again.cost == info["cost"] and again.cost_breakdown == cost_breakdown(info)
+    assert isinstance(actions[0], list) and len(actions) == 8
 
 
 def test_action_mask_in_obs():

@@ -85,15 +85,14 @@ def test_masked_ppo_trains_two_iterations_with_two_env_runners(env_id: str, ray_
     assert (run_dir / "checkpoints" / "iter_000001").is_dir()
     assert (run_dir / "checkpoint" / rllib.MODULE_IN_CHECKPOINT).is_dir()
     assert "eval/score" in scalars
-    records = read_records(run_dir / "eval.jsonl")
+    _, records = read_records(run_dir / "eval.jsonl")
     assert len(records) == 1 and records[0].env_id == env_id and records[0].env_kwargs["action_mask_in_obs"]
     assert replay_problems(records[0]) == []
 
 
 @needs_rllib
-def test_geoserve_trains_with_default_kwargs_and_rllibs_default_module(
-    ray_local: Any, tmp_path: Path
-) -> None:
+def test_geoserve_trains_with_default_kwargs_and_rllibs_default_module(ray_local: Any,
+                                                                       tmp_path: Path) -> None:
     """'a2gym:a2gym/GeoServe-v0' as is: MultiDiscrete actions, every one a legal input."""
     run_dir = _run(tmp_path, "--env", "a2gym/GeoServe-v0", "--iterations", "2", "--num-env-runners", "2",
                    "--no-action-masking", "--eval-episodes", "0", *SMALL)
@@ -112,19 +111,14 @@ def test_failing_env_runners_fail_the_run(restart: bool, ray_local: Any, tmp_pat
 
 
 @needs_rllib
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--env", "a2gym/Placement-v0", "--iterations", "0"], "--iterations must be >= 1"),
-        (["--env", "a2gym/Placement-v0", "--num-env-runners", "-1"], "--num-env-runners must be >= 0"),
-        (["--env", "a2gym/Placemnt-v0"], "did you mean 'a2gym/Placement-v0'"),
-        (
-            ["--env", "a2gym/Placement-v0", "--hyperparams", "learning_rate=1e-3"],
-            "unknown RLlib PPO hyperparameter",
-        ),
-        (["--env", "a2gym/Placement-v0", "--env-kwargs", "no_such_kwarg=1"], "--env-kwargs"),
-    ],
-)
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--env", "a2gym/Placement-v0", "--iterations", "0"], "--iterations must be >= 1"),
+    (["--env", "a2gym/Placement-v0", "--num-env-runners", "-1"], "--num-env-runners must be >= 0"),
+    (["--env", "a2gym/Placemnt-v0"], "did you mean 'a2gym/Placement-v0'"),
+    (["--env", "a2gym/Placement-v0", "--hyperparams", "learning_rate=1e-3"],
+     "unknown RLlib PPO hyperparameter"),
+    (["--env", "a2gym/Placement-v0", "--env-kwargs", "no_such_kwarg=1"], "--env-kwargs"),
+])
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert rllib.main([*argv, "--log-dir", str(tmp_path)]) == 2

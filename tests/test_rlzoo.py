@@ -28,9 +28,8 @@ def _zoo(module: str, *args: str, cwd: Path, timeout: float = 300) -> subprocess
            "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
-    assert proc.returncode == 0, (
-        f"{module} {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
+    assert proc.returncode == 0, (f"{module} {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n"
+                                  f"{proc.stderr[-3000:]}")
     return proc
 
 

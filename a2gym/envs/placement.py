@@ -374,6 +374,25 @@ class PlacementEnv(A2Env):
     | 3I               | fraction of classes served                                         | 0   | 1   |
     | 3I+1             | cost so far c / (c + ref) (c, ref in $/epoch)                       | 0   | 1   |
 
+    With ``observation="sets"`` (:mod:`a2gym.envs.sets`) the observation is size-agnostic, a ``Dict`` of
+    ``Box(0, 1)`` float32 arrays padded to R̂ = ``MAX_CLASSES`` (128), Î = ``MAX_FACILITIES`` (192):
+
+    | key            | shape   | meaning                                                        | min | max |
+    |------------------|-----------|------------------------------------------------------------------|-----|-----|
+    | facilities      | [Î, 18]  | per facility: open, F_i/max F, attraction (the plain columns),  | 0  | 1  |
+    |                |           | spare capacity, load, instances, offered, price, deploy g,     |     |   |
+    |               |           | feasible / routed classes, model accuracy and size, GPU, lat/lon, |  |    |
+    |               |           | gain G/(G+F_i) of moving served classes to i, unserved coverable |  |     |
+    | facility_valid  | [Î]      | 1 for a facility of this scenario, 0 for padding                | 0  | 1  |
+    | classes        | [R̂, 11]  | per class: served, current (0 here), rate share, rate, SLO,    | 0  | 1  |
+    |               |           | accuracy floor, current cost, best cost, #feasible, origin lat/lon |  |   |
+    | class_valid    | [R̂]     | 1 for a class of this scenario, 0 for padding                  | 0  | 1  |
+    | pair_cost     | [R̂, Î]  | C[r,i] / (C[r,i] + ref/|R|) at d*(r,i); 1.0 if infeasible/padding | 0  | 1  |
+    | globals        | [4]     | fraction served, c/(c + ref) (the plain last two), |R|/R̂, |I|/Î  | 0  | 1  |
+
+    Its action space is ``Discrete(Î + 1)``: i < |I| opens facility i, Î is STOP, |I| … Î-1 are padding
+    (always masked; an ActionError).  Any scenario with |R| ≤ R̂, |I| ≤ Î and |D| ≤ 16 may be given at
+    ``reset``; a larger one raises ``ScenarioError`` naming the size and the limit.
     With ``action_mask_in_obs=True`` the observation is ``Dict({"observations": <the Box above>,
     "action_mask": Box(0, 1, (|I| + 1,), float32)})``, the mask equal to ``action_masks()``.
 
@@ -407,6 +426,8 @@ class PlacementEnv(A2Env):
     * ``max_classes``: largest |R| a resampled scenario may have (default: the first scenario's).
     * ``reward``: ``"normalised"`` (default), ``"dollars"`` or a callable (cost_before, cost_after, ref).
     * ``render_mode``: ``"rgb_array"`` (map) or ``"ansi"`` (table).
+    * ``observation``: ``"plain"`` (default) or ``"sets"`` (padded sets and the padded action above; a
+      ``make`` kwarg, the env is then :class:`a2gym.envs.sets_envs.PlacementSetsEnv`).
     * ``invalid_action`` (``"noop"`` or ``"raise"``), ``invalid_penalty`` (0.1), ``invalid_failure_penalty``
       (10.0), ``max_invalid_actions`` (16): what a masked action does, see :mod:`a2gym.envs.invalid`.
     * ``action_mask_in_obs`` (False): put the mask in a Dict observation (RLlib, TorchRL, Tianshou).
@@ -439,6 +460,8 @@ class PlacementEnv(A2Env):
     ## Version History
 
     * v0: initial version.
+    * v0 (unreleased): ``observation="sets"`` make kwarg (size-agnostic padded observation and action);
+      the default observation, dollars and rewards are unchanged.
     * v0, unchanged id (no valid action behaves differently, every committed record replays): every action
       in the space is legal (``invalid_action``, default ``"noop"``); ``action_mask_in_obs``;
       ``info["invalid_action"]``, ``["invalid_actions"]``, ``["failed"]``; the vector env's infos gain

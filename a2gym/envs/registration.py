@@ -7,8 +7,8 @@ import gymnasium as gym
 from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS
 
 ENVS = {
-    "a2gym/Placement-v0": ("a2gym.envs.placement:PlacementEnv", "a2gym.envs.placement:PlacementVectorEnv"),
-    "a2gym/Scheduling-v0": ("a2gym.envs.scheduling:SchedulingEnv",
+    "a2gym/Placement-v0": ("a2gym.envs.sets_envs:make_placement", "a2gym.envs.placement:PlacementVectorEnv"),
+    "a2gym/Scheduling-v0": ("a2gym.envs.sets_envs:make_scheduling",
                             "a2gym.envs.scheduling:SchedulingVectorEnv"),
     "a2gym/GeoServe-v0": ("a2gym.envs.geoserve:GeoServeEnv", None),
     "a2gym/GeoServe-v1": ("a2gym.envs.geoserve_v1.env:GeoServeV1Env", None),

@@ -292,6 +292,17 @@ class SchedulingEnv(A2Env):
     | K+4+I … K+3+2I     | spare capacity of i: (ρ·n_i − x_i) / (ρ·n_i) (0 if closed)            | 0   | 1   |
     | K+4+2I … K+3+2I+A  | marginal cost Δ of action a now: Δ / (Δ + ref/|R|); 1 if masked       | 0   | 1   |
 
+    With ``observation="sets"`` (:mod:`a2gym.envs.sets`) the observation is the padded ``Dict`` of
+    Placement-v0's ``observation="sets"`` (see its table; ``classes`` column 1 marks the current class, the
+    plain observation's class, served-fraction, open and spare columns are copied) plus
+
+    | key            | shape    | meaning                                                       | min | max |
+    |------------------|------------|-----------------------------------------------------------------|-----|-----|
+    | action_cost    | [Î, 16]  | the plain marginal cost of serving the current class at (i, d); | 0  | 1  |
+    |                |            | 1.0 where masked or padding                                   |     |   |
+
+    and the action is a pointer into that layout: ``Discrete(Î · 16)``, a = i · 16 + d (facility i,
+    data version d); padding actions are always masked (an ActionError).
     With ``action_mask_in_obs=True`` the observation is ``Dict({"observations": <the Box above>,
     "action_mask": Box(0, 1, (|A|,), float32)})``, the mask equal to ``action_masks()``.
 
@@ -325,6 +336,8 @@ class SchedulingEnv(A2Env):
     * ``max_classes``: largest |R| a resampled scenario may have (default: the first scenario's).
     * ``reward``: ``"normalised"`` (default), ``"dollars"`` or a callable (cost_before, cost_after, ref).
     * ``render_mode``: ``"rgb_array"`` or ``"ansi"``.
+    * ``observation``: ``"plain"`` (default) or ``"sets"`` (padded sets and pointer action above; a
+      ``make`` kwarg, the env is then :class:`a2gym.envs.sets_envs.SchedulingSetsEnv`).
     * ``invalid_action``, ``invalid_penalty``, ``invalid_failure_penalty``, ``max_invalid_actions``,
       ``action_mask_in_obs``: as in Placement-v0 (``env.unwrapped.make_kwargs()`` lists them all).
 
@@ -349,6 +362,8 @@ class SchedulingEnv(A2Env):
     ## Version History
 
     * v0: initial version.
+    * v0 (unreleased): ``observation="sets"`` make kwarg (size-agnostic padded observation, pointer action);
+      the default observation, dollars and rewards are unchanged.
     * v0, unchanged id (no valid action behaves differently, every committed record replays): every action
       in the space is legal (``invalid_action``, default ``"noop"``); ``action_mask_in_obs``;
       ``info["unserved"]``, ``["invalid_action"]``, ``["invalid_actions"]``, ``["failed"]``; the vector

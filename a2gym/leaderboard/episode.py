@@ -161,7 +161,15 @@ def violation_count(info: Mapping[str, Any]) -> int:
     return len(v) if isinstance(v, list | tuple) else int(v)
 
 
-def run_episode(env: gym.Env, factory: PolicyFactory, ctx: PolicyContext) -> Outcome:
+def run_episode(env: gym.Env, policy: Policy, seed: int) -> Outcome:
+    """Reset with ``seed`` and step an already made ``policy(obs, info)`` to the end (scripts and tests
+    that hold a policy object; :func:`play_episode` makes it from a context, as the leaderboard does)."""
+    return play_episode(env, lambda ctx: policy, PolicyContext(
+        env.spec.id if env.spec else "", {}, env.observation_space, env.action_space,
+        env.unwrapped.scenario, int(seed)))
+
+
+def play_episode(env: gym.Env, factory: PolicyFactory, ctx: PolicyContext) -> Outcome:
     """Make the policy from ``ctx``, reset with ``ctx.seed`` and step ``policy(obs, info)`` to the end.
 
     Times the policy's calls [s]. Anything the policy raises (or the env raises on its action) becomes

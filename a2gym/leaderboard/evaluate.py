@@ -36,8 +36,8 @@ from a2gym.leaderboard.episode import (
     env_scenario,
     make_env,
     manifest,
+    play_episode,
     replay,
-    run_episode,
 )
 from a2gym.leaderboard.policy import ResolvedPolicy, resolve_policy
 from a2gym.leaderboard.record import EpisodeRecord, read_records, write_records
@@ -65,7 +65,7 @@ def run_policy(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str, seed:
         before = content_sha256(env_scenario(env))
         ctx = PolicyContext(env_id, dict(env_kwargs), env.observation_space, env.action_space,
                             ctx_pool.get(scenario_uri), seed)
-        run = run_episode(env, policy.factory, ctx)
+        run = play_episode(env, policy.factory, ctx)
         after = content_sha256(env_scenario(env))
     finally:
         env.close()

@@ -1,0 +1,225 @@
+"""Generalist agents: the attention policy on ``observation="sets"``, trained on generated scenarios of
+mixed sizes, never on the suite's.
+
+* :func:`train_uri` / :func:`test_uri`: generator URIs of mixed sizes (:data:`TRAIN_SIZES`), seeds drawn
+  from disjoint ranges for training, validation and testing.
+* :class:`MixedSizes`: a wrapper that gives every reset a scenario of a random training size (a pool of
+  ``pool`` scenarios, so each reference solve runs once).
+* :func:`clone_reference`: behaviour cloning of the reference with DAgger rounds (the policy acts, the
+  reference labels every state it visits). Placement's reference opens a *set* of facilities (its order
+  is the facility index, which a permutation-equivariant policy cannot see), so its target is any
+  not-yet-open facility of that set (maximum likelihood of the set); Scheduling's is the reference's
+  (facility, data version) of the current class.
+* :func:`save_run`: a run directory that ``python -m agents.evaluate --run DIR`` reads.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+
+# Sizes of the training scenarios (inclusive ranges), drawn per scenario.
+TRAIN_SIZES = {"classes": (8, 40), "regions": (3, 9), "models": (4, 8), "datas": (6, 15)}
+LARGE_CLASSES = (80, 96)  # "2x larger": at least twice the largest training |R|
+SEED_BASE = {"train": 0, "val": 5_000_000, "test": 9_000_000}
+
+
+def sized_uri(seed: int, rng: np.random.Generator, classes: tuple[int, int] | None = None) -> str:
+    """``generator://synth-v0/SEED?…`` with sizes drawn from :data:`TRAIN_SIZES` (classes overridable)."""
+    ranges = {**TRAIN_SIZES, **({"classes": classes} if classes else {})}
+    q = "&".join(f"{k}={int(rng.integers(lo, hi + 1))}" for k, (lo, hi) in ranges.items())
+    return f"generator://synth-v0/{seed}?{q}"
+
+
+def uris(split: str, n: int, seed: int = 0, classes: tuple[int, int] | None = None) -> list[str]:
+    """``n`` URIs of ``split`` (train / val / test), reproducible from ``seed``."""
+    rng = np.random.default_rng([seed, len(split), n])
+    base = SEED_BASE[split] + 100_000 * seed
+    return [sized_uri(base + j, rng, classes) for j in range(n)]
+
+
+class MixedSizes(gym.Wrapper):
+    """Reset each episode on one of ``scenario_uris`` (uniform, from the seeded reset RNG); loaded once."""
+
+    def __init__(self, env: gym.Env, scenario_uris: list[str]):
+        super().__init__(env)
+        self.scenario_uris = list(scenario_uris)
+        self._loaded: dict[int, Any] = {}
+        self._rng = np.random.default_rng()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        from a2gym.costmodel import load_scenario
+
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        if not options or "scenario" not in options:
+            j = int(self._rng.integers(len(self.scenario_uris)))
+            if j not in self._loaded:
+                self._loaded[j] = load_scenario(self.scenario_uris[j])
+            options = {**(options or {}), "scenario": self._loaded[j]}
+        return self.env.reset(seed=seed, options=options)
+
+
+def reference_targets(env: gym.Env, info: dict[str, Any]) -> np.ndarray:
+    """Bool [n_actions]: the actions the reference would accept now (see the module docstring)."""
+    from a2gym.envs.reward import greedy_plan
+    from a2gym.envs.sets import MAX_FACILITIES
+    from a2gym.policies import reference_policy
+
+    base = env.unwrapped
+    mask = np.asarray(info["action_mask"], dtype=bool)
+    target = np.zeros_like(mask)
+    if hasattr(base, "stop_action"):  # Placement: any unopened, unmasked facility of the reference's set
+        fac = np.asarray(greedy_plan(base.scenario).open_facilities, dtype=np.int64)
+        fac = fac[mask[fac]]
+        target[fac if fac.size else [MAX_FACILITIES]] = True
+    else:
+        target[int(reference_policy(env)(None, info))] = True
+    return target
+
+
+def _collate(samples: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+    import torch as th
+
+    return {k: th.as_tensor(np.stack([s[k] for s in samples])) for k in samples[0]}
+
+
+def play(env: gym.Env, policy: Any, uri: str, seed: int, beta: float, rng: np.random.Generator,
+         store: list | None) -> float:
+    """One episode on ``uri``: the reference acts with probability ``beta`` per step, else ``policy``
+    (greedy); with ``store``, append (obs, mask, reference targets). Returns −cost/reference cost."""
+    import torch as th
+
+    obs, info = env.reset(seed=seed, options={"scenario": uri})
+    done, ret = False, 0.0
+    while not done:
+        mask = np.asarray(info["action_mask"], dtype=bool)
+        target = reference_targets(env, info)
+        if store is not None:
+            store.append((obs, mask, target))
+        if rng.random() < beta:
+            action = int(rng.choice(np.flatnonzero(target)))
+        else:
+            with th.no_grad():
+                logits = policy.logits(_collate([obs]))[0].numpy()
+            action = int(np.argmax(np.where(mask, logits, -np.inf)))
+        obs, reward, terminated, truncated, info = env.step(action)
+        ret += float(reward)
+        done = terminated or truncated
+    return ret
+
+
+def fit(policy: Any, data: list, epochs: int, lr: float, batch: int, rng: np.random.Generator) -> float:
+    """Maximum likelihood of the reference's target set under the masked policy; returns the last loss."""
+    import torch as th
+
+    opt = th.optim.Adam(policy.parameters(), lr=lr)
+    policy.set_training_mode(True)
+    loss_v = float("nan")
+    for _ in range(epochs):
+        order = rng.permutation(len(data))
+        for s in range(0, len(data), batch):
+            chunk = [data[j] for j in order[s:s + batch]]
+            obs = _collate([c[0] for c in chunk])
+            mask = th.as_tensor(np.stack([c[1] for c in chunk]))
+            target = th.as_tensor(np.stack([c[2] for c in chunk]))
+            logits = policy.logits(obs).masked_fill(~mask, -1e9)
+            loss = (th.logsumexp(logits, -1) - th.logsumexp(logits.masked_fill(~target, -1e9), -1)).mean()
+            opt.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            opt.step()
+            loss_v = float(loss.detach())
+    policy.set_training_mode(False)
+    return loss_v
+
+
+def evaluate_uris(env: gym.Env, policy: Any, scenario_uris: list[str], seed: int = 0) -> float:
+    """Mean score (reference cost / cost) of the greedy policy over ``scenario_uris``."""
+    rng = np.random.default_rng(seed)
+    return float(np.mean([-1.0 / play(env, policy, u, seed + j, 0.0, rng, None)
+                          for j, u in enumerate(scenario_uris)]))
+
+
+def clone_reference(model: Any, env: gym.Env, train: list[str], val: list[str], rounds: int, episodes: int,
+                    epochs: int, lr: float, batch: int, seed: int, log: Any = print,
+                    deadline: float = float("inf")) -> list[dict[str, float]]:
+    """DAgger: round 0 the reference acts; round k mixes in the policy (β = 0.5^k). Keeps the weights of
+    the best validation score. Returns one row per round (samples, loss, validation score, seconds)."""
+    import copy
+
+    rng = np.random.default_rng(seed)
+    policy = model.policy
+    data: list = []
+    rows, best, best_state = [], -np.inf, None
+    t0 = time.perf_counter()
+    for k in range(rounds):
+        beta = 0.5 ** k
+        for j in range(episodes):
+            uri = train[int(rng.integers(len(train)))]
+            play(env, policy, uri, seed * 1000 + k * episodes + j, beta, rng, data)
+        loss = fit(policy, data, epochs, lr, batch, rng)
+        score = evaluate_uris(env, policy, val)
+        rows.append({"round": k, "beta": beta, "samples": len(data), "loss": loss, "val_score": score,
+                     "seconds": time.perf_counter() - t0})
+        log(f"  round {k}: beta {beta:.3f}, {len(data)} samples, loss {loss:.4f}, val score {score:.4f}, "
+            f"{time.perf_counter() - t0:.0f} s")
+        if score > best:
+            best, best_state = score, copy.deepcopy(policy.state_dict())
+        if time.perf_counter() > deadline:
+            break
+    policy.load_state_dict(best_state)
+    return rows
+
+
+def save_run(model: Any, run_dir: Path, env_id: str, env_kwargs: dict[str, Any], hp: dict[str, Any],
+             extra: dict[str, Any]) -> None:
+    """``config.yml`` + ``best_model.zip`` in the layout of :mod:`agents.train` (read by agents.evaluate)."""
+    from agents.common import to_plain, versions
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model.save(str(run_dir / "best_model.zip"))
+    cfg = {"algo": "maskable_ppo", "env": env_id, "env_kwargs": env_kwargs, "hyperparams": hp,
+           "versions": versions(), **extra}
+    (run_dir / "config.yml").write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False), encoding="utf-8")
+
+
+def plain_env_policy(run_dir: str | Path) -> Any:
+    """``factory(env) -> policy(obs, info)`` that plays a *plain* Placement/Scheduling env with a sets model.
+
+    The sets observation, mask and padded action are computed from the plain env's own state
+    (:mod:`a2gym.envs.sets`), so its records carry no extra env kwargs and replay in the plain env (the
+    leaderboard's suite envs). ``run_dir``: a run directory with ``best_model.zip``.
+    """
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    from a2gym.envs import sets
+    from a2gym.envs.placement import PlacementEnv
+
+    torch.set_num_threads(1)
+    model = MaskablePPO.load(str(Path(run_dir) / "best_model.zip"), device="cpu")
+
+    def factory(env: gym.Env) -> Any:
+        base = env.unwrapped
+        placement = isinstance(base, PlacementEnv)
+
+        def policy(obs: Any, info: dict[str, Any]) -> int:
+            if placement:
+                n = base.n_facilities
+                o = sets.placement_observe(base, obs)
+                m = sets.placement_mask(np.asarray(info["action_mask"], dtype=bool), n)
+            else:
+                o = sets.scheduling_observe(base, obs)
+                m = sets.scheduling_mask(base, np.asarray(info["action_mask"], dtype=bool))
+            a, _ = model.predict(o, deterministic=True, action_masks=m)
+            return sets.placement_action(a, n) if placement else sets.scheduling_action(base, a)
+
+        return policy
+
+    return factory
