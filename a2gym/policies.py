@@ -37,7 +37,7 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
     GeoServe-v0: ``mode="myopic"`` (default) deploys A2-Greedy's open set for the last slot's observed
     demand; ``mode="oracle"`` for the true demand of the slot being decided.
     GeoServe-v1: ``mode="reactive"`` (default), ``"forecast"``, ``"oracle"`` or ``"hindsight"``
-    (:func:`a2gym.envs.geoserve_v1.reference.make_policy`).
+    (:func:`a2gym.envs.geoserve_v1.policy.make_policy`).
     """
     from a2gym.envs.geoserve import GeoServeEnv
     from a2gym.envs.geoserve_v1 import GeoServeV1Env
@@ -50,7 +50,7 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
             raise ValueError(f"{type(base).__name__} has one reference; mode={mode!r} is not allowed")
         return lambda obs, info: base.target_action(greedy_plan(base.scenario))
     if isinstance(base, GeoServeV1Env):
-        from a2gym.envs.geoserve_v1.reference import make_policy
+        from a2gym.envs.geoserve_v1.policy import make_policy
 
         return make_policy(base, mode)
     if isinstance(base, GeoServeEnv):

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from a2gym.envs.geoserve_v1.reference import greedy_open, sized_counts
+from a2gym.envs.geoserve_v1.reference import forecast_counts, greedy_counts, greedy_open, sized_counts
 from a2gym.errors import SolverError
 from a2gym.solvers.milp import _silence_highs_banner, highs_available, quiet_c_stdout
 
@@ -124,8 +124,6 @@ def policy_counts(env: Any, mode: str) -> np.ndarray:
     """The fleet plan [T, I] the ``reactive`` or ``forecast`` reference would play on ``env``'s current
     day, simulated on a fresh fleet (the env's own state is not touched)."""
     from types import SimpleNamespace
-
-    from a2gym.envs.geoserve_v1.reference import forecast_counts, greedy_counts
 
     sim = SimpleNamespace(
         slot_no=0,

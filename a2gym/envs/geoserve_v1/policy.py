@@ -1,0 +1,53 @@
+"""GeoServe-v1 references as policies ``(obs, info) -> action``: the reactive, forecast and oracle
+re-solves of :mod:`.reference` and the hindsight MILP of :mod:`.hindsight`. It sits above both, so
+neither of them imports the other back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from a2gym.envs.geoserve_v1.hindsight import solve_hindsight
+from a2gym.envs.geoserve_v1.reference import forecast_counts, greedy_counts
+
+MODES = ("reactive", "forecast", "oracle", "hindsight")
+
+
+def make_policy(env: Any, mode: str | None = None, **hindsight_kw: Any) -> Callable[[Any, dict], np.ndarray]:
+    """The GeoServe-v1 reference ``mode`` as a policy ``(obs, info) -> action`` for ``env`` (unwrapped):
+    ``"reactive"`` (default), ``"forecast"``, ``"oracle"`` or ``"hindsight"`` (solves the MILP of
+    :mod:`.hindsight` at the first step of each episode; ``hindsight_kw`` go to ``solve_hindsight``)."""
+    mode = mode or "reactive"
+    if mode not in MODES:
+        raise ValueError(
+            f"unknown GeoServe-v1 reference mode {mode!r} (known: {', '.join(map(repr, MODES))})"
+        )
+    if hindsight_kw and mode != "hindsight":
+        raise ValueError(f"options {sorted(hindsight_kw)} only apply to mode='hindsight'")
+    if mode == "hindsight":
+        return _hindsight_policy(env, hindsight_kw)
+
+    def policy(obs: Any, info: dict) -> np.ndarray:
+        if mode == "reactive":
+            return greedy_counts(env.scenario, env.slot_hours, info["observed_rates"])
+        if mode == "forecast":
+            return forecast_counts(env, info["observed_rates"])
+        return greedy_counts(env.scenario, env.slot_hours, env.demand_of_next_slot())
+
+    return policy
+
+
+def _hindsight_policy(env: Any, kw: dict) -> Callable[[Any, dict], np.ndarray]:
+    state: dict[str, Any] = {"rates": None, "plan": None}
+
+    def policy(obs: Any, info: dict) -> np.ndarray:
+        if state["rates"] is not env.rates:  # a new episode: solve its day once
+            state["plan"] = solve_hindsight(env, **kw)
+            state["rates"] = env.rates
+        policy.plan = state["plan"]
+        return state["plan"].counts[info["slot"]].copy()
+
+    policy.plan = None
+    return policy
