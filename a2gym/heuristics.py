@@ -20,9 +20,10 @@ The paper's restricted baselines (§9) are A2-Greedy on a restricted instance
 policies play the restricted plan's (facility, data version) per class.
 
 A target (facility per class, data version per class) becomes actions the same way in every env
-(:func:`target_policy`): Placement-v0 opens the next target facility that is not masked, then STOP;
-Scheduling-v0 serves the current class (``info["class"]``) at its target; GeoServe deploys the target
-set in every slot.
+(:func:`target_policy`), through the envs' own rules (the ones their ``target_action`` uses):
+Placement-v0 opens the next target facility that is not masked, then STOP (``open_next``);
+Scheduling-v0 serves the current class (``info["class"]``) at its target (``SchedulingTables.action_of``);
+GeoServe deploys the target set in every slot (``deploy_bits``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.costmodel import CostModel
+from a2gym.envs.geoserve import deploy_bits
+from a2gym.envs.placement import open_next
 from a2gym.scenario import Scenario
 
 Policy = Callable[[Any, dict], Any]
@@ -130,14 +133,10 @@ def target_policy(ctx: PolicyContext, target: Target) -> Policy:
         stop = int(ctx.action_space.n) - 1  # the last action is STOP
 
         def placement(obs: Any, info: dict) -> int:
-            mask = info["action_mask"]
-            for i in np.unique(plan()[0]):
-                if mask[i]:
-                    return int(i)
-            return stop  # every class is served once its target is open or useless
+            return open_next(np.unique(plan()[0]), info["action_mask"], stop)
         return placement
     if kind == "scheduling":
-        from a2gym.envs.scheduling import SchedulingTables
+        from a2gym.envs.scheduling import SchedulingTables  # its action_of is the env's own rule
 
         tables = SchedulingTables.of(ctx.scenario)
 
@@ -152,11 +151,7 @@ def target_policy(ctx: PolicyContext, target: Target) -> Policy:
     n_fac = int(np.prod(ctx.action_space.shape))
 
     def geoserve(obs: Any, info: dict) -> np.ndarray:
-        bits = np.zeros(
-            n_fac, dtype=np.int64 if isinstance(ctx.action_space, spaces.MultiDiscrete) else np.int8
-        )
-        bits[plan()[0]] = 1
-        return bits
+        return deploy_bits(plan()[0], n_fac, ctx.action_space.dtype)
     return geoserve
 
 

@@ -382,15 +382,23 @@ class GeoServeEnv(A2Env):
         """The action toward a target: deploy its facilities (a Plan: its open facilities; an array: each
         class's target facility) for the next slot (``data`` is ignored: the env autoscales with d*)."""
         del data
-        bits = np.zeros(self.n_facilities, dtype=self.action_space.dtype)
-        bits[target.open_facilities if isinstance(target, Plan) else np.asarray(target, dtype=np.int64)] = 1
-        return bits
+        facilities = (target.open_facilities if isinstance(target, Plan)
+                      else np.asarray(target, dtype=np.int64))
+        return deploy_bits(facilities, self.n_facilities, self.action_space.dtype)
 
     def _cost_parts(self) -> dict[str, float]:
         return self.totals
 
     def _render_title(self) -> str:
         return f"{super()._render_title()}, slot {self.slot_no}/{self.n_slots}"
+
+
+def deploy_bits(facilities: np.ndarray, n_facilities: int, dtype: Any) -> np.ndarray:
+    """GeoServe's action toward a target: one bit per facility, set for ``facilities`` (the one rule, used
+    by :meth:`GeoServeEnv.target_action` and the heuristics)."""
+    bits = np.zeros(n_facilities, dtype=dtype)
+    bits[facilities] = 1
+    return bits
 
 
 ACTION_TYPES = ("multidiscrete", "multibinary")

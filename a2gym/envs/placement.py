@@ -563,11 +563,18 @@ class PlacementEnv(A2Env):
         """
         del data
         facilities = target.open_facilities if isinstance(target, Plan) else np.unique(target)
-        mask = self.batch.masks()[0]
-        for i in facilities:
-            if mask[i]:
-                return int(i)
-        return self.n_facilities  # STOP: every class is served once its target is open or useless
+        return open_next(facilities, self.batch.masks()[0], self.n_facilities)
+
+
+def open_next(facilities: np.ndarray, mask: np.ndarray, stop: int) -> int:
+    """Placement's action toward a target: the first of ``facilities`` (ascending indices) that ``mask``
+    allows, else ``stop`` (every class is served once its target is open or useless). The one
+    target-to-action rule, used by :meth:`PlacementEnv.target_action` and the heuristics, which see only
+    ``info["action_mask"]``."""
+    for i in facilities:
+        if mask[i]:
+            return int(i)
+    return stop
 
 
 _FIRST = np.zeros(1, dtype=np.int64)
