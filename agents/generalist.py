@@ -3,8 +3,8 @@ mixed sizes, never on the suite's.
 
 * :func:`train_uri` / :func:`test_uri`: generator URIs of mixed sizes (:data:`TRAIN_SIZES`), seeds drawn
   from disjoint ranges for training, validation and testing.
-* :class:`MixedSizes`: a wrapper that gives every reset a scenario of a random training size (a pool of
-  ``pool`` scenarios, so each reference solve runs once).
+* :data:`MixedSizes`: the agents' :class:`~agents.wrappers.ScenarioPool` over scenarios of random training
+  sizes (each reference solve runs once).
 * :func:`clone_reference`: behaviour cloning of the reference with DAgger rounds (the policy acts, the
   reference labels every state it visits). Placement's reference opens a *set* of facilities (its order
   is the facility index, which a permutation-equivariant policy cannot see), so its target is any
@@ -22,6 +22,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import yaml
+
+from agents.wrappers import ScenarioPool
 
 # Sizes of the training scenarios (inclusive ranges), drawn per scenario.
 TRAIN_SIZES = {"classes": (8, 40), "regions": (3, 9), "models": (4, 8), "datas": (6, 15)}
@@ -43,26 +45,9 @@ def uris(split: str, n: int, seed: int = 0, classes: tuple[int, int] | None = No
     return [sized_uri(base + j, rng, classes) for j in range(n)]
 
 
-class MixedSizes(gym.Wrapper):
-    """Reset each episode on one of ``scenario_uris`` (uniform, from the seeded reset RNG); loaded once."""
-
-    def __init__(self, env: gym.Env, scenario_uris: list[str]):
-        super().__init__(env)
-        self.scenario_uris = list(scenario_uris)
-        self._loaded: dict[int, Any] = {}
-        self._rng = np.random.default_rng()
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        from a2gym.costmodel import load_scenario
-
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-        if not options or "scenario" not in options:
-            j = int(self._rng.integers(len(self.scenario_uris)))
-            if j not in self._loaded:
-                self._loaded[j] = load_scenario(self.scenario_uris[j])
-            options = {**(options or {}), "scenario": self._loaded[j]}
-        return self.env.reset(seed=seed, options=options)
+MixedSizes = ScenarioPool
+"""Every reset gets one of the pool's scenarios of mixed training sizes
+(:class:`agents.wrappers.ScenarioPool`: loaded once, so each reference solve runs once)."""
 
 
 def reference_targets(env: gym.Env, info: dict[str, Any]) -> np.ndarray:
