@@ -166,3 +166,118 @@ def test_generalists_records_replay(name):
     assert not problems and len(good) == 5
     assert all(r.env_kwargs.get("observation") == "sets" for r in good)
     assert '"trained_on_test": false' in path.read_text().splitlines()[0]  # the entry header
+
+
+# The generalists as leaderboard policies (agents.generalist_entry): a shadow sets env behind the plain one.
+ENTRY = "agents.generalist_entry:make"
+ENVS = [("placement-general", "a2gym/Placement-v0"), ("scheduling-general", "a2gym/Scheduling-v0")]
+
+
+def _ctx(env_id: str, uri: str, seed: int = 10_000):
+    from a2gym.heuristics import context_of
+    from a2gym.leaderboard.suite import STRICT
+
+    return context_of(gym.make(env_id, scenario=uri, **STRICT), seed)
+
+
+@pytest.mark.parametrize("name,env_id", ENVS)
+def test_leaderboard_policy_takes_the_actions_of_the_model_on_the_sets_env(name, env_id):
+    """A full suite episode through the leaderboard's path equals the model driving the sets env itself."""
+    from a2gym.leaderboard.evaluate import run_policy
+    from a2gym.leaderboard.policy import resolve_policy
+    from a2gym.leaderboard.suite import STRICT
+    from a2gym.sb3 import load_model
+
+    uri, seed = "scenario://a2-test-v1/small-1", 10_002
+    run = run_policy(env_id, dict(STRICT), uri, seed, resolve_policy(ENTRY))
+    model = load_model(RUNS / name)
+    env = gym.make(env_id, scenario=uri, observation="sets", **STRICT)
+    obs, info = env.reset(seed=seed)
+    padded, done = [], False
+    while not done:
+        a = int(model.act(obs, info["action_mask"]))
+        padded.append(a)
+        obs, _, terminated, truncated, info = env.step(a)
+        done = terminated or truncated
+    assert [env.unwrapped.padded_action(int(p)) for p in run.actions] == padded
+    assert run.cost == pytest.approx(info["cost"], rel=1e-12)
+
+
+@pytest.mark.parametrize("tampered", ["best_model.zip", "config.yml"])
+def test_a_checkpoint_other_than_the_pinned_one_is_refused(tampered, tmp_path, monkeypatch):
+    import hashlib
+    import shutil
+
+    import agents.generalist_entry as entry
+    from a2gym.sb3 import ModelError
+
+    shutil.copytree(RUNS / "placement-general", tmp_path / "placement-general")
+    path = tmp_path / "placement-general" / tampered
+    path.write_bytes(path.read_bytes() + b"\n")
+    monkeypatch.setattr(entry, "RUNS", tmp_path)
+    monkeypatch.setattr(entry, "_MODELS", {})
+    with pytest.raises(ModelError) as e:
+        entry.make(_ctx("a2gym/Placement-v0", "scenario://a2-test-v1/small-0"))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in str(e.value)
+    assert entry.PINNED["placement-general"][tampered] in str(e.value) and "refusing" in str(e.value)
+
+
+def test_pinned_hashes_are_those_of_the_published_runs():
+    import hashlib
+
+    from agents.generalist_entry import PINNED
+
+    for name, files in PINNED.items():
+        for f, sha in files.items():
+            assert hashlib.sha256((RUNS / name / f).read_bytes()).hexdigest() == sha, (name, f)
+
+
+def test_a_scenario_larger_than_the_sets_maxima_fails_naming_the_size():
+    from a2gym.errors import ScenarioError
+    from agents.generalist_entry import make
+
+    with pytest.raises(ScenarioError, match=r"130 classes, more than the sets observation's maximum of 128"):
+        make(_ctx("a2gym/Placement-v0", "generator://synth-v0/5?classes=130&regions=3&models=3&datas=4"))
+
+
+@pytest.mark.parametrize("name,env_id", ENVS)
+def test_the_shadow_env_refuses_to_act_out_of_sync(name, env_id):
+    from agents.generalist_entry import ShadowDivergedError, make
+
+    uri = "scenario://a2-test-v1/small-1"
+    ctx = _ctx(env_id, uri)
+    real = gym.make(env_id, scenario=uri, invalid_action="raise")
+    obs, info = real.reset(seed=ctx.seed)
+    policy = make(ctx)
+    obs, _, _, _, info = real.step(policy(obs, info))
+    with pytest.raises(ShadowDivergedError, match="step 1: .*cost"):
+        policy(obs, {**info, "cost": info["cost"] * 1.01})
+    mask = info["action_mask"].copy()
+    mask[np.flatnonzero(mask)[0]] = False
+    with pytest.raises(ShadowDivergedError, match="step 1: .*action mask"):
+        policy(obs, {**info, "action_mask": mask})
+    with pytest.raises(ShadowDivergedError, match="step 1: .*observation"):
+        policy(np.asarray(obs) * 0.5, info)
+    policy(obs, info)  # in sync: acts
+
+
+@pytest.mark.parametrize("name,env_id", ENVS)
+def test_committed_leaderboard_entries_re_execute(name, env_id, tmp_path):
+    """Header pins this module's current hash; a few records (small and paper-default tiers) re-execute.
+
+    The full ``a2gym validate --rerun`` of both files took 71 s on the shared 2-core machine."""
+    from a2gym.leaderboard.policy import resolve_policy
+    from a2gym.leaderboard.record import read_records
+    from a2gym.leaderboard.validate import validate_files
+
+    path = REPO / "leaderboard" / f"{name}.jsonl"
+    header, records = read_records(path)
+    assert (header.policy, header.trained_on_test, header.suite) == (ENTRY, False, "a2-test-v1")
+    assert header.policy_sha256 == resolve_policy(ENTRY).sha256
+    assert len(records) == 60 and {r.env_id for r in records} == {env_id}
+    lines = path.read_text().splitlines()
+    few = tmp_path / f"{name}.jsonl"
+    few.write_text("\n".join([lines[0], lines[1], lines[31]]) + "\n")
+    assert "paper-0" in lines[31]
+    good, problems = validate_files([few], rerun=True)
+    assert problems == [] and len(good) == 2
