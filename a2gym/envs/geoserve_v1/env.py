@@ -140,7 +140,10 @@ class GeoServeV1Env(A2Env):
     slot's observed demand, counts max(1, ⌈x_i/ρ⌉)), ``"forecast"`` (the same on a diurnal forecast of
     the slots the request must cover), ``"oracle"`` (v0's oracle: the true demand of the slot being
     decided) or ``"hindsight"`` (the time-expanded MILP over the realised day,
-    :mod:`a2gym.envs.geoserve_v1.hindsight`).
+    :mod:`a2gym.envs.geoserve_v1.hindsight`).  Every reference's counts are capped at ``max_instances``
+    (a bursty day may need more than the normaliser's days, which ``make`` checks).  On the leaderboard
+    (``a2-test-v1``) the reactive reference is the one scores are relative to; forecast, oracle and
+    hindsight are reserved rows beside it.
 
     ## Version History
 

@@ -18,7 +18,11 @@ MODES = ("reactive", "forecast", "oracle", "hindsight")
 def make_policy(env: Any, mode: str | None = None, **hindsight_kw: Any) -> Callable[[Any, dict], np.ndarray]:
     """The GeoServe-v1 reference ``mode`` as a policy ``(obs, info) -> action`` for ``env`` (unwrapped):
     ``"reactive"`` (default), ``"forecast"``, ``"oracle"`` or ``"hindsight"`` (solves the MILP of
-    :mod:`.hindsight` at the first step of each episode; ``hindsight_kw`` go to ``solve_hindsight``)."""
+    :mod:`.hindsight` at the first step of each episode; ``hindsight_kw`` go to ``solve_hindsight``).
+
+    Counts are capped at ``env.max_instances``, the action space's limit (as the hindsight MILP's are): on a
+    day whose bursts would need more, the reference keeps the limit and the rest of the demand is unserved
+    and penalised, rather than choosing an action outside the space."""
     mode = mode or "reactive"
     if mode not in MODES:
         raise ValueError(
@@ -31,10 +35,12 @@ def make_policy(env: Any, mode: str | None = None, **hindsight_kw: Any) -> Calla
 
     def policy(obs: Any, info: dict) -> np.ndarray:
         if mode == "reactive":
-            return greedy_counts(env.scenario, env.slot_hours, info["observed_rates"])
-        if mode == "forecast":
-            return forecast_counts(env, info["observed_rates"])
-        return greedy_counts(env.scenario, env.slot_hours, env.demand_of_next_slot())
+            counts = greedy_counts(env.scenario, env.slot_hours, info["observed_rates"])
+        elif mode == "forecast":
+            counts = forecast_counts(env, info["observed_rates"])
+        else:
+            counts = greedy_counts(env.scenario, env.slot_hours, env.demand_of_next_slot())
+        return np.minimum(counts, env.max_instances)  # the space's limit, as the hindsight plan's
 
     return policy
 
