@@ -18,9 +18,15 @@ best bound are stored with status ``time_limit``), which is the Placement and Sc
 and, per GeoServe episode seed (the suite's first ``--seeds``) of the small and medium tiers
 (``--geoserve-tiers``), the sum over the day's slots of the per-slot bound
 (:func:`a2gym.policies.geoserve_lower_bound`); a paper-size or large scenario takes 30-40 s per seed, so
-those have no GeoServe value and the table says n/a there. Its SHA-256 is pinned in
+those have no GeoServe value and the table says n/a there; and, per GeoServe-v1 episode seed of the
+tiers in ``--hindsight-tiers`` (default: all), the hindsight reference of that day
+(:func:`a2gym.envs.geoserve_v1.hindsight.solve_hindsight`, ``--hindsight-time-limit`` seconds): the
+replayed day cost of its plan, the MILP's bound over its candidate restriction, the gap and the status
+(the scorer's *hindsight* row; it is a plan the env replays, not a bound). Its SHA-256 is pinned in
 ``a2gym/leaderboard/suite.py`` (``OPTIMUM_SHA256``), so the leaderboard refuses an edited file.
-Computing it takes about 30 s per GeoServe seed and scenario; ``--resume FILE`` keeps finished values.
+Computing it takes about 30 s per GeoServe seed and scenario, and 5-35 s per GeoServe-v1 day (the MILP is
+time-limited, so a rerun on another machine may find other plans: the file, not the run, is pinned);
+``--resume FILE`` keeps finished values (the current optimum file is a valid ``FILE``).
 
 To add an env to ``a2-test-v1``, add its :class:`~a2gym.leaderboard.suite.SuiteEntry` and rerun.
 """
@@ -65,7 +71,8 @@ def export(check: bool) -> list[str]:
     return changed
 
 
-def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_tiers: set[str]) -> dict:
+def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_tiers: set[str],
+                    hindsight_limit: float = 30.0, hindsight_tiers: set[str] | None = None) -> dict:
     """The optimum file's content (see the module docstring); values in ``resume`` are kept."""
     import gymnasium as gym
 
@@ -76,7 +83,8 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
 
     out: dict = {"milp_time_limit_s": time_limit, "scenarios": {}}
     old = (resume or {}).get("scenarios", {})
-    geo = next(e for e in A2_TEST_V1.entries if "GeoServe" in e.env_id)
+    geo = A2_TEST_V1.entry("a2gym/GeoServe-v0")
+    v1 = A2_TEST_V1.entry("a2gym/GeoServe-v1")
     for uri in A2_TEST_V1.entries[0].scenarios:
         scn = load_fresh(uri)
         row = dict(old.get(uri, {})) if old.get(uri, {}).get("sha256") == scn.sha256 else {}
@@ -106,8 +114,33 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
             if resume is not None:
                 out["scenarios"][uri] = row
                 _save_resume(out)
+        days = row.setdefault("geoserve_v1_hindsight", {})
+        tiers = hindsight_tiers if hindsight_tiers is not None else {tier_of(uri)}
+        for seed in A2_TEST_V1.seeds(n_seeds) if tier_of(uri) in tiers else ():
+            if str(seed) not in days:
+                days[str(seed)] = _hindsight_day(v1, scn, seed, hindsight_limit)
+                print(f"{uri}: GeoServe-v1 seed {seed} hindsight {days[str(seed)]}", flush=True)
+                if resume is not None:
+                    out["scenarios"][uri] = row
+                    _save_resume(out)
         out["scenarios"][uri] = row
     return out
+
+
+def _hindsight_day(entry: object, scn: object, seed: int, time_limit: float) -> dict:
+    """The hindsight reference of one GeoServe-v1 day: replayed cost [$], bound [$], gap, status, seconds."""
+    import gymnasium as gym
+
+    from a2gym.envs.geoserve_v1.hindsight import solve_hindsight
+
+    env = gym.make(entry.env_id, scenario=scn, **dict(entry.env_kwargs))
+    try:
+        env.reset(seed=seed)
+        plan = solve_hindsight(env.unwrapped, time_limit=time_limit)
+    finally:
+        env.close()
+    return {"cost": plan.replay_cost, "bound": plan.bound, "gap": plan.gap, "status": plan.status,
+            "source": plan.source, "seconds": round(plan.seconds, 1)}
 
 
 RESUME: list[Path] = []
@@ -154,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         help="tiers whose GeoServe episodes get a bound (default small,medium: a paper-size or large "
         "scenario takes 30-40 s per seed)",
     )
+    ap.add_argument("--hindsight-time-limit", type=float, default=30.0,
+                    help="seconds per GeoServe-v1 hindsight MILP (default 30)")
+    ap.add_argument("--hindsight-tiers", default="small,medium,paper,large",
+                    help="tiers whose GeoServe-v1 days get the hindsight reference (default all)")
     ap.add_argument("--resume", type=Path, default=None, help="keep/extend partial results in this JSON file")
     args = ap.parse_args(argv)
 
@@ -173,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             RESUME.append(args.resume)
             resume = json.loads(args.resume.read_text(encoding="utf-8")) if args.resume.exists() else {}
         content = compute_optimum(
-            args.milp_time_limit, args.seeds, resume, set(args.geoserve_tiers.split(","))
+            args.milp_time_limit, args.seeds, resume, set(args.geoserve_tiers.split(",")),
+            args.hindsight_time_limit, set(args.hindsight_tiers.split(",")),
         )
         for c in pin_optimum(optimum_text(content), check=False):
             print(c)

@@ -92,7 +92,7 @@ def test_declarations_live_in_the_header_only() -> None:
 
 
 @pytest.mark.parametrize("name", ["a\nb", "a|b", "", "x" * 65, "ünï", "reference", "optimum", "local-greedy",
-                                  "a b", "[link](http://x)"])
+                                  "forecast", "hindsight", "a b", "[link](http://x)"])
 def test_bad_and_reserved_entry_names_are_refused(name: str) -> None:
     with pytest.raises(RecordError, match="must match|reserved"):
         check_name(name)
@@ -364,3 +364,40 @@ def test_seed_free_envs_do_not_depend_on_the_seed() -> None:
         for seed in (10_001, 10_007):
             rep = replay(env_id, SMALL[1], {}, seed, rec.actions)
             assert (rep.cost, rep.return_, rep.violations) == (rec.cost, rec.return_, rec.violations)
+
+
+# ------------------------------------------------------------------------------------------- GeoServe-v1
+V1 = "a2gym/GeoServe-v1"
+
+
+def test_geoserve_v1_is_in_the_suite_with_its_own_reference_rows() -> None:
+    """GeoServe-v1's reserved rows: reactive reference, oracle and forecast (no paper rows: they deploy
+    sets, v1 chooses counts); the hindsight row comes from the pinned file, no optimum row."""
+    from a2gym.leaderboard.reserved import hindsight_row, optimum_row, policy_rows, read_optimum
+
+    v1 = A2_TEST_V1.entry(V1)
+    assert v1.env_kwargs["invalid_action"] == "raise" and v1.scenarios == A2_TEST_V1.entries[0].scenarios
+    one = SuiteEntry(V1, v1.env_kwargs, (SMALL[0],))
+    seeds = [10_000]
+    rows = {r.name: r for r in policy_rows(one, seeds)}
+    assert set(rows) == {"reference", "oracle", "forecast"}
+    key = (SMALL[0], 10_000)
+    reactive, forecast = rows["reference"].costs[key], rows["forecast"].costs[key]
+    assert forecast < reactive  # the provisioning delay makes the reactive re-solve pay SLO penalties
+    opt = read_optimum()
+    assert optimum_row(one, seeds, opt) is None
+    hind = hindsight_row(one, seeds, opt)
+    assert hind is not None and hind.costs[key] <= min(forecast, reactive) * (1 + 1e-9)
+    assert hindsight_row(A2_TEST_V1.entries[0], seeds, opt) is None
+
+
+def test_the_optimum_file_pins_a_hindsight_day_for_every_geoserve_v1_episode() -> None:
+    from a2gym.leaderboard.reserved import read_optimum
+
+    opt = read_optimum()
+    for uri in A2_TEST_V1.entry(V1).scenarios:
+        days = opt["scenarios"][uri]["geoserve_v1_hindsight"]
+        assert set(days) == {str(s) for s in A2_TEST_V1.seeds()}, uri
+        for day in days.values():
+            assert day["status"] in ("optimal", "feasible") and 0.0 <= day["gap"] < 1.0
+            assert day["bound"] <= day["cost"] * (1 + 1e-3)  # over the MILP's restriction; MIP tolerances

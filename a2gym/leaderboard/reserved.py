@@ -1,18 +1,26 @@
 """The rows the scorer computes itself, from the pinned suite and the library's code, never from files.
 
 * ``reference``: the reference solver acting through the env (:func:`a2gym.policies.reference_policy`;
-  GeoServe: the myopic mode). Every score is relative to it; it scores exactly 1.
+  GeoServe-v0: the myopic mode; GeoServe-v1: the reactive mode, its reward normaliser). Every score is
+  relative to it; it scores exactly 1.
 * ``oracle`` (GeoServe only): the reference deploying for the true demand of the slot it decides, which
   no agent sees; a labelled reference row showing the value of knowing the future.
+* ``forecast`` (GeoServe-v1 only): the reference sized on a diurnal forecast of the slots a request must
+  cover (it sees only what an agent sees).
+* ``hindsight`` (GeoServe-v1 only): the hindsight reference of each day (a time-expanded MILP over the
+  realised day, knowing all its demand; the replayed day cost of its plan), read from the pinned optimum
+  file like ``optimum``; privileged, not an agent.
 * ``no-adaptation``, ``model-only``, ``data-only``, ``local-greedy``: the paper's restricted baselines
   (A2-Greedy on a restricted instance, :data:`a2gym.heuristics.RESTRICTED`), played through the env;
-  a scenario whose restricted instance has no feasible plan has no cost for them.
+  a scenario whose restricted instance has no feasible plan has no cost for them. Not on GeoServe-v1,
+  whose actions are instance counts, not the deployment set these baselines choose.
 * ``optimum``: per scenario, the A2-MILP optimum of the epoch (HiGHS, within a time limit, else its
   best bound), for Placement and Scheduling; for GeoServe, the sum of per-slot bounds on the episode's
   demand (small and medium tiers only; larger ones cost 30-40 s per episode). Read from the optimum file that
   ``scripts/build_suite.py`` computed, checked against the
   SHA-256 pinned in :mod:`a2gym.leaderboard.suite`. The envs cannot split a class between facilities,
-  so no policy reaches it exactly: it is a bound, showing the headroom above the reference.
+  so no policy reaches it exactly: it is a bound, showing the headroom above the reference. GeoServe-v1
+  has no optimum row (its per-slot bound would assume every request served, which v1 does not require).
 
 Each row's costs are keyed by (scenario URI, seed); ``None`` marks an episode without a cost.
 """
@@ -32,9 +40,17 @@ from a2gym.leaderboard.suite import OPTIMUM_FILE, OPTIMUM_SHA256, SuiteEntry
 REFERENCE = "reference"
 ORACLE = "oracle"
 OPTIMUM = "optimum"
+FORECAST = "forecast"
+HINDSIGHT = "hindsight"
+GEOSERVE_V1 = "a2gym/GeoServe-v1"
 PAPER_ROWS = ("no-adaptation", "model-only", "data-only", "local-greedy")
 ROW_NOTES = {
-    REFERENCE: "the reference solver (A2-Greedy) through the env; scores are relative to it",
+    REFERENCE: "the reference solver (A2-Greedy) through the env; scores are relative to it (GeoServe-v1: "
+               "the reactive re-solve on the last slot's demand, the env's reward normaliser)",
+    FORECAST: "GeoServe-v1: the reference sized on a diurnal forecast of the slots each request must cover",
+    HINDSIGHT: "GeoServe-v1: the best plan found for the realised day knowing all its demand (time-expanded "
+               "MILP, HiGHS, 30 s limit, replayed through the env; privileged, not an agent; from the "
+               "pinned optimum file)",
     ORACLE: "the reference given the true demand of the slot it decides (privileged; not an agent)",
     "no-adaptation": "paper baseline: A2-Greedy with one model and the highest-fidelity data",
     "model-only": "paper baseline: A2-Greedy adapting models, data fixed",
@@ -99,6 +115,9 @@ def _makers(
         REFERENCE: lambda env, seed: reference_policy(env)}
     if "GeoServe" in env_id:
         out[ORACLE] = lambda env, seed: reference_policy(env, mode="oracle")
+    if env_id == GEOSERVE_V1:
+        out[FORECAST] = lambda env, seed: reference_policy(env, mode="forecast")
+        paper_rows = False  # the paper's baselines choose a deployment set; v1's actions are counts
     for name in PAPER_ROWS if paper_rows else ():
         out[name] = (lambda n: lambda env, seed: restricted_policy(n)(context_of(env, seed)))(name)
     return out
@@ -111,7 +130,8 @@ computed once per scenario and hold for every seed."""
 
 def policy_rows(entry: SuiteEntry, seeds: list[int], progress: Callable[[int], None] | None = None,
                 paper_rows: bool = True) -> list[ReservedRow]:
-    """The reference, oracle (GeoServe) and paper rows of one env on ``seeds`` of every scenario."""
+    """The reference, oracle (GeoServe), forecast (GeoServe-v1) and paper rows of one env on ``seeds`` of
+    every scenario."""
     pool = ScenarioPool()
     rows = []
     run_seeds = seeds[:1] if entry.env_id in SEED_FREE_ENVS else seeds
@@ -151,17 +171,29 @@ def read_optimum() -> dict[str, Any]:
     return json.loads(data)
 
 
-def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> ReservedRow:
-    """The optimum row of one env from the optimum file (see the module docstring)."""
+def _optimum_rows(entry: SuiteEntry, optimum: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Scenario URI -> its row of the optimum file, for every scenario of ``entry``; RecordError if one
+    is missing or was computed for another version of the scenario."""
     from a2gym.leaderboard.episode import manifest
 
     pins = manifest()
-    costs: Costs = {}
-    bound = False
+    out = {}
     for uri in entry.scenarios:
         row = optimum.get("scenarios", {}).get(uri)
         if row is None or row.get("sha256") != pins.get(uri.removeprefix("scenario://")):
             raise RecordError(f"optimum file has no value for {uri} (or one for another version of it)")
+        out[uri] = row
+    return out
+
+
+def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> ReservedRow | None:
+    """The optimum row of one env from the optimum file (see the module docstring); None for
+    GeoServe-v1, which has none."""
+    if entry.env_id == GEOSERVE_V1:
+        return None
+    costs: Costs = {}
+    bound = False
+    for uri, row in _optimum_rows(entry, optimum).items():
         for seed in seeds:
             if "GeoServe" in entry.env_id:
                 costs[(uri, seed)] = row["geoserve_bound"].get(str(seed))
@@ -172,3 +204,17 @@ def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) ->
                 costs[(uri, seed)] = e["value"] if optimal else e["bound"]
                 bound = bound or not optimal
     return ReservedRow(OPTIMUM, ROW_NOTES[OPTIMUM], costs, {}, 0.0, bound=bound)
+
+
+def hindsight_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> ReservedRow | None:
+    """GeoServe-v1's hindsight row from the optimum file (replayed day costs; None for a day it lacks);
+    None for every other env."""
+    if entry.env_id != GEOSERVE_V1:
+        return None
+    costs: Costs = {}
+    for uri, row in _optimum_rows(entry, optimum).items():
+        days = row.get("geoserve_v1_hindsight", {})
+        for seed in seeds:
+            day = days.get(str(seed))
+            costs[(uri, seed)] = None if day is None else float(day["cost"])
+    return ReservedRow(HINDSIGHT, ROW_NOTES[HINDSIGHT], costs, {}, 0.0)

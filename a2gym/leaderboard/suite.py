@@ -7,9 +7,10 @@ and the published validation split ``a2-val-v1`` (for tuning; never ranked).
 is the paper default's in every scenario, so an env's action space is the same on all of them and one
 trained agent plays the whole suite (GeoServe's observation lists classes: ``max_classes=128`` pads
 it). Every env refuses masked actions (``invalid_action="raise"``, stored in each record's env kwargs).
-To add an env (e.g. ``a2gym/GeoServe-v1``, registered after this suite's files were pinned), add a
-:class:`SuiteEntry` in :func:`_v1_entries` (the scenario files are shared by all envs, so none change)
-and rerun ``scripts/build_suite.py``; the scorer computes its reserved rows like the others'.
+``a2gym/GeoServe-v1`` joined after the files were pinned, on the same scenarios (none changed); its
+reference is the reactive re-solve (the env's reward normaliser). To add another env, add a
+:class:`SuiteEntry` in :func:`_v1_entries` and rerun ``scripts/build_suite.py``; the scorer computes its
+reserved rows like the others'.
 
 A suite lists, per env, the ``gymnasium.make`` kwargs and the bundled scenario files
 (``scenario://a2-test-v0/<env>-<n>``, pinned by SHA-256 in ``a2gym/data/scenarios/MANIFEST.json``),
@@ -156,7 +157,8 @@ def _v1_entries(split: str) -> tuple[SuiteEntry, ...]:
     return (SuiteEntry("a2gym/Placement-v0", dict(STRICT), uris),
             SuiteEntry("a2gym/Scheduling-v0", dict(STRICT), uris),
             SuiteEntry("a2gym/GeoServe-v0", {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1,
-                                             "action_type": "multidiscrete"}, uris))
+                                             "action_type": "multidiscrete"}, uris),
+            SuiteEntry("a2gym/GeoServe-v1", {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1}, uris))
 
 
 A2_TEST_V1 = Suite(name="a2-test-v1", entries=_v1_entries("a2-test-v1"))
@@ -185,5 +187,5 @@ def get_suite(name: str) -> Suite:
 OPTIMUM_FILE = "a2-test-v1.optimum.json"
 """The optimum file of ``a2-test-v1`` in ``a2gym/data/scenarios`` (written by ``scripts/build_suite.py``)."""
 
-OPTIMUM_SHA256 = "70f7b3d6476a685410fbaaffb1aa41d1f121f4519ca9d0965c07fe189ed503f7"
+OPTIMUM_SHA256 = "f2af9baa4e36b4622bb6a1a3f1815b36d40c1aabbacec52b847d6cf507f67d8d"
 """SHA-256 of :data:`OPTIMUM_FILE`; the leaderboard refuses a file that does not match."""
