@@ -11,6 +11,10 @@ demand), ``forecast`` (on a diurnal forecast, sized for the provisioning delay),
 the true demand of the slot being decided) and ``hindsight`` (the time-expanded MILP over the realised
 day, HiGHS, ``--time-limit`` seconds; its replayed cost, MILP objective, dual bound and proven gap).
 
+``--learned`` also plays, on the same days, the committed GeoServe-v1 fleet policy (:mod:`agents.fleet`,
+``fleet``: cloned from the forecast reference with DAgger, then PPO, on generated scenarios only, by
+``experiments/geoserve_v1_fleet.py``), added to existing rows.
+
 Outputs in ``--out``: ``headroom_days.jsonl`` (one row per scenario and day, appended as each day
 finishes, so an interrupted run continues where it stopped), ``headroom.csv`` and ``headroom.md`` (mean
 day cost per reference, hindsight's saving against reactive, score = reactive cost / policy cost).
@@ -37,6 +41,24 @@ SCENARIOS = ("scenario://paper-default-v0", "generator://synth-v0/1?classes=30&r
              "generator://synth-v0/2?classes=30&regions=6")
 SEED0 = 100_000  # reset seed of the first day (far from the normaliser's days 0, 1, 2)
 MODES = ("reactive", "forecast", "oracle", "hindsight")
+LEARNED = ("fleet",)
+"""Learned policies of ``--learned`` (row keys)."""
+
+
+def play_learned(env: gymnasium.Env, name: str, seed: int) -> dict[str, Any]:
+    """One day of the committed fleet policy (deterministic), as :func:`play_day`."""
+    from agents import fleet
+
+    model = fleet.load_checkpoint(fleet.RUN_DIR / "best_model.zip", fleet.CHECKPOINT_SHA256)
+    feats = fleet.FleetFeatures(env.unwrapped.scenario, dict(env.spec.kwargs))
+    t0 = time.perf_counter()
+    obs, info = env.reset(seed=seed)
+    done = False
+    while not done:
+        obs, _, done, _, info = env.step(fleet.act(model, feats.features(obs, info), info["action_mask"]))
+    row = {k: float(info[k]) for k in ("cost", "compute", "bandwidth", "deployment", "penalty")}
+    row.update(unserved_requests=float(info["unserved_requests_total"]), seconds=time.perf_counter() - t0)
+    return row
 
 
 def play_day(env: gymnasium.Env, mode: str, seed: int, time_limit: float) -> dict[str, Any]:
@@ -67,7 +89,7 @@ def play_day(env: gymnasium.Env, mode: str, seed: int, time_limit: float) -> dic
     return row
 
 
-def run(days: int, time_limit: float, out: Path) -> list[dict[str, Any]]:
+def run(days: int, time_limit: float, out: Path, learned: bool = False) -> list[dict[str, Any]]:
     import a2gym  # noqa: F401
 
     out.mkdir(parents=True, exist_ok=True)
@@ -79,22 +101,36 @@ def run(days: int, time_limit: float, out: Path) -> list[dict[str, Any]]:
             if r.get("time_limit") == time_limit:
                 done[(r["scenario"], r["seed"])] = r
     rows = []
+    added = False
     for uri in SCENARIOS:
         env = gymnasium.make("a2gym/GeoServe-v1", scenario=uri)
         for day in range(days):
             seed = SEED0 + day
             if (uri, seed) in done:
-                rows.append(done[(uri, seed)])
+                r = done[(uri, seed)]
+                for name in LEARNED if learned else ():
+                    if name not in r:
+                        r[name] = play_learned(env, name, seed)
+                        added = True
+                        print(f"{uri} day {day}: {name} {r[name]['cost']:.2f}", flush=True)
+                rows.append(r)
                 continue
             r: dict[str, Any] = {"scenario": uri, "seed": seed, "time_limit": time_limit,
                                  "reference_cost": env.unwrapped.reference_cost}
             for mode in MODES:
                 r[mode] = play_day(env, mode, seed, time_limit)
+            for name in LEARNED if learned else ():
+                r[name] = play_learned(env, name, seed)
             print(f"{uri} day {day}: " + ", ".join(f"{m} {r[m]['cost']:.2f}" for m in MODES)
                   + f" (gap {r['hindsight']['gap']:.3f})", flush=True)
             with log.open("a") as f:
                 f.write(json.dumps(r) + "\n")
             rows.append(r)
+    if added:  # rewrite the log with the learned policies' days added to the rows it had
+        kept = [json.loads(line) for line in log.read_text().splitlines()]
+        new = {(r["scenario"], r["seed"], r["time_limit"]): r for r in rows}
+        _write(log, "".join(json.dumps(new.get((k["scenario"], k["seed"], k["time_limit"]), k)) + "\n"
+                            for k in kept))
     return rows
 
 
@@ -107,6 +143,11 @@ def summarise(rows: list[dict[str, Any]], out: Path, cmd: str) -> None:
             line[f"{m}_cost"] = statistics.mean(r[m]["cost"] for r in rs)
             line[f"{m}_penalty"] = statistics.mean(r[m]["penalty"] for r in rs)
             line[f"{m}_score"] = statistics.mean(r["reactive"]["cost"] / r[m]["cost"] for r in rs)
+        for m in LEARNED:
+            if all(m in r for r in rs):
+                line[f"{m}_cost"] = statistics.mean(r[m]["cost"] for r in rs)
+                line[f"{m}_penalty"] = statistics.mean(r[m]["penalty"] for r in rs)
+                line[f"{m}_score"] = statistics.mean(r["reactive"]["cost"] / r[m]["cost"] for r in rs)
         saving = [1 - r["hindsight"]["cost"] / r["reactive"]["cost"] for r in rs]
         line["hindsight_saving_vs_reactive"] = statistics.mean(saving)
         line["hindsight_saving_min"] = min(saving)
@@ -153,6 +194,17 @@ def summarise(rows: list[dict[str, Any]], out: Path, cmd: str) -> None:
             f"{x['hindsight_from_milp_days']}/{x['days']} | "
             f"{x['reactive_penalty']:.2f} / {x['forecast_penalty']:.2f} / {x['hindsight_penalty']:.2f} |"
         )
+    learned = [m for m in LEARNED if all(f"{m}_cost" in x for x in table)]
+    if learned:
+        md += ["", "Learned policies on the same days (`--learned`; trained on generated scenarios only, "
+               "never these; `fleet` = cloned from the forecast reference with DAgger, then PPO; "
+               "`results/agents/runs/geoserve-v1-fleet`):", "",
+               "| scenario | " + " | ".join(f"{m} $ | {m} score | {m} penalty $" for m in learned) + " |",
+               "|---|" + "---|---|---|" * len(learned)]
+        for x in table:
+            cells = [f"{x[m + '_cost']:.2f} | {x[m + '_score']:.3f} | {x[m + '_penalty']:.2f}"
+                     for m in learned]
+            md.append(f"| `{x['scenario']}` | " + " | ".join(cells) + " |")
     _write(out / "headroom.md", "\n".join(md) + "\n")
 
 
@@ -167,10 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=5)
     p.add_argument("--time-limit", type=float, default=60.0, help="MILP time limit per day [s]")
     p.add_argument("--out", type=Path, default=REPO / "results" / "geoserve_v1")
+    p.add_argument("--learned", action="store_true", help="also play the committed fleet policies")
     a = p.parse_args(argv)
     if a.days < 1 or not a.time_limit > 0:
         p.error("--days must be >= 1 and --time-limit > 0")
-    rows = run(a.days, a.time_limit, a.out)
+    rows = run(a.days, a.time_limit, a.out, a.learned)
     cmd = "python -m experiments.geoserve_v1_headroom " + " ".join(sys.argv[1:] if argv is None else argv)
     summarise(rows, a.out, cmd.strip())
     print((a.out / "headroom.md").read_text())
