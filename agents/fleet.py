@@ -88,18 +88,12 @@ class FleetFeatures:
 
     def _plan(self, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A2-Greedy's (counts [I], load x/ρ [I], facility of each class [R] or -1) for ``rates``."""
-        from a2gym.envs.geoserve_v1.reference import greedy_open, sized_counts
+        from a2gym.envs.geoserve_v1.reference import greedy_open, open_load, sized_counts
 
         tb = self.tables
         is_open = greedy_open(self.scenario, self.slot_hours, rates)
-        counts = sized_counts(tb, is_open, rates)
-        masked = np.where(is_open[None, :], tb.rank, tb.n_facilities)
-        fac = masked.argmin(axis=1)
-        ok = masked[np.arange(fac.size), fac] < tb.n_facilities
-        fac = np.where(ok, fac, -1)
-        busy = np.where(ok, rates * tb.tau[np.arange(fac.size), np.maximum(fac, 0)], 0.0)
-        load = np.bincount(fac[ok], weights=busy[ok], minlength=tb.n_facilities) / tb.rho
-        return counts, load, fac
+        fac, _, x = open_load(tb, is_open, rates)
+        return sized_counts(tb, is_open, rates), x / tb.rho, fac
 
     def features(self, obs: Any, info: dict) -> np.ndarray:
         """Float32 [I·8 + 6] (see the module docstring)."""

@@ -39,12 +39,10 @@ def greedy_open(scenario: Scenario, slot_hours: float, rates: np.ndarray) -> np.
     return is_open
 
 
-def sized_counts(tables: V1Tables, is_open: np.ndarray, rates: np.ndarray, at_least_one: bool = True
-                 ) -> np.ndarray:
-    """Instance counts [I] that carry ``rates`` as the env routes them on the open set with room to
-    spare: every class at its cheapest open feasible facility (by C), n_i = max(1, ⌈x_i/ρ⌉) with
-    x_i = Σ λ_r·τ(r, i) (GeoServe-v0's autoscaling rule; ⌈x_i/ρ⌉ without ``at_least_one``); 0 where
-    closed."""
+def open_load(tables: V1Tables, is_open: np.ndarray, rates: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every class at its cheapest open feasible facility (by C): (facility [R], -1 where none is open;
+    busy instances it brings there, λ_r·τ(r, i) [R]; load x_i = Σ λ_r·τ(r, i) per facility [I])."""
     masked = np.where(is_open[None, :], tables.rank, tables.n_facilities)
     fac = masked.argmin(axis=1)
     ok = masked[np.arange(fac.size), fac] < tables.n_facilities
@@ -52,6 +50,16 @@ def sized_counts(tables: V1Tables, is_open: np.ndarray, rates: np.ndarray, at_le
         ok, rates * tables.tau[np.arange(fac.size), np.minimum(fac, tables.n_facilities - 1)], 0.0
     )
     x = np.bincount(fac[ok], weights=busy[ok], minlength=tables.n_facilities)
+    return np.where(ok, fac, -1), busy, x
+
+
+def sized_counts(tables: V1Tables, is_open: np.ndarray, rates: np.ndarray, at_least_one: bool = True
+                 ) -> np.ndarray:
+    """Instance counts [I] that carry ``rates`` as the env routes them on the open set with room to
+    spare: every class at its cheapest open feasible facility (:func:`open_load`), n_i = max(1, ⌈x_i/ρ⌉)
+    with x_i = Σ λ_r·τ(r, i) (GeoServe-v0's autoscaling rule; ⌈x_i/ρ⌉ without ``at_least_one``); 0 where
+    closed."""
+    x = open_load(tables, is_open, rates)[2]
     need = instances_needed(x, tables.rho)
     return np.where(is_open, np.maximum(1, need) if at_least_one else need, 0).astype(np.int64)
 
