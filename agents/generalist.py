@@ -103,25 +103,16 @@ def fit(policy: Any, data: list, epochs: int, lr: float, batch: int, rng: np.ran
     """Maximum likelihood of the reference's target set under the masked policy; returns the last loss."""
     import torch as th
 
-    opt = th.optim.Adam(policy.parameters(), lr=lr)
-    policy.set_training_mode(True)
-    loss_v = float("nan")
-    for _ in range(epochs):
-        order = rng.permutation(len(data))
-        for s in range(0, len(data), batch):
-            chunk = [data[j] for j in order[s:s + batch]]
-            obs = _collate([c[0] for c in chunk])
-            mask = th.as_tensor(np.stack([c[1] for c in chunk]))
-            target = th.as_tensor(np.stack([c[2] for c in chunk]))
-            logits = policy.logits(obs).masked_fill(~mask, -1e9)
-            loss = (th.logsumexp(logits, -1) - th.logsumexp(logits.masked_fill(~target, -1e9), -1)).mean()
-            opt.zero_grad()
-            loss.backward()
-            th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            opt.step()
-            loss_v = float(loss.detach())
-    policy.set_training_mode(False)
-    return loss_v
+    from agents.cloning import fit_minibatches
+
+    def loss_of(chunk: list) -> th.Tensor:
+        obs = _collate([c[0] for c in chunk])
+        mask = th.as_tensor(np.stack([c[1] for c in chunk]))
+        target = th.as_tensor(np.stack([c[2] for c in chunk]))
+        logits = policy.logits(obs).masked_fill(~mask, -1e9)
+        return (th.logsumexp(logits, -1) - th.logsumexp(logits.masked_fill(~target, -1e9), -1)).mean()
+
+    return fit_minibatches(policy, data, epochs, lr, batch, rng, loss_of)
 
 
 def evaluate_uris(env: gym.Env, policy: Any, scenario_uris: list[str], seed: int = 0) -> float:

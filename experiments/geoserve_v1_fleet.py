@@ -162,30 +162,25 @@ def fit(policy: Any, data: list, epochs: int, lr: float, batch: int, rng: np.ran
     """Per-facility cross-entropy of the reference's counts over the deployable facilities."""
     import torch as th
 
-    opt = th.optim.Adam(policy.parameters(), lr=lr)
-    policy.set_training_mode(True)
+    from agents.cloning import fit_minibatches
+    from agents.fleet import N_FAC_FEATURES
+
     k = int(policy.action_space.nvec[0])
-    loss_v = float("nan")
-    for _ in range(epochs):
-        order = rng.permutation(len(data))
-        for s in range(0, len(data), batch):
-            chunk = [data[j] for j in order[s:s + batch]]
-            x = th.as_tensor(np.stack([c[0] for c in chunk]))
-            mask = th.as_tensor(np.stack([c[1] for c in chunk])).reshape(len(chunk), -1, k)
-            y = th.as_tensor(np.stack([c[2] for c in chunk]))
-            logits = policy.logits(x).reshape(len(chunk), -1, k).masked_fill(~mask, -1e9)
-            # deployable facilities only, those the reference or the fleet uses weighted up (few are)
-            active = (y > 0) | (x[:, : y.shape[1] * 8].reshape(len(chunk), -1, 8)[:, :, :3] > 0).any(-1)
-            w = mask[:, :, 1:].any(-1).float() * (1.0 + 9.0 * active.float())
-            nll = th.logsumexp(logits, -1) - logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
-            loss = (nll * w).sum() / w.sum().clamp(min=1.0)
-            opt.zero_grad()
-            loss.backward()
-            th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            opt.step()
-            loss_v = float(loss.detach())
-    policy.set_training_mode(False)
-    return loss_v
+
+    def loss_of(chunk: list) -> th.Tensor:
+        n = len(chunk)
+        x = th.as_tensor(np.stack([c[0] for c in chunk]))
+        mask = th.as_tensor(np.stack([c[1] for c in chunk])).reshape(n, -1, k)
+        y = th.as_tensor(np.stack([c[2] for c in chunk]))
+        logits = policy.logits(x).reshape(n, -1, k).masked_fill(~mask, -1e9)
+        # deployable facilities only; those the reference or the fleet uses (few are) weighted up
+        per = x[:, : y.shape[1] * N_FAC_FEATURES].reshape(n, -1, N_FAC_FEATURES)
+        active = (y > 0) | (per[:, :, :3] > 0).any(-1)
+        w = mask[:, :, 1:].any(-1).float() * (1.0 + 9.0 * active.float())
+        nll = th.logsumexp(logits, -1) - logits.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+        return (nll * w).sum() / w.sum().clamp(min=1.0)
+
+    return fit_minibatches(policy, data, epochs, lr, batch, rng, loss_of)
 
 
 def stage_bc(out: Path, seed: int, train: list, val: list, ref: dict, log: Any) -> dict:
@@ -255,10 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "geoserve-v1-fleet")
     ap.add_argument("--ppo-steps", type=int, default=HP["ppo_steps"])
+    ap.add_argument("--rl-lr", type=float, default=HP["rl_lr"], help="learning rate of pure RL (ppo)")
     ap.add_argument("--publish", action="store_true")
     args = ap.parse_args(argv)
     th.set_num_threads(1)
-    HP["ppo_steps"] = args.ppo_steps
+    HP["ppo_steps"], HP["rl_lr"] = args.ppo_steps, args.rl_lr
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 
