@@ -126,7 +126,9 @@ def clone_reference(model: Any, env: gym.Env, train: list[str], val: list[str], 
                     epochs: int, lr: float, batch: int, seed: int, log: Any = print,
                     deadline: float = float("inf")) -> list[dict[str, float]]:
     """DAgger: round 0 the reference acts; round k mixes in the policy (β = 0.5^k). Keeps the weights of
-    the best validation score. Returns one row per round (samples, loss, validation score, seconds)."""
+    the best validation score. Returns one row per round (samples, loss, validation score, seconds).
+    ``deadline`` (a ``time.perf_counter()`` value): no round starts that would end past it if it took as
+    long as the last one (rounds only grow, as the data set does)."""
     import copy
 
     rng = np.random.default_rng(seed)
@@ -135,6 +137,7 @@ def clone_reference(model: Any, env: gym.Env, train: list[str], val: list[str], 
     rows, best, best_state = [], -np.inf, None
     t0 = time.perf_counter()
     for k in range(rounds):
+        t_round = time.perf_counter()
         beta = 0.5 ** k
         for j in range(episodes):
             uri = train[int(rng.integers(len(train)))]
@@ -147,7 +150,8 @@ def clone_reference(model: Any, env: gym.Env, train: list[str], val: list[str], 
             f"{time.perf_counter() - t0:.0f} s")
         if score > best:
             best, best_state = score, copy.deepcopy(policy.state_dict())
-        if time.perf_counter() > deadline:
+        now = time.perf_counter()
+        if now + (now - t_round) > deadline:
             break
     policy.load_state_dict(best_state)
     return rows

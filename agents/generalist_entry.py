@@ -49,8 +49,8 @@ PINNED: dict[str, dict[str, str]] = {
         "best_model.zip": "29327b5fde4a45c0726e3846315e3f460ea5b29c4d1a5a721b57ebf6ea4b31af",
     },
     "scheduling-general": {
-        "config.yml": "9fe561c87f677a6cc5f66cee0890788037ba8ca1bc6efbb67fa0508308db0de0",
-        "best_model.zip": "3fb1393ba142fe02428fc18bc88b16b984607123816fa30bc3a74e043c6109f6",
+        "config.yml": "3d358528e1c65faf87651088de23158d3684e2a1836026a436aee7eada61b79d",
+        "best_model.zip": "30cbc222aa85cb7880b6a5c92b81128a9729ef70d35674d8d128fce1e5abcb30",
     },
 }
 """Run name -> file -> SHA-256 of the published file (what this module's entries were evaluated with)."""

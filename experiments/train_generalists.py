@@ -9,6 +9,12 @@ invocation resumes); budgets and wall times go to ``OUT/budgets.jsonl``.
 
     nice -n 5 python -m experiments.train_generalists --env a2gym/Placement-v0 --seeds 0 1 2 3 4
 
+``--set KEY=VALUE`` overrides one hyperparameter of the YAML for this invocation (``bc_rounds=6``,
+``rl_timesteps=8192``, ``ppo.learning_rate=3e-4``); the run's ``config.yml`` records the values it was
+trained with and the overrides. ``--deadline-min M`` starts no DAgger round (or PPO chunk) that would end
+past M minutes of the stage's wall time if it took as long as the last one; the best validation
+checkpoint so far is kept and saved.
+
 One torch thread (OMP_NUM_THREADS=1).
 """
 
@@ -61,7 +67,33 @@ def gym_make(env_id: str) -> Any:
     return gym.make(env_id, observation="sets")
 
 
-def stage(env_id: str, name: str, seed: int, out: Path, hp: dict[str, Any]) -> None:
+def apply_overrides(hp: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
+    """``hp`` with each ``KEY=VALUE`` (dotted keys reach into mappings, values parsed as YAML) applied;
+    unknown keys are refused so a typo cannot silently train with the YAML's value."""
+    import copy
+
+    hp = copy.deepcopy(hp)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
+        *parents, leaf = key.split(".")
+        node = hp
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise SystemExit(f"--set {key}: {part!r} is not a mapping of the hyperparameters")
+            node = node[part]
+        if leaf not in node:
+            raise SystemExit(f"--set {key}: unknown hyperparameter (known: {', '.join(sorted(node))})")
+        value = yaml.safe_load(raw)
+        if isinstance(node[leaf], float) and isinstance(value, str | int):  # YAML reads "3e-4" as a string
+            value = float(value)
+        node[leaf] = value
+    return hp
+
+
+def stage(env_id: str, name: str, seed: int, out: Path, hp: dict[str, Any],
+          overrides: list[str] | None = None, deadline_min: float | None = None) -> None:
     """Run one stage of one seed (skipped if its run directory is complete)."""
     import torch
 
@@ -77,14 +109,20 @@ def stage(env_id: str, name: str, seed: int, out: Path, hp: dict[str, Any]) -> N
     model = make_model(env_id, hp, train, seed)
     env = gym_make(env_id)
     t0 = time.perf_counter()
+    deadline = t0 + 60.0 * deadline_min if deadline_min is not None else float("inf")
     extra: dict[str, Any] = {
         "stage": name,
         "seed": seed,
         "train": "generated mixed sizes (agents.generalist)",
     }
+    if overrides:
+        extra["overrides"] = list(overrides)
+    if deadline_min is not None:
+        extra["deadline_min"] = deadline_min
     if name == "bc":
         rows = clone_reference(model, env, train, val, int(hp["bc_rounds"]), int(hp["bc_episodes"]),
-                               int(hp["bc_epochs"]), float(hp["bc_lr"]), int(hp["bc_batch"]), seed)
+                               int(hp["bc_epochs"]), float(hp["bc_lr"]), int(hp["bc_batch"]), seed,
+                               deadline=deadline)
         extra.update(bc_rounds=rows, env_steps=0, bc_samples=rows[-1]["samples"])
     else:
         from sb3_contrib import MaskablePPO
@@ -100,6 +138,7 @@ def stage(env_id: str, name: str, seed: int, out: Path, hp: dict[str, Any]) -> N
         import copy
 
         while model.num_timesteps < int(hp["rl_timesteps"]):
+            t_chunk = time.perf_counter()
             model.learn(chunk, reset_num_timesteps=False)
             score = evaluate_uris(env, model.policy, val)
             curve.append(
@@ -108,6 +147,9 @@ def stage(env_id: str, name: str, seed: int, out: Path, hp: dict[str, Any]) -> N
             print(f"  {name} s{seed}: {model.num_timesteps} steps, val score {score:.4f}")
             if score > best:
                 best, best_state = score, copy.deepcopy(model.policy.state_dict())
+            now = time.perf_counter()
+            if now + (now - t_chunk) > deadline:
+                break
         if best_state is not None:
             model.policy.load_state_dict(best_state)
         elif before is not None:  # fine-tuning never beat the warm start on validation: keep it
@@ -155,8 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="runs/generalists")
     p.add_argument("--publish", metavar="DIR", help="only copy the best warm-started run to DIR "
                    "(e.g. results/agents/runs/placement-general)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one hyperparameter of the YAML (repeatable; recorded in config.yml)")
+    p.add_argument("--deadline-min", type=float, help="start no DAgger round or PPO chunk expected to end "
+                   "past this many minutes of the stage (the best validation checkpoint so far is kept)")
     args = p.parse_args(argv)
-    hp = yaml.safe_load(HP_FILE.read_text(encoding="utf-8"))[args.env]
+    hp = apply_overrides(yaml.safe_load(HP_FILE.read_text(encoding="utf-8"))[args.env], args.overrides)
     out = Path(args.out)
     if args.publish:
         publish(args.env, out, Path(args.publish))
@@ -165,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.stages:
         for seed in args.seeds:
             print(f"== {args.env} {name} seed {seed}", flush=True)
-            stage(args.env, name, seed, out, hp)
+            stage(args.env, name, seed, out, hp, args.overrides, args.deadline_min)
     return 0
 
 
