@@ -45,20 +45,29 @@ LEARNED = ("fleet",)
 """Learned policies of ``--learned`` (row keys)."""
 
 
+def _play(env: gymnasium.Env, policy: Any, seed: int) -> dict[str, Any]:
+    """Play one day of ``policy(obs, info)``: its cost breakdown [$], unserved requests and wall time."""
+    t0 = time.perf_counter()
+    obs, info = env.reset(seed=seed)
+    done = False
+    while not done:
+        obs, _, done, _, info = env.step(policy(obs, info))
+    row = {k: float(info[k]) for k in ("cost", "compute", "bandwidth", "deployment", "penalty")}
+    row.update(unserved_requests=float(info["unserved_requests_total"]), seconds=time.perf_counter() - t0)
+    return row
+
+
 def play_learned(env: gymnasium.Env, name: str, seed: int) -> dict[str, Any]:
     """One day of the committed fleet policy (deterministic), as :func:`play_day`."""
     from agents import fleet
 
     model = fleet.load_checkpoint(fleet.RUN_DIR / "best_model.zip", fleet.CHECKPOINT_SHA256)
     feats = fleet.FleetFeatures(env.unwrapped.scenario, dict(env.spec.kwargs))
-    t0 = time.perf_counter()
-    obs, info = env.reset(seed=seed)
-    done = False
-    while not done:
-        obs, _, done, _, info = env.step(fleet.act(model, feats.features(obs, info), info["action_mask"]))
-    row = {k: float(info[k]) for k in ("cost", "compute", "bandwidth", "deployment", "penalty")}
-    row.update(unserved_requests=float(info["unserved_requests_total"]), seconds=time.perf_counter() - t0)
-    return row
+
+    def policy(obs: Any, info: dict) -> np.ndarray:
+        return fleet.act(model, feats.features(obs, info), info["action_mask"])
+
+    return _play(env, policy, seed)
 
 
 def play_day(env: gymnasium.Env, mode: str, seed: int, time_limit: float) -> dict[str, Any]:
@@ -67,13 +76,7 @@ def play_day(env: gymnasium.Env, mode: str, seed: int, time_limit: float) -> dic
 
     kw = {"time_limit": time_limit} if mode == "hindsight" else {}
     policy = make_policy(env.unwrapped, mode, **kw)
-    t0 = time.perf_counter()
-    obs, info = env.reset(seed=seed)
-    done = False
-    while not done:
-        obs, _, done, _, info = env.step(policy(obs, info))
-    row = {k: float(info[k]) for k in ("cost", "compute", "bandwidth", "deployment", "penalty")}
-    row.update(unserved_requests=float(info["unserved_requests_total"]), seconds=time.perf_counter() - t0)
+    row = _play(env, policy, seed)
     if mode == "hindsight":
         p = policy.plan
         row.update(
