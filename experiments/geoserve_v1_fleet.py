@@ -106,14 +106,16 @@ def make_env(scenarios: list[Any]) -> gym.Env:
 
 def day(env: gym.Env, seed: int, scn: Any, act: Any, label: Any = None, store: list | None = None
         ) -> float:
-    """Play one day on ``scn`` with ``act(features, info, env) -> action``; with ``store``, append
-    (features, mask, label) for every step. Returns the day cost [$]."""
+    """Play one day on ``scn`` with ``act(features, info, y) -> action``, where ``y`` is ``label(info)``
+    (the reference's action in this state, computed once per step) or None without ``label``; with
+    ``store``, append (features, mask, y) for every step. Returns the day cost [$]."""
     feats, info = env.reset(seed=seed, options={"scenario": scn})
     done = False
     while not done:
+        y = None if label is None else label(info)
         if store is not None:
-            store.append((feats, np.asarray(info["action_mask"], dtype=bool), label(feats, info)))
-        feats, _, term, trunc, info = env.step(act(feats, info))
+            store.append((feats, np.asarray(info["action_mask"], dtype=bool), y))
+        feats, _, term, trunc, info = env.step(act(feats, info, y))
         done = term or trunc
     return float(info["cost"])
 
@@ -138,7 +140,7 @@ def validate(model: Any, val: list[Any], ref: dict) -> float:
     for scn in val:
         env = FleetObservation(gym.make(ENV_ID, scenario=scn, **env_kwargs()))
         for s in VAL_SEEDS:
-            cost = day(env, s, scn, lambda f, i: act(model, f, i["action_mask"]))
+            cost = day(env, s, scn, lambda f, i, _: act(model, f, i["action_mask"]))
             scores.append(ref[(scn.name, s)] / cost)
     return float(np.exp(np.mean(np.log(scores))))
 
@@ -192,20 +194,19 @@ def stage_bc(out: Path, seed: int, train: list, val: list, ref: dict, log: Any) 
     rng = np.random.default_rng(seed)
     data: list = []
     curve, best = [], (-1.0, None)
+    ref_pol = reference_policy(env.unwrapped, mode="forecast")  # reads the env's state at each call
+
+    def label(info: dict) -> np.ndarray:
+        return np.asarray(ref_pol(None, info), dtype=np.int64)
+
     for rnd in range(HP["bc_rounds"]):
         beta = 0.5 ** rnd
+
+        def choose(f: np.ndarray, info: dict, y: np.ndarray, beta: float = beta) -> np.ndarray:
+            return y if rng.random() < beta else act(model, f, info["action_mask"])
+
         for _ in range(HP["bc_days"]):
             scn = train[int(rng.integers(len(train)))]
-            ref_pol = reference_policy(env.unwrapped, mode="forecast")
-
-            def label(f: np.ndarray, info: dict, ref_pol: Any = ref_pol) -> np.ndarray:
-                return np.asarray(ref_pol(None, info), dtype=np.int64)
-
-            def choose(f: np.ndarray, info: dict, ref_pol: Any = ref_pol, beta: float = beta) -> np.ndarray:
-                if rng.random() < beta:
-                    return np.asarray(ref_pol(None, info), dtype=np.int64)
-                return act(model, f, info["action_mask"])
-
             day(env, int(rng.integers(1 << 30)), scn, choose, label, data)
         loss = fit(model.policy, data, HP["bc_epochs"], HP["bc_lr"], HP["bc_batch"], rng)
         score = validate(model, val, ref)
