@@ -65,7 +65,7 @@ class FleetFeatures:
     """The features of the module docstring for one GeoServe-v1 scenario and its env kwargs.
 
     Call :meth:`reset` at the start of an episode, then ``features(obs, info)`` once per step (it keeps
-    the previous slot's demand for feature 4)."""
+    the previous slot's demand and load for features 4 and the trend, so each slot is solved once)."""
 
     def __init__(self, scenario: Any, env_kwargs: dict[str, Any]):
         from a2gym.envs.geoserve_v1.dynamics import V1Tables
@@ -77,7 +77,7 @@ class FleetFeatures:
         self.tables = V1Tables.of(scenario, self.slot_hours)
         self.offset = np.asarray(scenario.region_utc_offset_h, dtype=float)[np.asarray(scenario.class_origin)]
         self.n_facilities = self.tables.n_facilities
-        self.prev: np.ndarray | None = None
+        self.prev: tuple[np.ndarray, np.ndarray] | None = None  # last call's (rates, load)
 
     @property
     def dim(self) -> int:
@@ -98,11 +98,10 @@ class FleetFeatures:
     def features(self, obs: Any, info: dict) -> np.ndarray:
         """Float32 [I·8 + 6] (see the module docstring)."""
         rates = np.asarray(info["observed_rates"], dtype=float)
-        prev = rates if self.prev is None else self.prev
-        self.prev = rates
         m = float(self.max_instances)
         counts, load, fac = self._plan(rates)
-        _, load_prev, _ = self._plan(prev)
+        prev, load_prev = (rates, load) if self.prev is None else self.prev  # the slot before, solved once
+        self.prev = (rates, load)
         t = int(info["slot"])
         hour = (t + 0.5) * self.slot_hours + self.offset
         ang = 2.0 * np.pi * hour / 24.0
