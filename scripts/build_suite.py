@@ -24,7 +24,7 @@ tiers in ``--hindsight-tiers`` (default: all), the hindsight reference of that d
 replayed day cost of its plan, the MILP's bound over its candidate restriction, the gap and the status
 (the scorer's *hindsight* row; it is a plan the env replays, not a bound). Its SHA-256 is pinned in
 ``a2gym/leaderboard/suite.py`` (``OPTIMUM_SHA256``), so the leaderboard refuses an edited file.
-Computing it takes about 30 s per GeoServe seed and scenario, and 5-35 s per GeoServe-v1 day (the MILP is
+Computing it takes about 30 s per GeoServe seed and scenario, and 5-40 s per GeoServe-v1 day (the MILP is
 time-limited, so a rerun on another machine may find other plans: the file, not the run, is pinned);
 ``--resume FILE`` keeps finished values (the current optimum file is a valid ``FILE``).
 
@@ -40,6 +40,11 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from a2gym.leaderboard.suite import SuiteEntry
+    from a2gym.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "a2gym" / "data" / "scenarios"
@@ -127,7 +132,7 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
     return out
 
 
-def _hindsight_day(entry: object, scn: object, seed: int, time_limit: float) -> dict:
+def _hindsight_day(entry: SuiteEntry, scn: Scenario, seed: int, time_limit: float) -> dict:
     """The hindsight reference of one GeoServe-v1 day: replayed cost [$], bound [$], gap, status, seconds."""
     import gymnasium as gym
 
