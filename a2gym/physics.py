@@ -5,6 +5,10 @@ data tables with it) and :mod:`a2gym.costmodel` (which evaluates plans with it),
 in one place and neither of them imports the other to reach it.  It imports only numpy and
 :mod:`a2gym.errors`.
 
+The builders' floats are the same bits on every machine: the transcendental functions here (log2, log,
+exp) are the correctly rounded ones of :mod:`a2gym.exactmath`, and interpolation is
+:func:`a2gym.exactmath.interp` (one rounded operation at a time), never numpy's CPU-dispatched kernels.
+
 Every constant comes from ``a2gym/data/tables/constants.csv`` (``Tables.const``) with its source; all
 functions are vectorised over models M, data versions D and instance types H. Nothing is clipped: a value
 outside its valid range raises :class:`~a2gym.errors.ScenarioError`.
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from a2gym import exactmath
 from a2gym.errors import ScenarioError
 
 if TYPE_CHECKING:  # types only: the scenario package imports this module, not the other way round
@@ -54,10 +59,10 @@ def resolution_delta_points(t: Tables, ratio: np.ndarray) -> np.ndarray:
     Piecewise linear in log2(ratio) through ``resolution_curve.csv``; constant above the last point (the
     above-native gain is capped); below the first point, linear extrapolation with the first segment's slope.
     """
-    x = np.log2(np.asarray(ratio, dtype=float))
+    x = exactmath.log2(np.asarray(ratio, dtype=float))
     xs, ys = t.resolution_log2_ratio, t.resolution_delta_points
     slope = (ys[1] - ys[0]) / (xs[1] - xs[0])
-    return np.where(x < xs[0], ys[0] + slope * (x - xs[0]), np.interp(x, xs, ys))
+    return np.where(x < xs[0], ys[0] + slope * (x - xs[0]), exactmath.interp(x, xs, ys))
 
 
 def jpeg_penalty_points(t: Tables, quality: np.ndarray) -> np.ndarray:
@@ -66,7 +71,7 @@ def jpeg_penalty_points(t: Tables, quality: np.ndarray) -> np.ndarray:
     qs = t.jpeg_penalty_quality
     if np.any(q < qs[0]) or np.any(q > 100):
         raise ScenarioError(f"jpeg quality {q[(q < qs[0]) | (q > 100)][0]:g} outside [{qs[0]:g}, 100]")
-    return np.interp(q, qs, t.jpeg_penalty_points)
+    return exactmath.interp(q, qs, t.jpeg_penalty_points)
 
 
 def accuracy(t: Tables, models: np.ndarray, res_px: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -106,7 +111,8 @@ def data_bytes(t: Tables, res_px: np.ndarray, quality: np.ndarray) -> np.ndarray
             )
         col = t.jpeg_mean_bytes[:, hit[0]]
         ok = ~np.isnan(col)
-        out[j] = np.exp(np.interp(np.log(r), np.log(sides[ok]), np.log(col[ok])))
+        log_bytes = exactmath.interp(exactmath.log(r), exactmath.log(sides[ok]), exactmath.log(col[ok]))
+        out[j] = exactmath.exp(log_bytes)
     return out
 
 

@@ -2,7 +2,15 @@
 
 ``synth_v0`` is a pure function of its arguments: all randomness comes from
 ``np.random.default_rng(seed)`` in a fixed order, so the same URI gives identical arrays (and SHA-256) in
-any process. Every class is feasible: classes no (region, model, data version, instance type) can serve are
+any process **and on every machine**. The canonical-float rule (:mod:`a2gym.exactmath`): random draws are
+taken only as numpy's exact outputs (``random``, ``standard_normal``, ``choice``, ``permutation``) and mapped
+with one-rounding-per-operation arithmetic; every ``exp`` / ``log`` / ``log2`` is correctly rounded (not
+numpy's CPU-dispatched SIMD kernels, which differ in the last ulp between AVX2 and AVX-512 builds); whole-ms
+SLOs are rounded from a fast exp, recomputed exactly within 1e-9 of a half. Every float is therefore the
+one IEEE-754 answer, which the SHA-256 is taken over. ``tests/test_exactmath.py`` perturbs numpy's
+transcendental functions and float distributions by a few ulps and checks that no hash moves.
+
+Every class is feasible: classes no (region, model, data version, instance type) can serve are
 redrawn deterministically with a relaxed SLO, at most ``MAX_REDRAWS`` times, then ScenarioError.
 """
 
@@ -14,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from a2gym import physics
+from a2gym import exactmath, physics
 from a2gym.checks import is_int
 from a2gym.errors import ScenarioError
 from a2gym.scenario.default import LOAD_SCALE, SCALARS, data_version_name, physics_assumptions
@@ -51,8 +59,9 @@ def _pick_regions(rng: np.random.Generator, t: Tables, n: int, types: np.ndarray
 
 def _draw_classes(rng: np.random.Generator, n: int, floor_hi: float) -> tuple[np.ndarray, np.ndarray]:
     lo = min(FLOOR_RANGE[0], floor_hi - 0.05)
-    floor = np.round(rng.uniform(lo, floor_hi, n), 3)
-    slo = np.round(np.exp(rng.uniform(*np.log(SLO_RANGE_MS), n)), 0)
+    floor = np.round(exactmath.uniform(rng, lo, floor_hi, n), 3)
+    log_slo = exactmath.uniform(rng, *exactmath.log(np.array(SLO_RANGE_MS)).tolist(), n)
+    slo = exactmath.round_half_safe(np.exp(log_slo), exactmath.exp, log_slo)
     return floor, slo
 
 
@@ -66,7 +75,8 @@ def synth_v0(seed: int, n_classes: int = 50, n_regions: int = 9, n_models: int =
     prices x U(0.9, 1.1), RTTs x U(0.95, 1.05), total load, class origins (∝ region demand weight),
     rates (lognormal, summing to the total), floors U(0.60, 0.82) and SLOs log-U(60, 400) ms.
     Raises ScenarioError naming a bad parameter, or if a class stays infeasible after MAX_REDRAWS.
-    Time and memory are linear in ``n_classes`` (1e6 classes: about 4 s).
+    Time and memory are linear in ``n_classes`` (1e6 classes: about 15 s,
+    most of it the correctly rounded exp of the rates).
     """
     t = load_tables()
     if not (is_int(seed) and seed >= 0):
@@ -108,10 +118,10 @@ def _draw_network(rng: np.random.Generator, t: Tables, sets: dict[str, np.ndarra
     models and data versions: accuracy, bytes, service time and inference latency [ms]."""
     hi, ki, mi, res, qual = sets["hi"], sets["ki"], sets["mi"], sets["res"], sets["qual"]
     n_regions, n_types = len(ki), len(hi)
-    price = t.price_usd_per_hour[np.ix_(ki, hi)] * rng.uniform(
-        1 - PRICE_NOISE, 1 + PRICE_NOISE, (n_regions, n_types)
+    price = t.price_usd_per_hour[np.ix_(ki, hi)] * exactmath.uniform(
+        rng, 1 - PRICE_NOISE, 1 + PRICE_NOISE, (n_regions, n_types)
     )
-    noise = np.triu(rng.uniform(1 - RTT_NOISE, 1 + RTT_NOISE, (n_regions, n_regions)), 1)
+    noise = np.triu(exactmath.uniform(rng, 1 - RTT_NOISE, 1 + RTT_NOISE, (n_regions, n_regions)), 1)
     rtt = t.rtt_ms[np.ix_(ki, ki)] * (noise + noise.T + np.eye(n_regions))
     bandwidth = t.throughput_gbps[np.ix_(ki, ki)] * t.const("per_flow_fraction")
     tau, lat = physics.inference_ms(t, mi, res, hi)
@@ -124,10 +134,10 @@ def _draw_demand(rng: np.random.Generator, t: Tables, sets: dict[str, np.ndarray
     """The classes: ``origin`` (region index), ``rate`` [req/s] summing to ``total``, ``floor`` (top-1
     fraction, at most ``floor_hi``) and ``slo`` [ms]."""
     ki = sets["ki"]
-    total = LOAD_SCALE * t.const("azure_conv_mean_rate_req_s") * rng.uniform(*LOAD_RANGE)
+    total = LOAD_SCALE * t.const("azure_conv_mean_rate_req_s") * exactmath.uniform(rng, *LOAD_RANGE)
     w = t.demand_weight[ki] / t.demand_weight[ki].sum()
     origin = np.sort(rng.choice(len(ki), n_classes, p=w))
-    rate = rng.lognormal(0.0, RATE_SIGMA, n_classes)
+    rate = exactmath.lognormal(rng, 0.0, RATE_SIGMA, n_classes)
     rate *= total / rate.sum()
     floor_hi = min(FLOOR_RANGE[1], float(net["acc"].max()) - 0.005)
     floor, slo = _draw_classes(rng, n_classes, floor_hi)
