@@ -8,6 +8,14 @@ them (found beside the zip: ``vecnormalize.pkl`` for ``model.zip``, ``best_vecno
 and passes the action mask to MaskablePPO. A run whose ``config.yml`` says ``normalize`` but whose
 statistics are missing is refused rather than fed unnormalised observations.
 
+Re-execution is exact across CPUs: torch's CPU kernels (oneDNN / BLAS blocking chosen per instruction
+set) may change a logit in its last bits from one machine to another, so a plain argmax flips wherever two
+logits tie up to rounding, which symmetric inputs (two identical facilities, padded classes) make common.
+:meth:`LoadedModel.act` therefore decides discrete actions by :func:`stable_argmax`: among the allowed actions
+whose logit is within :data:`TIE_TOL` of the best, the lowest index. An action then changes between machines
+only if some logit gap lies within the kernels' noise (about 1e-6 in float32) of the band's edge, where no
+structure puts gaps; ``tests/test_exactmath.py`` perturbs logits by a few ulps and checks the decisions hold.
+
 ``PATH`` may be a model zip or a run directory written by ``python -m agents.train`` (then its
 ``best_model.zip``, else ``model.zip``, with the algorithm from ``config.yml``). Loading a model
 unpickles its files: only load checkpoints you trust (the leaderboard pins each by its SHA-256).
@@ -36,6 +44,40 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
     "recurrent_ppo": ("sb3_contrib", "RecurrentPPO"),
 }
 """Algorithm name -> (module, class)."""
+
+TIE_TOL = 1e-5
+"""Logits within ``TIE_TOL * max(1, |best logit|)`` of the best count as tied (:func:`stable_argmax`)."""
+
+
+def stable_argmax(logits: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+    """The lowest allowed index, per row of ``logits`` [..., n], among the logits within :data:`TIE_TOL`
+    (relative, at least absolute) of the row's best allowed logit: an argmax whose answer does not depend on
+    the last bits of the logits (see the module docstring). ``allowed`` (bool, same shape) defaults to all;
+    a row with nothing allowed is a ValueError."""
+    z = np.asarray(logits, dtype=np.float64)
+    ok = np.ones(z.shape, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+    if z.shape != ok.shape:
+        raise ValueError(f"logits of shape {z.shape} and a mask of shape {ok.shape}")
+    if not ok.any(axis=-1).all():
+        raise ValueError("a row of the action mask allows no action")
+    z = np.where(ok, z, -np.inf)
+    best = z.max(axis=-1, keepdims=True)
+    tied = z >= best - TIE_TOL * np.maximum(1.0, np.abs(best))
+    return tied.argmax(axis=-1)
+
+
+def policy_logits(policy: Any, obs: Any) -> np.ndarray:
+    """Unmasked logits [n] (Discrete) or [sum(nvec)] (MultiDiscrete) of an SB3 / sb3-contrib policy for
+    one observation."""
+    import torch as th
+
+    obs_t, _ = policy.obs_to_tensor(obs)
+    with th.no_grad():
+        dist = policy.get_distribution(obs_t)
+    d = getattr(dist, "distributions", None) or dist.distribution  # sb3-contrib's multi / SB3's list / one
+    parts = d if isinstance(d, list) else [d]
+    return th.cat([p.logits for p in parts], dim=-1)[0].numpy()
+
 
 CHECKPOINT_RE = re.compile(r"^rl_model_(\d+)_steps\.zip$")
 
@@ -148,8 +190,26 @@ class LoadedModel:
         return self.normalizer.normalize_obs(obs) if self.normalizer is not None else obs
 
     def act(self, obs: Any, mask: np.ndarray | None = None) -> Any:
-        """The deterministic action for ``obs`` (``mask`` = valid actions, used by MaskablePPO)."""
-        kw = {"action_masks": np.asarray(mask, dtype=bool)} if self.masked and mask is not None else {}
+        """The deterministic action for ``obs`` (``mask`` = valid actions, used by MaskablePPO).
+
+        Discrete and MultiDiscrete actions are the :func:`stable_argmax` of the policy's logits (per
+        sub-action), so they are the same on every CPU; other action spaces use SB3's ``predict``."""
+        from gymnasium import spaces
+
+        space = self.model.action_space
+        allowed = np.asarray(mask, dtype=bool) if self.masked and mask is not None else None
+        if isinstance(space, spaces.Discrete) and hasattr(self.model.policy, "get_distribution"):
+            logits = policy_logits(self.model.policy, self.normalize(obs))
+            return np.int64(stable_argmax(logits, allowed) + space.start)
+        if isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1 and hasattr(
+                self.model.policy, "get_distribution"):
+            logits = policy_logits(self.model.policy, self.normalize(obs))
+            cuts = np.cumsum(space.nvec)[:-1]
+            rows = np.split(logits, cuts)
+            masks = np.split(allowed, cuts) if allowed is not None else [None] * len(rows)
+            return np.array([stable_argmax(r, m) for r, m in zip(rows, masks, strict=True)],
+                            dtype=np.int64) + space.start
+        kw = {"action_masks": allowed} if allowed is not None else {}
         action, _ = self.model.predict(self.normalize(obs), deterministic=True, **kw)
         return action
 
