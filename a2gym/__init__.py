@@ -27,7 +27,7 @@ from a2gym.errors import (
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def solve(scenario: Any, method: str = "greedy", time_limit: float | None = None, seed: int | None = None,

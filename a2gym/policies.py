@@ -36,11 +36,11 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
     Scheduling-v0: each class gets the (k, m, d, h) of the greedy plan.
     GeoServe-v0: ``mode="myopic"`` (default) deploys A2-Greedy's open set for the last slot's observed
     demand; ``mode="oracle"`` for the true demand of the slot being decided.
-    GeoServe-v1: ``mode="reactive"`` (default), ``"forecast"``, ``"oracle"`` or ``"hindsight"``
-    (:func:`a2gym.envs.geoserve_v1.policy.make_policy`).
+    GeoServeCapacity-v0: ``mode="target-tracking"`` (default; the env's normaliser), ``"reactive"``,
+    ``"forecast"``, ``"oracle"`` or ``"hindsight"`` (:func:`a2gym.envs.geoserve_v1.policy.make_policy`).
     """
     from a2gym.envs.geoserve import GeoServeEnv
-    from a2gym.envs.geoserve_v1 import GeoServeV1Env
+    from a2gym.envs.geoserve_v1 import GeoServeCapacityEnv
     from a2gym.envs.placement import PlacementEnv
     from a2gym.envs.scheduling import SchedulingEnv
 
@@ -49,7 +49,7 @@ def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:
         if mode is not None:
             raise ValueError(f"{type(base).__name__} has one reference; mode={mode!r} is not allowed")
         return lambda obs, info: base.target_action(greedy_plan(base.scenario))
-    if isinstance(base, GeoServeV1Env):
+    if isinstance(base, GeoServeCapacityEnv):
         from a2gym.envs.geoserve_v1.policy import make_policy
 
         return make_policy(base, mode)

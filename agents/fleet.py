@@ -265,20 +265,22 @@ def load_checkpoint(path: Path, sha256: str) -> Any:
 
 def act(model: Any, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The deterministic action of ``model``: per facility, the count with the largest logit among the
-    allowed ones."""
+    allowed ones, by :func:`a2gym.sb3.stable_argmax` (the same on every CPU)."""
+    from a2gym.sb3 import stable_argmax
+
     with th.no_grad():
         logits = model.policy.logits(th.as_tensor(features[None]))[0].numpy()
     k = int(model.action_space.nvec[0])
-    z = np.where(np.asarray(mask, dtype=bool), logits, -np.inf).reshape(-1, k)
-    return z.argmax(axis=1).astype(np.int64)
+    allowed = np.asarray(mask, dtype=bool).reshape(-1, k)
+    return stable_argmax(logits.reshape(-1, k), allowed).astype(np.int64)
 
 
 def make(ctx: Any) -> Any:
     """Leaderboard factory (``agents.fleet:make``): the committed fleet policy for ``ctx``."""
     from a2gym.errors import RecordError
 
-    if ctx.env_id != "a2gym/GeoServe-v1":
-        raise RecordError(f"the fleet policy plays a2gym/GeoServe-v1, not {ctx.env_id}")
+    if ctx.env_id != "a2gym/GeoServeCapacity-v0":
+        raise RecordError(f"the fleet policy plays a2gym/GeoServeCapacity-v0, not {ctx.env_id}")
     model = load_checkpoint(RUN_DIR / "best_model.zip", CHECKPOINT_SHA256)
     if model.action_space != ctx.action_space:
         raise RecordError(f"fleet checkpoint's action space {model.action_space} is not the env's "

@@ -105,7 +105,8 @@ def main() -> None:
                  bench_single("a2gym/Placement-v0", args.seconds, scenario=s, invalid_action="raise")))
     rows.append(("a2gym/Scheduling-v0", bench_single("a2gym/Scheduling-v0", args.seconds, scenario=s)))
     rows.append(("a2gym/GeoServe-v0", bench_single("a2gym/GeoServe-v0", args.seconds, scenario=s)))
-    rows.append(("a2gym/GeoServe-v1", bench_single("a2gym/GeoServe-v1", args.seconds, scenario=s)))
+    cap = "a2gym/GeoServeCapacity-v0"
+    rows.append((cap, bench_single(cap, args.seconds, scenario=s)))
     for env_id in ("a2gym/Placement-v0", "a2gym/Scheduling-v0"):
         rows.append((f"{env_id} native vector (N={n}, per env-step)", bench_vector(env_id, n, args.seconds,
                                                                                   scenario=s)))

@@ -51,7 +51,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=5.0)
     a = p.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {a.scenario}")
-    for env_id in ("a2gym/GeoServe-v0", "a2gym/GeoServe-v1"):
+    for env_id in ("a2gym/GeoServe-v0", "a2gym/GeoServeCapacity-v0"):
         wall, cpu = rates(env_id, a.scenario, a.seconds)
         print(f"{env_id:<20} {wall:>10,.0f} steps/s wall {cpu:>10,.0f} steps per CPU-second")
 

@@ -7,7 +7,7 @@ Usage::
     results/geoserve_v1]
 
 Training (``python -m agents.train`` in a subprocess, 1 torch thread; hyperparameters in
-``agents/hyperparams/maskable_ppo.yml`` section ``a2gym/GeoServe-v1``): a pool of ``POOL`` generated
+``agents/hyperparams/maskable_ppo.yml`` section ``a2gym/GeoServeCapacity-v0``): a pool of ``POOL`` generated
 scenarios with the default scenario's set sizes (``TRAIN_URI`` seeds 500…), ``max_classes`` = the suite's.
 ``maskable_ppo`` is pure RL; ``maskable_ppo+bc`` first clones ``--bc-episodes`` days of the forecast
 reference (:mod:`agents.pretrain`; fresh generated scenarios) and then fine-tunes with the same budget.
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-ENV_ID = "a2gym/GeoServe-v1"
+ENV_ID = "a2gym/GeoServeCapacity-v0"
 SAME_SPACES = "regions=9&models=8&datas=15&types=2"
 TRAIN_URI = f"generator://synth-v0/500?classes=40&{SAME_SPACES}"
 POOL = 4

@@ -38,7 +38,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-ENV_ID = "a2gym/GeoServe-v1"
+ENV_ID = "a2gym/GeoServeCapacity-v0"
 MAX_CLASSES = 128  # the suite's GeoServe-v1 max_classes
 SAME_SPACES = "regions=9&models=8&datas=15&types=2"
 TRAIN_SEEDS = 24

@@ -106,7 +106,7 @@ def run(days: int, time_limit: float, out: Path, learned: bool = False) -> list[
     rows = []
     added = False
     for uri in SCENARIOS:
-        env = gymnasium.make("a2gym/GeoServe-v1", scenario=uri)
+        env = gymnasium.make("a2gym/GeoServeCapacity-v0", scenario=uri)
         for day in range(days):
             seed = SEED0 + day
             if (uri, seed) in done:

@@ -89,7 +89,7 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
     out: dict = {"milp_time_limit_s": time_limit, "scenarios": {}}
     old = (resume or {}).get("scenarios", {})
     geo = A2_TEST_V1.entry("a2gym/GeoServe-v0")
-    v1 = A2_TEST_V1.entry("a2gym/GeoServe-v1")
+    v1 = A2_TEST_V1.entry("a2gym/GeoServeCapacity-v0")
     for uri in A2_TEST_V1.entries[0].scenarios:
         scn = load_fresh(uri)
         row = dict(old.get(uri, {})) if old.get(uri, {}).get("sha256") == scn.sha256 else {}

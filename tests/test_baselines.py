@@ -57,7 +57,7 @@ def test_paper_baselines_replay_the_restricted_solver_plan_in_scheduling(name):
 
 
 def test_random_picks_a_valid_value_per_component_of_a_multidiscrete_space():
-    env = gymnasium.make("a2gym/GeoServe-v1", scenario="generator://synth-v0/3?classes=12&regions=3&models=3"
+    env = gymnasium.make("a2gym/GeoServeCapacity-v0", scenario="generator://synth-v0/3?classes=12&regions=3&models=3"
                          "&datas=4&types=2", n_slots=3, slot_minutes=60.0)
     policy = make_policy("random", env, seed=0)
     obs, info = env.reset(seed=0)

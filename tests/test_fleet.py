@@ -21,7 +21,7 @@ KW = {"max_classes": 128, "invalid_action": "raise"}
 
 
 def _env(scenario: str = SCN, **kw) -> gym.Env:
-    return gym.make("a2gym/GeoServe-v1", scenario=scenario, **{**KW, **kw})
+    return gym.make("a2gym/GeoServeCapacity-v0", scenario=scenario, **{**KW, **kw})
 
 
 def test_features_hold_the_fleet_and_the_reactive_solve() -> None:
@@ -104,7 +104,7 @@ def test_the_fleet_entry_re_executes(tmp_path: Path) -> None:
     header, records = read_records(path)
     assert (header.policy, header.trained_on_test, header.suite) == (spec, False, "a2-test-v1")
     assert header.policy_sha256 == resolve_policy(spec).sha256
-    assert len(records) == 60 and {r.env_id for r in records} == {"a2gym/GeoServe-v1"}
+    assert len(records) == 60 and {r.env_id for r in records} == {"a2gym/GeoServeCapacity-v0"}
     lines = path.read_text().splitlines()
     pick = [j for j, r in enumerate(records, 1)
             if r.seed == 10_000 and r.scenario_uri.endswith(("small-0", "large-0"))]

@@ -21,7 +21,7 @@ from a2gym.policies import reference_policy
 from tests.env_checks import SMALL
 from tests.toy import two_region_toy
 
-ID = "a2gym/GeoServe-v1"
+ID = "a2gym/GeoServeCapacity-v0"
 ROOT = Path(__file__).resolve().parents[1]
 FLAT = {"trace": None, "diurnal_amplitude": 0.0}  # constant demand: λ_r every slot
 
@@ -214,9 +214,12 @@ def test_gymnasium_check_env_passes_and_obs_stay_in_the_space():
     assert env.render() is None
 
 
-def test_reactive_reference_returns_minus_one_on_the_normaliser_days():
-    env = gymnasium.make(ID, scenario=busy_toy(), n_slots=12)
-    policy = reference_policy(env, "reactive")
+@pytest.mark.parametrize("normaliser", ["target-tracking", "reactive"])
+def test_the_normaliser_returns_minus_one_on_its_days(normaliser):
+    """The reward normaliser's reference (the default mode of reference_policy) returns -1 on average over
+    the days of reset(seed=0, 1, 2), which are the days its day cost is the mean of."""
+    env = gymnasium.make(ID, scenario=busy_toy(), n_slots=12, normaliser=normaliser)
+    policy = reference_policy(env)
     rets = [play(env, policy, seed)[1] for seed in range(3)]
     assert np.mean(rets) == pytest.approx(-1.0, rel=1e-9)
 
@@ -285,3 +288,19 @@ def test_action_mask_in_obs():
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs)
     assert np.array_equal(obs["action_mask"], info["action_mask"].astype(np.float32))
+
+
+def test_records_of_the_retired_geoserve_v1_id_still_replay():
+    """a2gym/GeoServe-v1 is no longer registered (GeoServe-v0 is not called out of date); its records replay
+    through GeoServeCapacity-v0 with normaliser="reactive", costs and returns as recorded."""
+    import warnings
+
+    from a2gym.leaderboard.validate import validate_files
+
+    assert "a2gym/GeoServe-v1" not in gymnasium.registry
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "out of date" deprecation for v0
+        gymnasium.make("a2gym/GeoServe-v0", n_slots=2).close()
+    path = Path(__file__).parent / "golden" / "geoserve-v1-records.jsonl"
+    good, problems = validate_files([path], rerun=False)
+    assert problems == [] and len(good) == 1

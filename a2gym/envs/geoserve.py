@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,19 @@ from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
 
-SLO_PENALTY_PER_REQUEST = 1e-3  # $ per request no deployed facility can serve (default of the kwarg)
+PENALTY_FILE = Path(__file__).resolve().parents[1] / "data" / "penalty.csv"
+
+
+def _penalty_default() -> float:
+    """``slo_penalty_per_request`` of ``a2gym/data/penalty.csv`` (the assumption and its anchors)."""
+    with PENALTY_FILE.open(encoding="utf-8") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        return next(float(r["value"]) for r in rows if r["name"] == "slo_penalty_per_request")
+
+
+SLO_PENALTY_PER_REQUEST = _penalty_default()
+"""$ per request no facility can serve (default of the kwarg): an ASSUMPTION with its anchors (SLA credit
+terms, lost revenue) in ``a2gym/data/penalty.csv``."""
 
 
 def slot_view(scenario: Scenario, slot_hours: float) -> Scenario:

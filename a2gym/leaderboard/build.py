@@ -22,10 +22,11 @@ from a2gym.leaderboard.entry import EntryHeader
 from a2gym.leaderboard.record import EpisodeRecord
 from a2gym.leaderboard.reserved import (
     HINDSIGHT,
+    HINDSIGHT_BOUND,
     OPTIMUM,
     REFERENCE,
     ROW_NOTES,
-    hindsight_row,
+    hindsight_rows,
     optimum_row,
     policy_rows,
     read_optimum,
@@ -114,9 +115,8 @@ def score_env(entry: SuiteEntry, entries: list[tuple[EntryHeader, list[EpisodeRe
            for r in rows]
     if opt is not None:
         out.append(score_row(OPTIMUM, "reserved", opt.costs, ref, uris, seeds, opt.costs))
-    hind = hindsight_row(entry, seeds, optimum) if optimum is not None else None
-    if hind is not None:
-        out.append(score_row(HINDSIGHT, "reserved", hind.costs, ref, uris, seeds, None))
+    for hind in hindsight_rows(entry, seeds, optimum) if optimum is not None else ():
+        out.append(score_row(hind.name, "reserved", hind.costs, ref, uris, seeds, None))
     for h, recs in entries:
         env_seeds = sorted({r.seed for r in recs})
         out.append(_entry_row(h, recs, entry, uris, env_seeds, ref, opt.costs if opt else None))
@@ -151,7 +151,7 @@ def build(record_dir: str | os.PathLike[str] = "leaderboard", out: str | os.Path
     scores = score_entries(entries, suite, progress=progress)
     rel = _relative_to(out_p.parent)
     notes = {k: v for k, v in ROW_NOTES.items() if any(r.name == k for rows in scores.values() for r in rows)}
-    for name in (OPTIMUM, HINDSIGHT):
+    for name in (OPTIMUM, HINDSIGHT, HINDSIGHT_BOUND):
         if name in notes:
             notes[name] += f" (from `a2gym/data/scenarios/{OPTIMUM_FILE}`, pinned by SHA-256)"
     md = render_markdown(scores, suite, rel(d), rel(d / CHART_FILE), [rel(f) for f in files], notes,

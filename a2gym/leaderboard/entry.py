@@ -36,7 +36,7 @@ VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev
 """Accepted ``a2gym_version`` strings (PEP 440 release, optional pre/post/dev and local parts)."""
 
 RESERVED_NAMES = frozenset({"reference", "optimum", "oracle", "no-adaptation", "model-only", "data-only",
-                            "local-greedy", "forecast", "hindsight"})
+                            "local-greedy", "forecast", "hindsight", "reactive"})
 """Rows the scorer computes itself (:mod:`a2gym.leaderboard.reserved`); no entry may take these names."""
 
 _FIELDS = ("name", "policy", "policy_sha256", "trained_on_test", "description", "suite", "a2gym_version")

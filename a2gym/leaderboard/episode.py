@@ -99,14 +99,18 @@ def make_env(env_id: str, scenario_uri: str, env_kwargs: Mapping[str, Any], pool
              ) -> gym.Env:
     """``gymnasium.make(env_id, scenario=<Scenario of scenario_uri from pool>, **env_kwargs)``.
 
-    Without a pool the scenario is a new object read from its file.
+    Without a pool the scenario is a new object read from its file. A retired id
+    (:data:`a2gym.envs.registration.LEGACY_IDS`, e.g. ``a2gym/GeoServe-v1``) makes its successor with the
+    kwargs that reproduce it, so old records keep replaying.
     """
     import a2gym  # noqa: F401  (registers the envs)
+    from a2gym.envs.registration import resolve_env_id
 
-    if env_id not in gym.registry:
+    registered, kwargs = resolve_env_id(env_id, dict(env_kwargs))  # a retired id: its successor
+    if registered not in gym.registry:
         raise RecordError(f"unknown env id {env_id!r}")
     scn = pool.get(scenario_uri) if pool is not None else load_fresh(scenario_uri)
-    return gym.make(env_id, scenario=scn, **dict(env_kwargs))
+    return gym.make(registered, scenario=scn, **kwargs)
 
 
 def env_scenario(env: gym.Env) -> Scenario:

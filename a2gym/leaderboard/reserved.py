@@ -1,26 +1,29 @@
 """The rows the scorer computes itself, from the pinned suite and the library's code, never from files.
 
 * ``reference``: the reference solver acting through the env (:func:`a2gym.policies.reference_policy`;
-  GeoServe-v0: the myopic mode; GeoServe-v1: the reactive mode, its reward normaliser). Every score is
+  GeoServe-v0: the myopic mode; GeoServeCapacity-v0: the target-tracking autoscaler, its reward
+  normaliser). Every score is
   relative to it; it scores exactly 1.
 * ``oracle`` (GeoServe only): the reference deploying for the true demand of the slot it decides, which
   no agent sees; a labelled reference row showing the value of knowing the future.
-* ``forecast`` (GeoServe-v1 only): the reference sized on a diurnal forecast of the slots a request must
-  cover (it sees only what an agent sees).
-* ``hindsight`` (GeoServe-v1 only): the hindsight reference of each day (a time-expanded MILP over the
+* ``reactive`` (GeoServeCapacity-v0 only): A2-Greedy re-solved on the last slot's observed demand, sized
+  without headroom (GeoServe-v1's reference until 0.2.0).
+* ``forecast`` (GeoServeCapacity-v0 only): the reference sized on a diurnal forecast of the slots a request
+  must cover (it sees only what an agent sees).
+* ``hindsight`` (GeoServeCapacity-v0 only): the hindsight reference of each day (a time-expanded MILP over the
   realised day, knowing all its demand; the replayed day cost of its plan), read from the pinned optimum
   file like ``optimum``; privileged, not an agent.
 * ``no-adaptation``, ``model-only``, ``data-only``, ``local-greedy``: the paper's restricted baselines
   (A2-Greedy on a restricted instance, :data:`a2gym.heuristics.RESTRICTED`), played through the env;
-  a scenario whose restricted instance has no feasible plan has no cost for them. Not on GeoServe-v1,
+  a scenario whose restricted instance has no feasible plan has no cost for them. Not on the capacity env,
   whose actions are instance counts, not the deployment set these baselines choose.
 * ``optimum``: per scenario, the A2-MILP optimum of the epoch (HiGHS, within a time limit, else its
   best bound), for Placement and Scheduling; for GeoServe, the sum of per-slot bounds on the episode's
   demand (small and medium tiers only; larger ones cost 30-40 s per episode). Read from the optimum file that
   ``scripts/build_suite.py`` computed, checked against the
   SHA-256 pinned in :mod:`a2gym.leaderboard.suite`. The envs cannot split a class between facilities,
-  so no policy reaches it exactly: it is a bound, showing the headroom above the reference. GeoServe-v1
-  has no optimum row (its per-slot bound would assume every request served, which v1 does not require).
+  so no policy reaches it exactly: it is a bound, showing the headroom above the reference. The capacity
+  env has no optimum row (its per-slot bound would assume every request served, which v1 does not require).
 
 Each row's costs are keyed by (scenario URI, seed); ``None`` marks an episode without a cost.
 """
@@ -35,22 +38,29 @@ from typing import Any
 
 from a2gym.errors import A2GymError, RecordError
 from a2gym.leaderboard.episode import ScenarioPool, make_env, scenario_dir
-from a2gym.leaderboard.suite import OPTIMUM_FILE, OPTIMUM_SHA256, SuiteEntry
+from a2gym.leaderboard.suite import CAPACITY_ENV, OPTIMUM_FILE, OPTIMUM_SHA256, SuiteEntry
 
 REFERENCE = "reference"
 ORACLE = "oracle"
 OPTIMUM = "optimum"
 FORECAST = "forecast"
 HINDSIGHT = "hindsight"
-GEOSERVE_V1 = "a2gym/GeoServe-v1"
+REACTIVE = "reactive"
+HINDSIGHT_BOUND = "hindsight-bound"
 PAPER_ROWS = ("no-adaptation", "model-only", "data-only", "local-greedy")
 ROW_NOTES = {
-    REFERENCE: "the reference solver (A2-Greedy) through the env; scores are relative to it (GeoServe-v1: "
-               "the reactive re-solve on the last slot's demand, the env's reward normaliser)",
-    FORECAST: "GeoServe-v1: the reference sized on a diurnal forecast of the slots each request must cover",
-    HINDSIGHT: "GeoServe-v1: the best plan found for the realised day knowing all its demand (time-expanded "
-               "MILP, HiGHS, 30 s limit, replayed through the env; privileged, not an agent; from the "
-               "pinned optimum file)",
+    REFERENCE: "the reference solver (A2-Greedy) through the env; scores are relative to it "
+               "(GeoServeCapacity-v0: the target-tracking autoscaler on the re-solve's placement, u = 0.7 of "
+               "rho, 900 s scale-in window, tuned on a2-val-v1; the env's reward normaliser)",
+    REACTIVE: "GeoServeCapacity-v0: A2-Greedy re-solved on the last slot's demand, no headroom "
+              "(GeoServe-v1's reference until 0.2.0)",
+    FORECAST: "GeoServeCapacity-v0: the reference sized on a diurnal forecast of the slots each request "
+              "must cover",
+    HINDSIGHT: "GeoServeCapacity-v0: the best plan found for the realised day knowing all its demand "
+               "(time-expanded MILP, HiGHS, 30 s limit, replayed through the env; privileged, not an agent; "
+               "from the pinned optimum file)",
+    HINDSIGHT_BOUND: "GeoServeCapacity-v0: the hindsight MILP's best bound on each day (over its candidate "
+                     "restriction; a bound, not a plan), so the headroom of hindsight itself is known",
     ORACLE: "the reference given the true demand of the slot it decides (privileged; not an agent)",
     "no-adaptation": "paper baseline: A2-Greedy with one model and the highest-fidelity data",
     "model-only": "paper baseline: A2-Greedy adapting models, data fixed",
@@ -115,7 +125,8 @@ def _makers(
         REFERENCE: lambda env, seed: reference_policy(env)}
     if "GeoServe" in env_id:
         out[ORACLE] = lambda env, seed: reference_policy(env, mode="oracle")
-    if env_id == GEOSERVE_V1:
+    if env_id == CAPACITY_ENV:
+        out[REACTIVE] = lambda env, seed: reference_policy(env, mode="reactive")
         out[FORECAST] = lambda env, seed: reference_policy(env, mode="forecast")
         paper_rows = False  # the paper's baselines choose a deployment set; v1's actions are counts
     for name in PAPER_ROWS if paper_rows else ():
@@ -130,8 +141,8 @@ computed once per scenario and hold for every seed."""
 
 def policy_rows(entry: SuiteEntry, seeds: list[int], progress: Callable[[int], None] | None = None,
                 paper_rows: bool = True) -> list[ReservedRow]:
-    """The reference, oracle (GeoServe), forecast (GeoServe-v1) and paper rows of one env on ``seeds`` of
-    every scenario."""
+    """The reference, oracle (GeoServe), reactive and forecast (capacity env) and paper rows of one env on
+    ``seeds`` of every scenario."""
     pool = ScenarioPool()
     rows = []
     run_seeds = seeds[:1] if entry.env_id in SEED_FREE_ENVS else seeds
@@ -188,8 +199,8 @@ def _optimum_rows(entry: SuiteEntry, optimum: dict[str, Any]) -> dict[str, dict[
 
 def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> ReservedRow | None:
     """The optimum row of one env from the optimum file (see the module docstring); None for
-    GeoServe-v1, which has none."""
-    if entry.env_id == GEOSERVE_V1:
+    the capacity env, which has none."""
+    if entry.env_id == CAPACITY_ENV:
         return None
     costs: Costs = {}
     bound = False
@@ -206,15 +217,18 @@ def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) ->
     return ReservedRow(OPTIMUM, ROW_NOTES[OPTIMUM], costs, {}, 0.0, bound=bound)
 
 
-def hindsight_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> ReservedRow | None:
-    """GeoServe-v1's hindsight row from the optimum file (replayed day costs; None for a day it lacks);
-    None for every other env."""
-    if entry.env_id != GEOSERVE_V1:
-        return None
+def hindsight_rows(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> list[ReservedRow]:
+    """The capacity env's hindsight row (replayed day costs, which do not depend on the normaliser) and its
+    MILP's bound row, from the optimum file (None for a day it lacks); [] for every other env."""
+    if entry.env_id != CAPACITY_ENV:
+        return []
     costs: Costs = {}
+    bounds: Costs = {}
     for uri, row in _optimum_rows(entry, optimum).items():
         days = row.get("geoserve_v1_hindsight", {})
         for seed in seeds:
             day = days.get(str(seed))
             costs[(uri, seed)] = None if day is None else float(day["cost"])
-    return ReservedRow(HINDSIGHT, ROW_NOTES[HINDSIGHT], costs, {}, 0.0)
+            bounds[(uri, seed)] = None if day is None or day.get("bound") is None else float(day["bound"])
+    return [ReservedRow(HINDSIGHT, ROW_NOTES[HINDSIGHT], costs, {}, 0.0),
+            ReservedRow(HINDSIGHT_BOUND, ROW_NOTES[HINDSIGHT_BOUND], bounds, {}, 0.0, bound=True)]

@@ -7,8 +7,9 @@ and the published validation split ``a2-val-v1`` (for tuning; never ranked).
 is the paper default's in every scenario, so an env's action space is the same on all of them and one
 trained agent plays the whole suite (GeoServe's observation lists classes: ``max_classes=128`` pads
 it). Every env refuses masked actions (``invalid_action="raise"``, stored in each record's env kwargs).
-``a2gym/GeoServe-v1`` joined after the files were pinned, on the same scenarios (none changed); its
-reference is the reactive re-solve (the env's reward normaliser). To add another env, add a
+The capacity env (``a2gym/GeoServeCapacity-v0``, formerly ``a2gym/GeoServe-v1``) joined after the files were
+pinned, on the same scenarios (none changed); its reference is the target-tracking autoscaler (the env's
+reward normaliser), with the reactive re-solve as a reserved row. To add another env, add a
 :class:`SuiteEntry` in :func:`_v1_entries` and rerun ``scripts/build_suite.py``; the scorer computes its
 reserved rows like the others'.
 
@@ -152,13 +153,19 @@ STRICT = {"invalid_action": "raise"}
 exact and an entry cannot gain from an action the mask forbids. Stored in every record's env kwargs."""
 
 
+CAPACITY_ENV = "a2gym/GeoServeCapacity-v0"
+"""The capacity env of the v1 suites. Until 0.2.0 it was ``a2gym/GeoServe-v1`` (the same dynamics,
+normalised by the reactive re-solve); records under that id still replay (its retired id maps to this env
+with ``normaliser="reactive"``), and the committed entry was re-executed on this id."""
+
+
 def _v1_entries(split: str) -> tuple[SuiteEntry, ...]:
     uris = _v1_uris(split)
     return (SuiteEntry("a2gym/Placement-v0", dict(STRICT), uris),
             SuiteEntry("a2gym/Scheduling-v0", dict(STRICT), uris),
             SuiteEntry("a2gym/GeoServe-v0", {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1,
                                              "action_type": "multidiscrete"}, uris),
-            SuiteEntry("a2gym/GeoServe-v1", {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1}, uris))
+            SuiteEntry(CAPACITY_ENV, {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1}, uris))
 
 
 A2_TEST_V1 = Suite(name="a2-test-v1", entries=_v1_entries("a2-test-v1"))

@@ -47,8 +47,10 @@ def static_problems(rec: EpisodeRecord, pins: dict[str, str], suite: str | None)
     """Problems that need no replay: env id and version, scenario hash, suite membership."""
     import a2gym  # noqa: F401  (registers the envs)
 
+    from a2gym.envs.registration import LEGACY_IDS
+
     out: list[str] = []
-    if rec.env_id not in gym.registry:
+    if rec.env_id not in gym.registry and rec.env_id not in LEGACY_IDS:
         out.append(f"unknown env {rec.env_id!r}")
     else:
         version = parse_env_id(rec.env_id)[2]
@@ -73,9 +75,12 @@ def _suite_problems(rec: EpisodeRecord, suite_name: str) -> list[str]:
     suite = SUITES.get(suite_name)
     if suite is None:
         return [f"unknown suite {suite_name!r}"]
-    if rec.env_id not in suite.env_ids:
+    from a2gym.envs.registration import resolve_env_id
+
+    env_id = resolve_env_id(rec.env_id)[0]  # a retired id (GeoServe-v1) is its successor's record
+    if env_id not in suite.env_ids:
         return [f"suite {suite.name} has no env {rec.env_id}"]
-    entry = suite.entry(rec.env_id)
+    entry = suite.entry(env_id)
     out = []
     if rec.env_kwargs != dict(entry.env_kwargs):
         out.append(f"env_kwargs {rec.env_kwargs} != suite {suite.name}'s {dict(entry.env_kwargs)}")
@@ -88,7 +93,10 @@ def _suite_problems(rec: EpisodeRecord, suite_name: str) -> list[str]:
 
 def _replayable(rec: EpisodeRecord, pins: dict[str, str]) -> bool:
     name = rec.scenario_uri.removeprefix("scenario://")
-    return rec.env_id in gym.registry and rec.scenario_uri.startswith("scenario://") and name in pins
+    from a2gym.envs.registration import resolve_env_id
+
+    registered = resolve_env_id(rec.env_id)[0] in gym.registry
+    return registered and rec.scenario_uri.startswith("scenario://") and name in pins
 
 
 def replay_problems(rec: EpisodeRecord, pool: ScenarioPool | None = None) -> list[str]:

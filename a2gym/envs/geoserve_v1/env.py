@@ -1,5 +1,6 @@
-"""``a2gym/GeoServe-v1``: a day of slots; choose how many instances each facility has, with a
-provisioning delay, billing from request to release, and routing within the capacity that is ready."""
+"""``a2gym/GeoServeCapacity-v0`` (formerly ``a2gym/GeoServe-v1``): a day of slots; choose how many instances
+each facility has, with a provisioning delay, billing from request to release, and routing within the
+capacity that is ready."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, squash
 from a2gym.envs.demand import DemandModel
 from a2gym.envs.geoserve import SLO_PENALTY_PER_REQUEST
 from a2gym.envs.geoserve_v1.dynamics import Billing, DelayWindows, Fleet, V1Tables, provisioning_defaults
-from a2gym.envs.geoserve_v1.reference import expected_initial_fleet, reactive_day
+from a2gym.envs.geoserve_v1.reference import NORMALISERS, expected_initial_fleet, reference_day
 from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -37,7 +38,7 @@ def _check_int(name: str, value: Any, low: int) -> int:
     return int(value)
 
 
-class GeoServeV1Env(A2Env):
+class GeoServeCapacityEnv(A2Env):
     """Serve a day of demand by choosing each facility's instance count; new instances take time to be
     ready, are billed from request to release, and only ready capacity serves.
 
@@ -95,8 +96,10 @@ class GeoServeV1Env(A2Env):
 
     ## Rewards
 
-    r_t = -(slot t's cost) / ref, ref = the reactive reference's day cost on the noise-free expected
-    demand (bursts = 1), so the return is -day_cost / ref and the reactive reference returns about -1.
+    r_t = -(slot t's cost) / ref, ref = the normaliser reference's mean day cost over the days of
+    ``reset(seed=0, 1, 2)`` (:func:`~a2gym.envs.geoserve_v1.reference.reference_day`), so the return is
+    -day_cost / ref and the normaliser returns about -1. The normaliser is the target-tracking autoscaler
+    (``normaliser="target-tracking"``, the default) or the reactive re-solve (``"reactive"``: GeoServe-v1's).
 
     ## Starting State
 
@@ -113,18 +116,23 @@ class GeoServeV1Env(A2Env):
 
     * ``scenario``, ``resample``, ``max_classes``, ``reward``, ``render_mode``: as in Placement-v0.
     * ``n_slots`` (96), ``slot_minutes`` (15), ``diurnal_amplitude`` (0.5), ``peak_hour`` (14.0), ``trace``
-      (``"conv"``), ``slo_penalty_per_request`` ($, 1e-3): as in GeoServe-v0.
+      (``"conv"``): as in GeoServe-v0.
+    * ``slo_penalty_per_request`` ($ per unserved request, 1e-3): an ASSUMPTION with its sources and the
+      sensitivity of every reference to it in ``a2gym/data/penalty.csv`` and
+      ``results/capacity/sensitivity.md`` (0.1×, 1×, 10×).
     * ``provisioning_delay_s`` (180 s ≥ 0): request to ready; 30 s EC2 Linux boot (measured) + 150 s
       serving start and model load (ASSUMPTION); sources in ``a2gym/data/provisioning.csv``.
     * ``billing_granularity_s`` (1 s, > 0) and ``billing_minimum_s`` (60 s, ≥ 0): EC2 Linux on-demand.
     * ``max_instances`` (8, ≥ 1): the largest count per facility; ``make`` fails naming it when the
-      initial fleet or the reactive reference needs more.
+      initial fleet (or, with ``normaliser="reactive"``, the reactive reference) needs more.
+    * ``normaliser`` (``"target-tracking"`` or ``"reactive"``): the reference whose day cost the reward
+      is divided by (see Rewards).
     * ``history_slots`` (4, ≥ 1): slots of demand in the observation.
     * ``invalid_action`` (``"noop"`` or ``"raise"``), ``invalid_penalty`` (0.0), ``action_mask_in_obs``
       (False): as in GeoServe-v0.
 
     >>> import gymnasium, a2gym
-    >>> env = gymnasium.make("a2gym/GeoServe-v1", scenario="generator://synth-v0/1?classes=8&regions=3",
+    >>> env = gymnasium.make("a2gym/GeoServeCapacity-v0", scenario="generator://synth-v0/1?classes=8&regions=3",
     ...                      n_slots=4, slot_minutes=60)
     >>> obs, info = env.reset(seed=0)
     >>> env.action_space.shape == (env.unwrapped.n_facilities,)
@@ -136,20 +144,28 @@ class GeoServeV1Env(A2Env):
 
     ## Reference
 
-    :func:`a2gym.policies.reference_policy` with ``mode="reactive"`` (A2-Greedy re-solved on the last
+    :func:`a2gym.policies.reference_policy` with ``mode="target-tracking"`` (the default: a Kubernetes-HPA
+    autoscaler per facility on the re-solve's placement, :class:`~a2gym.envs.geoserve_v1.reference.
+    TargetTracker`: ⌈load / (0.7 ρ)⌉ instances, scale-out at once, scale-in after a 900 s (one slot)
+    stabilisation window; tuned on ``a2-val-v1`` only), ``"reactive"`` (A2-Greedy re-solved on the last
     slot's observed demand, counts max(1, ⌈x_i/ρ⌉)), ``"forecast"`` (the same on a diurnal forecast of
     the slots the request must cover), ``"oracle"`` (v0's oracle: the true demand of the slot being
     decided) or ``"hindsight"`` (the time-expanded MILP over the realised day,
     :mod:`a2gym.envs.geoserve_v1.hindsight`).  Every reference's counts are capped at ``max_instances``
     (a bursty day may need more than the normaliser's days, which ``make`` checks).  On the leaderboard
-    (``a2-test-v1``) the reactive reference is the one scores are relative to; forecast, oracle and
-    hindsight are reserved rows beside it.
+    (``a2-test-v1``) the target-tracking reference is the one scores are relative to; reactive, forecast,
+    oracle and hindsight are reserved rows beside it.
 
     ## Version History
 
-    * v1: capacity decisions (instance counts) with provisioning delay, billing from request to release
-      and routing within ready capacity; reward normalised by the reactive reference.
-    * v0: :class:`a2gym.envs.geoserve.GeoServeEnv` (deployment set, instant autoscaling).
+    * GeoServeCapacity-v0 (0.2.0): the dynamics of GeoServe-v1 under their own name, so GeoServe-v0 is
+      no longer called out of date (this is another problem, not an upgrade); the reward is normalised by
+      the target-tracking autoscaler (``normaliser="reactive"`` gives GeoServe-v1's reward, and old
+      ``a2gym/GeoServe-v1`` records replay through it); the reference row is target-tracking.
+    * GeoServe-v1: capacity decisions (instance counts) with provisioning delay, billing from request to
+      release and routing within ready capacity; reward normalised by the reactive reference.
+    * (GeoServe-v0, :class:`a2gym.envs.geoserve.GeoServeEnv`: deployment set, instant autoscaling; a
+      different problem.)
     """
 
     def __init__(
@@ -173,6 +189,7 @@ class GeoServeV1Env(A2Env):
         invalid_action: str = "noop",
         invalid_penalty: float = 0.0,
         action_mask_in_obs: bool = False,
+        normaliser: str = "target-tracking",
     ):
         super().__init__(scenario, resample, max_classes, reward, render_mode, invalid_action=invalid_action,
                          invalid_penalty=invalid_penalty, action_mask_in_obs=action_mask_in_obs)
@@ -190,6 +207,10 @@ class GeoServeV1Env(A2Env):
         gran = _check_number("billing_granularity_s", billing_granularity_s, True)
         minimum = _check_number("billing_minimum_s", billing_minimum_s, False)
         self.max_instances = _check_int("max_instances", max_instances, 1)
+        if normaliser not in NORMALISERS:
+            known = ", ".join(map(repr, NORMALISERS))
+            raise ValueError(f"normaliser = {normaliser!r} must be one of {known}")
+        self.normaliser = normaliser
         self.history_slots = _check_int("history_slots", history_slots, 1)
         self.n_slots, self.slot_hours = self.demand.n_slots, self.demand.slot_hours
         self.slot_s = self.slot_hours * 3600.0
@@ -216,6 +237,7 @@ class GeoServeV1Env(A2Env):
             billing_minimum_s=billing_minimum_s,
             max_instances=max_instances,
             history_slots=history_slots,
+            normaliser=normaliser,
         )
         self._setup(self.scenario)
         self.rates = self.demand.expected(self.scenario)
@@ -238,13 +260,15 @@ class GeoServeV1Env(A2Env):
         self.scenario = scenario
         self.tables = V1Tables.of(scenario, self.slot_hours)
         initial = expected_initial_fleet(scenario, self.demand)
-        self.reference_cost, peak = reactive_day(scenario, self.demand, self.settings(),
-                                                 lambda: self.new_fleet(scenario), self.penalty_per_request)
+        self.reference_cost, peak = reference_day(scenario, self.demand, self.settings(),
+                                                  lambda: self.new_fleet(scenario), self.penalty_per_request,
+                                                  self.normaliser, self.max_instances)
         need = max(peak, int(initial.max(initial=0)))
         if need > self.max_instances:
+            who = "initial fleet" if self.normaliser != "reactive" else "reactive reference"
             raise ValueError(
                 f"max_instances = {self.max_instances} is below the {need} instances per facility "
-                f"that the reactive reference uses on {scenario.name!r}; raise max_instances"
+                f"that the {who} uses on {scenario.name!r}; raise max_instances"
             )
         allowed = np.zeros((self.n_facilities, self.max_instances + 1), dtype=bool)
         allowed[:, 0] = True
@@ -384,3 +408,7 @@ class GeoServeV1Env(A2Env):
 
     def _render_title(self) -> str:
         return f"{super()._render_title()}, slot {self.slot_no}/{self.n_slots}"
+
+
+GeoServeV1Env = GeoServeCapacityEnv
+"""The former name (``a2gym/GeoServe-v1``), kept for code that imports it."""

@@ -39,7 +39,13 @@ from typing import Any
 import numpy as np
 import pulp
 
-from a2gym.envs.geoserve_v1.reference import forecast_counts, greedy_counts, greedy_open, sized_counts
+from a2gym.envs.geoserve_v1.reference import (
+    TargetTracker,
+    forecast_counts,
+    greedy_counts,
+    greedy_open,
+    sized_counts,
+)
 from a2gym.errors import SolverError
 from a2gym.solvers.milp import _silence_highs_banner, highs_available, quiet_c_stdout
 
@@ -121,8 +127,8 @@ def lookahead_counts(env: Any) -> np.ndarray:
 
 
 def policy_counts(env: Any, mode: str) -> np.ndarray:
-    """The fleet plan [T, I] the ``reactive`` or ``forecast`` reference would play on ``env``'s current
-    day, simulated on a fresh fleet (the env's own state is not touched)."""
+    """The fleet plan [T, I] the ``reactive``, ``forecast`` or ``target-tracking`` reference would play on
+    ``env``'s current day, simulated on a fresh fleet (the env's own state is not touched)."""
     from types import SimpleNamespace
 
     sim = SimpleNamespace(
@@ -136,21 +142,29 @@ def policy_counts(env: Any, mode: str) -> np.ndarray:
         fleet=env.new_fleet(),
     )
     out = []
+    tracking = mode == "target-tracking"
+    tracker = TargetTracker(env.scenario, env.slot_hours, env.max_instances) if tracking else None
     for t in range(env.n_slots):
         sim.slot_no = t
         observed = env.rates[t]
-        a = forecast_counts(sim, observed) if mode == "forecast" else \
-            greedy_counts(env.scenario, env.slot_hours, observed)
+        if tracker is not None:
+            a = tracker.counts(observed)
+        elif mode == "forecast":
+            a = forecast_counts(sim, observed)
+        else:
+            a = greedy_counts(env.scenario, env.slot_hours, observed)
         out.append(a)
         sim.fleet.step(a, env.rates[t + 1], env.penalty_per_request)
     return np.stack(out)
 
 
 def best_start(env: Any) -> tuple[str, np.ndarray, float]:
-    """The MILP's warm start: the cheapest (replayed) of :func:`lookahead_counts` and the reactive and
-    forecast references' plans for the day, as (name, counts [T, I], day cost [$])."""
+    """The MILP's warm start: the cheapest (replayed) of :func:`lookahead_counts` and the reactive,
+    forecast and target-tracking references' plans for the day, as (name, counts [T, I], day cost [$]); so
+    the hindsight plan is never dearer than the env's reference."""
     plans = {"lookahead": lookahead_counts(env), "forecast": policy_counts(env, "forecast"),
-             "reactive": policy_counts(env, "reactive")}
+             "reactive": policy_counts(env, "reactive"),
+             "target-tracking": policy_counts(env, "target-tracking")}
     plans = {k: np.minimum(v, env.max_instances) for k, v in plans.items()}  # the MILP's bounds
     costs = {k: replay_cost(env, v) for k, v in plans.items()}
     name = min(costs, key=lambda k: (costs[k], k))

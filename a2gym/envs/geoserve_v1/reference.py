@@ -1,11 +1,16 @@
-"""GeoServe-v1 references that act through ``env.step``: A2-Greedy re-solved each slot and sized from
+"""Capacity-env references that act through ``env.step``: A2-Greedy re-solved each slot and sized from
 its demand (reactive: last slot's observed demand; forecast: a diurnal forecast over the slots the
-request must cover; oracle: the true demand of the slot being decided), and the reactive reference's
-day cost on the noise-free demand (the reward normaliser)."""
+request must cover; oracle: the true demand of the slot being decided), the target-tracking autoscaler
+(:class:`TargetTracker`, the reward normaliser of ``a2gym/GeoServeCapacity-v0``), and a reference's day
+cost on the days of ``reset(seed=0, 1, 2)`` (:func:`reference_day`, the normaliser)."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -108,17 +113,98 @@ def expected_initial_fleet(scenario: Scenario, demand: DemandModel) -> np.ndarra
                                                           demand.expected(scenario)[0]))
 
 
-REFERENCE_DAYS = 3  # the normaliser averages the reactive reference over the days of reset(seed=0, 1, 2)
+@dataclasses.dataclass(frozen=True)
+class TrackingSettings:
+    """Parameters of the target-tracking autoscaler (tuned on ``a2-val-v1`` only:
+    ``experiments/capacity_tune_tracking.py``, results in ``results/capacity/tracking_tuning.md``).
+
+    Attributes:
+        target_utilisation: busy fraction each instance is sized for, relative to the scenario's
+            ρ (an instance carries at most ρ busy-instances within the SLO): desired instances at a facility
+            = ⌈load / (target_utilisation · ρ)⌉, at least 1 where the re-solve opens it. 1.0 is the reactive
+            re-solve's sizing; Kubernetes users typically set 0.5-0.8 of the safe utilisation.
+        stabilisation_s [s]: scale-in waits this long: the count is the largest recommendation of the
+            slots that started within the window (Kubernetes HPA's scale-down stabilisation, 300 s by
+            default; scale-out is immediate, as the HPA's default).
+    """
+
+    target_utilisation: float = 0.7
+    stabilisation_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.target_utilisation, int | float) and 0 < self.target_utilisation <= 1):
+            raise ValueError(f"target_utilisation = {self.target_utilisation!r} must be in (0, 1]")
+        if not (isinstance(self.stabilisation_s, int | float) and 0 <= self.stabilisation_s < math.inf):
+            raise ValueError(f"stabilisation_s = {self.stabilisation_s!r} must be a finite number >= 0 [s]")
 
 
-def reactive_day(scenario: Scenario, demand: DemandModel, settings: tuple, make_fleet: Any,
-                 penalty_per_request: float) -> tuple[float, int]:
-    """The reactive reference's mean day cost [$] over the demand of ``reset(seed=s)``, s = 0 … 2, and
-    the largest count it uses (cached per scenario and settings)."""
+TRACKING = TrackingSettings()
+"""The tuned defaults (the board's reference row and the env's reward normaliser)."""
+
+
+class TargetTracker:
+    """A Kubernetes-HPA-style autoscaler per facility on the reactive re-solve's placement.
+
+    Each slot: A2-Greedy's open set for the last slot's observed demand (the placement), every class at its
+    cheapest open facility (:func:`open_load`), desired instances ⌈x_i / (u·ρ)⌉ (at least 1 where open),
+    then the largest desired count over the stabilisation window (scale-out at once, scale-in only after
+    the window), capped at ``max_instances``. It sees only what an agent sees (the observed demand) and
+    keeps its own recommendation history; :meth:`reset` starts a day.
+    """
+
+    def __init__(self, scenario: Scenario, slot_hours: float, max_instances: int,
+                 settings: TrackingSettings = TRACKING) -> None:
+        self.scenario, self.slot_hours, self.max_instances = scenario, slot_hours, int(max_instances)
+        self.settings = settings
+        self.tables = V1Tables.of(scenario, slot_hours)
+        self.window = int(math.ceil(settings.stabilisation_s / (slot_hours * 3600.0) - 1e-9))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the recommendations (a new day)."""
+        self.history: deque[np.ndarray] = deque(maxlen=self.window + 1)
+
+    def desired(self, observed: np.ndarray) -> np.ndarray:
+        """This slot's recommendation [instances, I] for the ``observed`` demand [req/s, R]."""
+        rates = np.asarray(observed, dtype=float)
+        is_open = greedy_open(self.scenario, self.slot_hours, rates)
+        x = open_load(self.tables, is_open, rates)[2]
+        need = np.ceil(x / (self.tables.rho * self.settings.target_utilisation) - 1e-9).astype(np.int64)
+        return np.where(is_open, np.maximum(1, need), 0)
+
+    def counts(self, observed: np.ndarray) -> np.ndarray:
+        """The counts [I] for the next slot: the window's largest recommendation, capped."""
+        self.history.append(self.desired(observed))
+        return np.minimum(np.max(np.stack(self.history), axis=0), self.max_instances)
+
+
+NORMALISERS = ("target-tracking", "reactive")
+"""The references a capacity env can normalise its reward by (``normaliser`` make-kwarg)."""
+
+REFERENCE_DAYS = 3  # the normaliser averages the reference over the days of reset(seed=0, 1, 2)
+
+
+def counts_policy(mode: str, scenario: Scenario, slot_hours: float, max_instances: int
+                  ) -> Callable[[np.ndarray], np.ndarray]:
+    """A fresh day of the normaliser ``mode`` as ``observed rates -> counts`` (uncapped for reactive, as
+    the normaliser's peak check needs)."""
+    if mode == "reactive":
+        return lambda rates: greedy_counts(scenario, slot_hours, rates)
+    if mode == "target-tracking":
+        return TargetTracker(scenario, slot_hours, max_instances).counts
+    raise ValueError(f"unknown normaliser {mode!r} (known: {', '.join(map(repr, NORMALISERS))})")
+
+
+def reference_day(scenario: Scenario, demand: DemandModel, settings: tuple, make_fleet: Any,
+                  penalty_per_request: float, mode: str = "reactive", max_instances: int = 10**6
+                  ) -> tuple[float, int]:
+    """The reference ``mode``'s mean day cost [$] over the demand of ``reset(seed=s)``, s = 0 … 2, and the
+    largest count it uses (cached per scenario, settings and mode)."""
     from gymnasium.utils import seeding
 
     key = (
-        "geoserve_v1_reactive_day",
+        "geoserve_v1_reference_day" if mode != "reactive" else "geoserve_v1_reactive_day",
+        mode, TRACKING if mode == "target-tracking" else None, max_instances if mode != "reactive" else None,
         demand.n_slots,
         demand.slot_minutes,
         demand.amplitude,
@@ -135,11 +221,18 @@ def reactive_day(scenario: Scenario, demand: DemandModel, settings: tuple, make_
             fleet = make_fleet()
             peak = max(peak, int(fleet.count.max(initial=0)))
             total = 0.0
+            policy = counts_policy(mode, scenario, demand.slot_hours, max_instances)
             for t in range(demand.n_slots):
-                target = greedy_counts(scenario, demand.slot_hours, rates[t])
+                target = policy(rates[t])
                 peak = max(peak, int(target.max(initial=0)))
                 total += fleet.step(target, rates[t + 1], penalty_per_request)["total"]
             costs.append(total)
         return float(np.mean(costs)), peak
 
     return cached_on(scenario, key, compute)
+
+
+def reactive_day(scenario: Scenario, demand: DemandModel, settings: tuple, make_fleet: Any,
+                 penalty_per_request: float) -> tuple[float, int]:
+    """The reactive reference's :func:`reference_day` (GeoServe-v1's normaliser)."""
+    return reference_day(scenario, demand, settings, make_fleet, penalty_per_request, "reactive")
