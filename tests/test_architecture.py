@@ -24,7 +24,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "a2gym"
 LAYERS = [
-    {"errors", "checks", "cache", "fileio", "plan", "physics"},
+    {"errors", "checks", "cache", "fileio", "plan", "physics", "exactmath"},
     {"scenario"},
     {"costmodel"},
     {"solvers"},
