@@ -46,7 +46,6 @@ def close(a: float, b: float) -> bool:
 def static_problems(rec: EpisodeRecord, pins: dict[str, str], suite: str | None) -> list[str]:
     """Problems that need no replay: env id and version, scenario hash, suite membership."""
     import a2gym  # noqa: F401  (registers the envs)
-
     from a2gym.envs.registration import LEGACY_IDS
 
     out: list[str] = []
