@@ -23,12 +23,14 @@ tiers in ``--hindsight-tiers`` (default: all), the hindsight reference of that d
 (:func:`a2gym.envs.geoserve_v1.hindsight.solve_hindsight`, ``--hindsight-time-limit`` seconds): the
 replayed day cost of its plan, the MILP's bound over its candidate restriction, the gap and the status
 (the scorer's *hindsight* row; it is a plan the env replays, not a bound). Its SHA-256 is pinned in
-``a2gym/leaderboard/suite.py`` (``OPTIMUM_SHA256``), so the leaderboard refuses an edited file.
+the suite file ``a2gym/data/suites/a2-test-v1.json`` (``optimum.sha256``), so the leaderboard refuses an
+edited file.
 Computing it takes about 30 s per GeoServe seed and scenario, and 5-40 s per GeoServe-v1 day (the MILP is
 time-limited, so a rerun on another machine may find other plans: the file, not the run, is pinned);
 ``--resume FILE`` keeps finished values (the current optimum file is a valid ``FILE``).
 
-To add an env to ``a2-test-v1``, add its :class:`~a2gym.leaderboard.suite.SuiteEntry` and rerun.
+To add an env to ``a2-test-v1``, add it to the ``envs`` of ``a2gym/data/suites/a2-test-v1.json`` (and
+``a2-val-v1.json``) and rerun; a new suite is a new file there.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "a2gym" / "data" / "scenarios"
-SUITE_PY = ROOT / "a2gym" / "leaderboard" / "suite.py"
+SUITE_FILE = ROOT / "a2gym" / "data" / "suites" / "a2-test-v1.json"
 
 
 def export(check: bool) -> list[str]:
@@ -161,22 +162,22 @@ def optimum_text(content: dict) -> str:
 
 
 def pin_optimum(text: str, check: bool) -> list[str]:
-    """Write the optimum file and its SHA-256 into suite.py; what changed."""
+    """Write the optimum file and its SHA-256 into the suite file (``optimum.sha256``); what changed."""
     from a2gym.fileio import atomic_write_text
     from a2gym.leaderboard.suite import OPTIMUM_FILE
 
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     path = SCENARIOS / OPTIMUM_FILE
-    src = SUITE_PY.read_text(encoding="utf-8")
-    new_src = re.sub(r'^OPTIMUM_SHA256 = "[0-9a-f]*"$', f'OPTIMUM_SHA256 = "{sha}"', src, flags=re.M)
+    doc = json.loads(SUITE_FILE.read_text(encoding="utf-8"))
     changed = []
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         changed.append(f"{OPTIMUM_FILE} would change")
-    if new_src != src:
-        changed.append(f"OPTIMUM_SHA256 in suite.py -> {sha}")
+    if doc["optimum"]["sha256"] != sha:
+        changed.append(f"optimum.sha256 in {SUITE_FILE.name} -> {sha}")
+        doc["optimum"]["sha256"] = sha
     if not check:
         atomic_write_text(path, text)
-        atomic_write_text(SUITE_PY, new_src)
+        atomic_write_text(SUITE_FILE, json.dumps(doc, indent=1) + "\n")
     return changed
 
 
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
         path = SCENARIOS / OPTIMUM_FILE
         if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != OPTIMUM_SHA256:
-            changed.append(f"{OPTIMUM_FILE} does not match OPTIMUM_SHA256")
+            changed.append(f"{OPTIMUM_FILE} does not match the suite file's optimum.sha256")
         for c in changed:
             print(f"would change: {c}", file=sys.stderr)
         return 1 if changed else 0

@@ -1,6 +1,13 @@
 """The fixed test suites of the leaderboard (``a2-test-v1``, the ranked one; ``a2-test-v0``, kept replayable)
 and the published validation split ``a2-val-v1`` (for tuning; never ranked).
 
+Suites are data: each is one file ``a2gym/data/suites/<name>.json`` (:data:`SUITE_DIR`), read and checked by
+:func:`load_suite_file`; adding a suite is adding a file. A file holds (``format: "a2gym-suite"``, version 1):
+``name``, ``description``, ``ranked``, ``default_seeds``, ``seed_base``; ``scenarios``: bundled scenario name
+-> the URI ``scripts/build_suite.py`` exported it from; ``envs``: per env its id, its ``make`` kwargs and the
+names of the scenarios it plays; optionally ``tiers`` (size tier -> classes and generator seeds) and
+``optimum`` (the optimum file's name and SHA-256, which ``scripts/build_suite.py`` writes here).
+
 ``a2-test-v1`` has 12 scenarios in four size tiers, shared by every env: ``small`` (8 request classes),
 ``medium`` (24), ``paper`` (54: ``paper-default-v0`` itself and two generated ones of its size) and
 ``large`` (120). The facility set (K=9 regions, M=8 models, D=15 data versions, H=2 instance types)
@@ -9,9 +16,9 @@ trained agent plays the whole suite (GeoServe's observation lists classes: ``max
 it). Every env refuses masked actions (``invalid_action="raise"``, stored in each record's env kwargs).
 The capacity env (``a2gym/GeoServeCapacity-v0``, formerly ``a2gym/GeoServe-v1``) joined after the files were
 pinned, on the same scenarios (none changed); its reference is the target-tracking autoscaler (the env's
-reward normaliser), with the reactive re-solve as a reserved row. To add another env, add a
-:class:`SuiteEntry` in :func:`_v1_entries` and rerun ``scripts/build_suite.py``; the scorer computes its
-reserved rows like the others'.
+reward normaliser), with the reactive re-solve as a reserved row. To add another env, add it to the
+``envs`` of ``a2-test-v1.json`` and ``a2-val-v1.json`` and rerun ``scripts/build_suite.py``; the scorer
+computes its reserved rows like the others'.
 
 A suite lists, per env, the ``gymnasium.make`` kwargs and the bundled scenario files
 (``scenario://a2-test-v0/<env>-<n>``, pinned by SHA-256 in ``a2gym/data/scenarios/MANIFEST.json``),
@@ -27,12 +34,17 @@ small seeds training scripts use by default.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from a2gym.errors import RecordError
 
 MIN_SEEDS = 5
+MAX_SEEDS = 1000
+"""Most seeds per scenario a run may ask for (``--seeds``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +71,9 @@ class Suite:
         """The evaluation seeds for ``n`` seeds per scenario (default ``default_seeds``, at least
         MIN_SEEDS)."""
         n = self.default_seeds if n is None else n
+        if n > MAX_SEEDS:
+            raise RecordError(f"suite {self.name}: {n} seeds is too many (at most {MAX_SEEDS}, "
+                              "a2gym.leaderboard.suite.MAX_SEEDS)")
         if n < MIN_SEEDS:
             raise RecordError(f"suite {self.name}: {n} seeds is too few (at least {MIN_SEEDS})")
         return [self.seed_base + j for j in range(n)]
@@ -85,95 +100,105 @@ class Suite:
         return seed >= self.seed_base
 
 
-GEOSERVE_MAX_CLASSES = 64
-"""GeoServe's ``max_classes`` in the suite (>= every GeoServe test scenario's |R|): train with the same."""
+SUITE_DIR = Path(__file__).resolve().parents[1] / "data" / "suites"
+"""Where the suite files live (in the package: read at import, never written at run time)."""
+
+FORMAT = "a2gym-suite"
+FORMAT_VERSION = 1
+_KEYS = {"format", "format_version", "name", "description", "ranked", "default_seeds", "seed_base",
+         "scenarios", "envs", "tiers", "optimum"}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 
 
-def _uris(env: str, n: int) -> tuple[str, ...]:
-    return tuple(f"scenario://a2-test-v0/{env}-{j}" for j in range(n))
+def _need(cond: bool, path: Path, what: str) -> None:
+    if not cond:
+        raise RecordError(f"suite file {path.name}: {what}")
 
 
-A2_TEST_V0 = Suite(
-    name="a2-test-v0",
-    entries=(
-        SuiteEntry("a2gym/Placement-v0", {}, _uris("placement", 3)),
-        SuiteEntry("a2gym/Scheduling-v0", {}, _uris("scheduling", 3)),
-        SuiteEntry("a2gym/GeoServe-v0", {"max_classes": GEOSERVE_MAX_CLASSES}, _uris("geoserve", 2)),
-    ),
-)
+def load_suite_file(path: str | Path) -> tuple[Suite, dict[str, Any]]:
+    """The :class:`Suite` of one suite file and the file's content; RecordError naming the file and the
+    field for anything malformed (unknown or missing keys, wrong types, an env naming a scenario the file
+    does not list, a name that is not the file's)."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RecordError(f"suite file {p.name} cannot be read: {e}") from None
+    _need(isinstance(doc, dict), p, "is not a JSON object")
+    _need(doc.get("format") == FORMAT and doc.get("format_version") == FORMAT_VERSION, p,
+          f"format must be {FORMAT!r} version {FORMAT_VERSION}")
+    _need(not set(doc) - _KEYS, p, f"unknown keys {sorted(set(doc) - _KEYS)}")
+    name = doc.get("name")
+    _need(isinstance(name, str) and bool(_NAME.match(name)) and p.stem == name, p,
+          f"name {name!r} must match [a-z0-9.-] and the file name")
+    _need(isinstance(doc.get("ranked"), bool), p, "'ranked' must be true or false")
+    for k in ("default_seeds", "seed_base"):
+        v = doc.get(k)
+        ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10**9
+        _need(ok, p, f"{k!r} must be an integer in 0..1e9")
+    _need(MIN_SEEDS <= doc["default_seeds"] <= MAX_SEEDS, p,
+          f"default_seeds must be in {MIN_SEEDS}..{MAX_SEEDS}")
+    sources = doc.get("scenarios")
+    named = isinstance(sources, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in sources.items())
+    _need(named and bool(sources), p, "'scenarios' must map scenario names to source URIs")
+    envs = doc.get("envs")
+    _need(isinstance(envs, list) and bool(envs), p, "'envs' must be a non-empty list")
+    entries = []
+    for j, e in enumerate(envs):
+        _need(isinstance(e, dict) and set(e) == {"env_id", "env_kwargs", "scenarios"}, p,
+              f"envs[{j}] must have exactly env_id, env_kwargs and scenarios")
+        _need(isinstance(e["env_id"], str) and isinstance(e["env_kwargs"], dict), p, f"envs[{j}]: bad types")
+        names = e["scenarios"]
+        _need(isinstance(names, list) and bool(names) and all(n in sources for n in names), p,
+              f"envs[{j}] ({e['env_id']}) names a scenario the file does not list")
+        uris = tuple(f"scenario://{n}" for n in names)
+        entries.append(SuiteEntry(e["env_id"], dict(e["env_kwargs"]), uris))
+    _need(len({e.env_id for e in entries}) == len(entries), p, "an env is listed twice")
+    opt = doc.get("optimum")
+    _need(opt is None or (isinstance(opt, dict) and set(opt) == {"file", "sha256"}), p,
+          "'optimum' must hold exactly 'file' and 'sha256'")
+    suite = Suite(name, tuple(entries), doc["default_seeds"], doc["seed_base"], doc["ranked"])
+    return suite, doc
 
-SAME_SPACES = "regions=9&models=8&datas=15&types=2"
-"""Set sizes of every generated suite scenario: those of ``paper-default-v0`` (K=9, M=8, D=15, H=2), so
-the action and observation spaces of an env are the same on all its test scenarios and one trained
-agent plays them all (GeoServe's observation also lists classes: ``max_classes`` pads it)."""
 
-SOURCES: dict[str, str] = {
-    "a2-test-v0/placement-0": "scenario://paper-default-v0",
-    "a2-test-v0/placement-1": f"generator://synth-v0/101?classes=20&{SAME_SPACES}",
-    "a2-test-v0/placement-2": f"generator://synth-v0/102?classes=80&{SAME_SPACES}",
-    "a2-test-v0/scheduling-0": "scenario://paper-default-v0",
-    "a2-test-v0/scheduling-1": f"generator://synth-v0/201?classes=20&{SAME_SPACES}",
-    "a2-test-v0/scheduling-2": f"generator://synth-v0/202?classes=80&{SAME_SPACES}",
-    "a2-test-v0/geoserve-0": "scenario://paper-default-v0",
-    "a2-test-v0/geoserve-1": f"generator://synth-v0/301?classes=30&{SAME_SPACES}",
-}
-
-TIERS: dict[str, tuple[int, tuple[int, ...]]] = {
-    "small": (8, (1101, 1102, 1103)),
-    "medium": (24, (1201, 1202, 1203)),
-    "paper": (54, (0, 1302, 1303)),  # seed 0 stands for paper-default-v0 itself
-    "large": (120, (1401, 1402, 1403)),
-}
-"""Size tier -> (request classes, generator seeds of its test scenarios) of ``a2-test-v1``."""
-
-VALIDATION_SEEDS = {"small": 2101, "medium": 2201, "paper": 2301, "large": 2401}
-"""Size tier -> generator seed of its ``a2-val-v1`` scenario (published for tuning)."""
+def _load_all() -> dict[str, tuple[Suite, dict[str, Any]]]:
+    out = {}
+    for path in sorted(SUITE_DIR.glob("*.json")):
+        suite, doc = load_suite_file(path)
+        out[suite.name] = (suite, doc)
+    return out
 
 
-def _tier_source(classes: int, seed: int) -> str:
-    return "scenario://paper-default-v0" if seed == 0 else f"generator://synth-v0/{seed}?classes={classes}&{SAME_SPACES}"
+_FILES = _load_all()
+SUITES: dict[str, Suite] = {name: suite for name, (suite, _) in _FILES.items()}
+"""Every suite of :data:`SUITE_DIR`, by name."""
 
+A2_TEST_V0 = SUITES["a2-test-v0"]
+A2_TEST_V1 = SUITES["a2-test-v1"]
+A2_VAL_V1 = SUITES["a2-val-v1"]
+RANKED_SUITE = A2_TEST_V1.name
+"""The suite ``LEADERBOARD.md`` ranks."""
 
-for _tier, (_classes, _seeds) in TIERS.items():
-    for _j, _seed in enumerate(_seeds):
-        SOURCES[f"a2-test-v1/{_tier}-{_j}"] = _tier_source(_classes, _seed)
-    SOURCES[f"a2-val-v1/{_tier}-0"] = _tier_source(_classes, VALIDATION_SEEDS[_tier])
+SOURCES: dict[str, str] = {n: uri for _, doc in _FILES.values() for n, uri in doc["scenarios"].items()}
 """Bundled suite scenario name -> the URI it was exported from by ``scripts/build_suite.py``."""
 
-GEOSERVE_MAX_CLASSES_V1 = 128
-"""GeoServe's ``max_classes`` in ``a2-test-v1`` and ``a2-val-v1`` (>= the large tier's 120 classes)."""
-
-
-def _v1_uris(split: str) -> tuple[str, ...]:
-    return tuple(f"scenario://{n}" for n in SOURCES if n.startswith(f"{split}/"))
-
+TIERS: dict[str, tuple[int, tuple[int, ...]]] = {
+    t: (v["classes"], tuple(v["generator_seeds"])) for t, v in _FILES["a2-test-v1"][1]["tiers"].items()}
+"""Size tier -> (request classes, generator seeds of its test scenarios) of ``a2-test-v1`` (seed 0 stands for
+``paper-default-v0`` itself)."""
 
 STRICT = {"invalid_action": "raise"}
 """How the v1 suites' envs treat a masked action: refuse it (``ActionError``), so a record's replay is
 exact and an entry cannot gain from an action the mask forbids. Stored in every record's env kwargs."""
-
 
 CAPACITY_ENV = "a2gym/GeoServeCapacity-v0"
 """The capacity env of the v1 suites. Until 0.2.0 it was ``a2gym/GeoServe-v1`` (the same dynamics,
 normalised by the reactive re-solve); records under that id still replay (its retired id maps to this env
 with ``normaliser="reactive"``), and the committed entry was re-executed on this id."""
 
-
-def _v1_entries(split: str) -> tuple[SuiteEntry, ...]:
-    uris = _v1_uris(split)
-    return (SuiteEntry("a2gym/Placement-v0", dict(STRICT), uris),
-            SuiteEntry("a2gym/Scheduling-v0", dict(STRICT), uris),
-            SuiteEntry("a2gym/GeoServe-v0", {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1,
-                                             "action_type": "multidiscrete"}, uris),
-            SuiteEntry(CAPACITY_ENV, {**STRICT, "max_classes": GEOSERVE_MAX_CLASSES_V1}, uris))
-
-
-A2_TEST_V1 = Suite(name="a2-test-v1", entries=_v1_entries("a2-test-v1"))
-A2_VAL_V1 = Suite(name="a2-val-v1", entries=_v1_entries("a2-val-v1"), ranked=False)
-RANKED_SUITE = A2_TEST_V1.name
-"""The suite ``LEADERBOARD.md`` ranks."""
-
-SUITES: dict[str, Suite] = {s.name: s for s in (A2_TEST_V0, A2_TEST_V1, A2_VAL_V1)}
+GEOSERVE_MAX_CLASSES_V1 = 128
+"""GeoServe's ``max_classes`` in ``a2-test-v1`` and ``a2-val-v1`` (>= the large tier's 120 classes)."""
 
 
 def tier_of(uri: str) -> str:
@@ -191,8 +216,14 @@ def get_suite(name: str) -> Suite:
         raise RecordError(f"unknown suite {name!r} (known: {', '.join(SUITES)})") from None
 
 
-OPTIMUM_FILE = "a2-test-v1.optimum.json"
-"""The optimum file of ``a2-test-v1`` in ``a2gym/data/scenarios`` (written by ``scripts/build_suite.py``)."""
+def optimum_pin(name: str = "a2-test-v1") -> tuple[str, str]:
+    """(optimum file name in ``a2gym/data/scenarios``, its pinned SHA-256) of suite ``name``."""
+    opt = _FILES[name][1].get("optimum")
+    if opt is None:
+        raise RecordError(f"suite {name} has no optimum file")
+    return opt["file"], opt["sha256"]
 
-OPTIMUM_SHA256 = "f2af9baa4e36b4622bb6a1a3f1815b36d40c1aabbacec52b847d6cf507f67d8d"
-"""SHA-256 of :data:`OPTIMUM_FILE`; the leaderboard refuses a file that does not match."""
+
+OPTIMUM_FILE, OPTIMUM_SHA256 = optimum_pin()
+"""The optimum file of ``a2-test-v1`` in ``a2gym/data/scenarios`` and its SHA-256, from the suite file
+(written there by ``scripts/build_suite.py``); the leaderboard refuses a file that does not match."""
