@@ -66,3 +66,6 @@ def test_readme_example_runs(name: str, tmp_path: Path) -> None:
     assert proc.returncode == 0, f"example {name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     if name == "rl_zoo":
         assert re.search(r"^Episode Reward: ", proc.stdout, flags=re.M), proc.stdout[-2000:]
+    assert proc.stdout.strip(), f"example {name} ran but printed nothing: a reader cannot see what it did"
+    stray = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("agents", "runs"))
+    assert not stray, f"example {name} wrote {stray} outside runs/ (git-ignored); keep the repo root clean"
