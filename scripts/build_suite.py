@@ -5,12 +5,20 @@ Run from the repository root::
     python scripts/build_suite.py            # scenario files + MANIFEST.json + the optimum file
     python scripts/build_suite.py --check    # exit 1 if a scenario file, manifest entry or pin would change
     python scripts/build_suite.py --no-optimum   # only the scenario files
+    python scripts/build_suite.py --no-optimum --reserved   # the scenario files and the reserved rows
 
 Every scenario named in :data:`a2gym.leaderboard.suite.SOURCES` is loaded from its source URI (the
 bundled default scenario, or a seeded ``generator://synth-v0`` URI) and saved with ``Scenario.save`` as
 ``a2gym/data/scenarios/<name>.json``; its SHA-256 is pinned in ``MANIFEST.json``. Deterministic:
 rerunning gives byte-identical files. Once committed, the files are the test suite; a changed source is
 a new suite version, and ``--check`` guards against changing one by accident.
+
+The reserved-rows file ``a2gym/data/scenarios/a2-test-v1.reserved.json`` (``--reserved``) holds the rows the
+scorer computes itself by playing policies through the envs (every env's reference and the other rows of
+:func:`a2gym.leaderboard.reserved.policy_rows`) on the suite's default seeds, pinned by SHA-256 in the suite
+file, so ``a2gym leaderboard build`` and ``score`` read them instead of replaying about a thousand reference
+episodes on every call; ``tests/test_leaderboard.py`` recomputes a sample and requires the same costs, so a
+change to an env or a reference that moves them fails until this is rerun.
 
 The optimum file ``a2gym/data/scenarios/a2-test-v1.optimum.json`` holds, per ``a2-test-v1`` scenario,
 the A2-MILP optimum of one epoch (HiGHS, ``--milp-time-limit`` seconds; on the limit its incumbent and
@@ -181,6 +189,28 @@ def pin_optimum(text: str, check: bool) -> list[str]:
     return changed
 
 
+RESERVED_FILE = "a2-test-v1.reserved.json"
+
+
+def pin_reserved(text: str, check: bool) -> list[str]:
+    """Write the reserved-rows file of a2-test-v1 and its pin into the suite file; what changed."""
+    from a2gym.fileio import atomic_write_text
+
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    path = SCENARIOS / RESERVED_FILE
+    doc = json.loads(SUITE_FILE.read_text(encoding="utf-8"))
+    changed = []
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        changed.append(f"{RESERVED_FILE} would change")
+    if doc.get("reserved") != {"file": RESERVED_FILE, "sha256": sha}:
+        changed.append(f"reserved.sha256 in {SUITE_FILE.name} -> {sha}")
+        doc["reserved"] = {"file": RESERVED_FILE, "sha256": sha}
+    if not check:
+        atomic_write_text(path, text)
+        atomic_write_text(SUITE_FILE, json.dumps(doc, indent=1) + "\n")
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
@@ -198,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hindsight-tiers", default="small,medium,paper,large",
                     help="tiers whose GeoServe-v1 days get the hindsight reference (default all)")
     ap.add_argument("--resume", type=Path, default=None, help="keep/extend partial results in this JSON file")
+    ap.add_argument("--reserved", action="store_true",
+                    help="(re)compute the scorer's reserved rows of a2-test-v1 (every env's reference, "
+                    "oracle, reactive, forecast and paper rows; minutes) and pin them in the suite file")
     args = ap.parse_args(argv)
 
     changed = export(args.check)
@@ -207,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         path = SCENARIOS / OPTIMUM_FILE
         if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != OPTIMUM_SHA256:
             changed.append(f"{OPTIMUM_FILE} does not match the suite file's optimum.sha256")
+        from a2gym.errors import RecordError
+        from a2gym.leaderboard.reserved import read_pinned_reserved
+
+        try:
+            read_pinned_reserved("a2-test-v1")
+        except RecordError as e:
+            changed.append(str(e))
         for c in changed:
             print(f"would change: {c}", file=sys.stderr)
         return 1 if changed else 0
@@ -221,6 +261,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         for c in pin_optimum(optimum_text(content), check=False):
             print(c)
+    if args.reserved:
+        from a2gym.leaderboard.reserved import reserved_rows_content
+
+        t0 = time.perf_counter()
+        text = json.dumps(reserved_rows_content("a2-test-v1"), indent=1, sort_keys=True) + "\n"
+        for c in pin_reserved(text, check=False):
+            print(c)
+        print(f"reserved rows of a2-test-v1: {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
 

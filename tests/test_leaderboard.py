@@ -417,3 +417,28 @@ def test_the_optimum_file_pins_a_hindsight_day_for_every_capacity_episode() -> N
         for day in days.values():
             assert day["status"] in ("optimal", "feasible") and 0.0 <= day["gap"] < 1.0
             assert day["bound"] <= day["cost"] * (1 + 1e-3)  # over the MILP's restriction; MIP tolerances
+
+
+def test_the_pinned_reserved_rows_are_what_the_code_computes() -> None:
+    """The scorer reads a2-test-v1's reserved rows from a pinned file (computed once by
+    scripts/build_suite.py --reserved); recomputing them on a sample (the first small scenario, the first
+    seed, every env and row) gives the same costs, so a change to an env or a reference that moves them fails
+    here until the file is rebuilt."""
+    import math
+
+    from a2gym.leaderboard.reserved import pinned_policy_rows, policy_rows, read_pinned_reserved
+
+    doc = read_pinned_reserved("a2-test-v1")
+    assert doc is not None and doc["seeds"] == A2_TEST_V1.seeds()
+    for entry in A2_TEST_V1.entries:
+        one = SuiteEntry(entry.env_id, entry.env_kwargs, entry.scenarios[:1])
+        pinned = {r.name: r for r in pinned_policy_rows("a2-test-v1", one, [10_000])}
+        fresh = {r.name: r for r in policy_rows(one, [10_000])}
+        assert set(pinned) == set(fresh), entry.env_id
+        for name, row in fresh.items():
+            for key, cost in row.costs.items():
+                old = pinned[name].costs[key]
+                assert (old is None and cost is None) or math.isclose(old, cost, rel_tol=1e-9), (
+                    f"{entry.env_id} {name} {key}: pinned {old}, computed {cost}: rerun "
+                    "scripts/build_suite.py --no-optimum --reserved")
+            assert pinned[name].violations == row.violations, (entry.env_id, name)

@@ -28,7 +28,7 @@ from a2gym.leaderboard.reserved import (
     ROW_NOTES,
     hindsight_rows,
     optimum_row,
-    policy_rows,
+    pinned_policy_rows,
     read_optimum,
 )
 from a2gym.leaderboard.score import RowScore, rank, score_row
@@ -103,11 +103,12 @@ def _entry_row(h: EntryHeader, recs: list[EpisodeRecord], entry: SuiteEntry | No
 
 
 def score_env(entry: SuiteEntry, entries: list[tuple[EntryHeader, list[EpisodeRecord]]], seeds: list[int],
-              optimum: dict | None, paper_rows: bool = True, progress: Progress = None) -> list[RowScore]:
-    """Every row of one env, best first: the entries' and the reserved rows (computed here on ``seeds``,
-    which must include every entry's seeds)."""
+              optimum: dict | None, paper_rows: bool = True, progress: Progress = None,
+              suite_name: str = "") -> list[RowScore]:
+    """Every row of one env, best first: the entries' and the reserved rows (on ``seeds``, which must include
+    every entry's seeds; read from the suite's pinned reserved-rows file when it has them, else computed)."""
     uris = list(entry.scenarios)
-    rows = policy_rows(entry, seeds, progress, paper_rows=paper_rows)
+    rows = pinned_policy_rows(suite_name, entry, seeds, paper_rows, progress)
     ref = next(r for r in rows if r.name == REFERENCE).costs
     opt = optimum_row(entry, seeds, optimum) if optimum is not None else None
     # the reserved rows' policy time is not shown: measured now, it would make the table machine-dependent
@@ -133,7 +134,8 @@ def score_entries(entries: Entries, suite: Suite, paper_rows: bool = True, progr
         mine = [(h, recs) for h, recs in mine if recs]
         n = max([suite.default_seeds] + [len({r.seed for r in recs}) for _, recs in mine])
         if mine or paper_rows:
-            out[entry.env_id] = score_env(entry, mine, suite.seeds(n), optimum, paper_rows, progress)
+            out[entry.env_id] = score_env(entry, mine, suite.seeds(n), optimum, paper_rows, progress,
+                                          suite.name)
     return out
 
 
@@ -192,7 +194,9 @@ def score_files(files: list[str], rerun: bool = False, progress: Progress = None
             entry = SuiteEntry(entry.env_id, entry.env_kwargs, tuple(u for u in entry.scenarios if u in uris))
             optimum = read_optimum() if suite is not None and suite.name == "a2-test-v1" else None
             seeds = sorted({r.seed for r in env_recs})
-            rows = score_env(entry, [(h, env_recs)], seeds, optimum, paper_rows=False, progress=progress)
+            pinned = suite.name if suite and env_id in suite.env_ids else ""  # its rows may be pinned
+            rows = score_env(entry, [(h, env_recs)], seeds, optimum, paper_rows=False, progress=progress,
+                             suite_name=pinned)
             lines += _text_rows(env_id, rows, list(entry.scenarios))
     return "\n".join(lines)
 

@@ -232,3 +232,75 @@ def hindsight_rows(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any])
             bounds[(uri, seed)] = None if day is None or day.get("bound") is None else float(day["bound"])
     return [ReservedRow(HINDSIGHT, ROW_NOTES[HINDSIGHT], costs, {}, 0.0),
             ReservedRow(HINDSIGHT_BOUND, ROW_NOTES[HINDSIGHT_BOUND], bounds, {}, 0.0, bound=True)]
+
+
+# ----------------------------------------------------------------------------- pinned reserved rows
+RESERVED_FORMAT = "a2gym-reserved-rows"
+
+
+def _key(uri: str, seed: int) -> str:
+    return f"{uri}|{seed}"
+
+
+def reserved_rows_content(suite_name: str, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Every env's :func:`policy_rows` (with the paper rows) on the suite's default seeds, as JSON content:
+    what ``scripts/build_suite.py`` pins (the scorer's reserved rows, computed once per suite)."""
+    from a2gym.leaderboard.suite import get_suite
+
+    suite = get_suite(suite_name)
+    seeds = suite.seeds()
+    envs: dict[str, Any] = {}
+    for entry in suite.entries:
+        envs[entry.env_id] = {
+            r.name: {"costs": {_key(u, s): c for (u, s), c in sorted(r.costs.items())},
+                     "violations": {_key(u, s): v for (u, s), v in sorted(r.violations.items())}}
+            for r in policy_rows(entry, seeds, progress)}
+    return {"format": RESERVED_FORMAT, "format_version": 1, "suite": suite_name, "seeds": seeds, "envs": envs}
+
+
+def read_pinned_reserved(suite_name: str) -> dict[str, Any] | None:
+    """The suite's pinned reserved-rows file (None when the suite pins none); RecordError if it is missing
+    or does not match the SHA-256 its suite file pins."""
+    from a2gym.leaderboard.suite import reserved_pin
+
+    pin = reserved_pin(suite_name)
+    if pin is None:
+        return None
+    name, sha = pin
+    path = scenario_dir() / name
+    if not path.is_file():
+        raise RecordError(f"reserved-rows file {name} is missing (run scripts/build_suite.py)")
+    data = path.read_bytes()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha:
+        raise RecordError(f"reserved-rows file {name} has SHA-256 {got}, but the suite file pins {sha}: "
+                          "the file was changed")
+    return json.loads(data)
+
+
+def pinned_policy_rows(suite_name: str, entry: SuiteEntry, seeds: list[int], paper_rows: bool = True,
+                       progress: Callable[[int], None] | None = None) -> list[ReservedRow]:
+    """:func:`policy_rows` of ``entry``, read from the suite's pinned file when it holds every (scenario,
+    seed) asked for, else computed (an entry with more seeds than the pinned ones)."""
+    from a2gym.leaderboard.suite import get_suite
+
+    doc = read_pinned_reserved(suite_name)
+    rows = None if doc is None or not set(seeds) <= set(doc["seeds"]) else doc["envs"].get(entry.env_id)
+    if rows is not None:  # they hold only for the suite's own kwargs and scenarios
+        known = get_suite(suite_name)
+        same = entry.env_id in known.env_ids and dict(known.entry(entry.env_id).env_kwargs) == dict(
+            entry.env_kwargs) and set(entry.scenarios) <= set(known.entry(entry.env_id).scenarios)
+        rows = rows if same else None
+    if rows is None:
+        return policy_rows(entry, seeds, progress, paper_rows=paper_rows)
+    out = []
+    for name in _makers(entry.env_id, paper_rows):
+        if name not in rows:
+            raise RecordError(f"the pinned reserved rows of {suite_name} have no {name!r} row for "
+                              f"{entry.env_id}: rerun scripts/build_suite.py")
+        got = rows[name]
+        costs = {(u, s): got["costs"][_key(u, s)] for u in entry.scenarios for s in seeds}
+        viol = {(u, s): got["violations"][_key(u, s)] for u in entry.scenarios for s in seeds
+                if _key(u, s) in got["violations"]}
+        out.append(ReservedRow(name, ROW_NOTES[name], costs, viol, 0.0))
+    return out

@@ -106,7 +106,7 @@ SUITE_DIR = Path(__file__).resolve().parents[1] / "data" / "suites"
 FORMAT = "a2gym-suite"
 FORMAT_VERSION = 1
 _KEYS = {"format", "format_version", "name", "description", "ranked", "default_seeds", "seed_base",
-         "scenarios", "envs", "tiers", "optimum"}
+         "scenarios", "envs", "tiers", "optimum", "reserved"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 
 
@@ -155,9 +155,10 @@ def load_suite_file(path: str | Path) -> tuple[Suite, dict[str, Any]]:
         uris = tuple(f"scenario://{n}" for n in names)
         entries.append(SuiteEntry(e["env_id"], dict(e["env_kwargs"]), uris))
     _need(len({e.env_id for e in entries}) == len(entries), p, "an env is listed twice")
-    opt = doc.get("optimum")
-    _need(opt is None or (isinstance(opt, dict) and set(opt) == {"file", "sha256"}), p,
-          "'optimum' must hold exactly 'file' and 'sha256'")
+    for key in ("optimum", "reserved"):
+        pin = doc.get(key)
+        _need(pin is None or (isinstance(pin, dict) and set(pin) == {"file", "sha256"}), p,
+              f"{key!r} must hold exactly 'file' and 'sha256'")
     suite = Suite(name, tuple(entries), doc["default_seeds"], doc["seed_base"], doc["ranked"])
     return suite, doc
 
@@ -222,6 +223,13 @@ def optimum_pin(name: str = "a2-test-v1") -> tuple[str, str]:
     if opt is None:
         raise RecordError(f"suite {name} has no optimum file")
     return opt["file"], opt["sha256"]
+
+
+def reserved_pin(name: str) -> tuple[str, str] | None:
+    """(reserved-rows file name in ``a2gym/data/scenarios``, its pinned SHA-256) of suite ``name``, or None
+    when the suite pins none (its reserved rows are then computed by every build)."""
+    pin = _FILES[name][1].get("reserved") if name in _FILES else None
+    return None if pin is None else (pin["file"], pin["sha256"])
 
 
 OPTIMUM_FILE, OPTIMUM_SHA256 = optimum_pin()
