@@ -27,6 +27,7 @@ from gymnasium.envs.registration import parse_env_id
 import a2gym
 from a2gym.errors import RecordError
 from a2gym.heuristics import PolicyContext
+from a2gym.leaderboard.closure import Closure, contexts, policy_closure
 from a2gym.leaderboard.entry import EntryHeader
 from a2gym.leaderboard.episode import (
     EpisodeError,
@@ -96,13 +97,25 @@ def evaluate_episode(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str,
 
 
 def evaluate_suite(policy: ResolvedPolicy, suite: Suite, n_seeds: int | None = None,
-                   env_ids: tuple[str, ...] | None = None, skip: frozenset[tuple[str, str, int]] = frozenset()
+                   env_ids: tuple[str, ...] | None = None,
+                   skip: frozenset[tuple[str, str, int]] = frozenset(), closure: Closure | None = None
                    ) -> Iterator[EpisodeRecord]:
-    """Yield the record of every (env, scenario, seed) of ``suite`` not in ``skip``, in suite order."""
+    """Yield the record of every (env, scenario, seed) of ``suite`` not in ``skip``, in suite order (with
+    ``closure``: RecordError as soon as the policy loads a repository file outside it)."""
     pools = new_pools()
     for entry, uri, seed in suite.episodes(n_seeds, env_ids):
         if (entry.env_id, uri, seed) not in skip:
-            yield evaluate_episode(entry.env_id, dict(entry.env_kwargs), uri, seed, policy, pools)
+            rec = evaluate_episode(entry.env_id, dict(entry.env_kwargs), uri, seed, policy, pools)
+            if closure is not None:
+                closure.check_no_new(policy)
+            yield rec
+
+
+def suite_closure(policy: ResolvedPolicy, suite: Suite, n_seeds: int | None = None,
+                  env_ids: tuple[str, ...] | None = None) -> Closure | None:
+    """The files the policy loads, pinned on the first episode of each env of the run (None: built in)."""
+    return policy_closure(policy, contexts(
+        (e.env_id, dict(e.env_kwargs), uri, seed) for e, uri, seed in suite.episodes(n_seeds, env_ids)))
 
 
 def evaluate_seeds(spec: str, entry_env_id: str, env_kwargs: dict[str, Any], scenario_uri: str,
@@ -110,11 +123,15 @@ def evaluate_seeds(spec: str, entry_env_id: str, env_kwargs: dict[str, Any], sce
     """The records of one scenario for every seed, the policy resolved from its spec here (a Ray task)."""
     policy = resolve_policy(spec)
     pools = new_pools()
-    return [evaluate_episode(entry_env_id, env_kwargs, scenario_uri, seed, policy, pools) for seed in seeds]
+    try:
+        return [evaluate_episode(entry_env_id, env_kwargs, scenario_uri, seed, policy, pools)
+                for seed in seeds]
+    finally:
+        policy.close()
 
 
 def make_header(policy: ResolvedPolicy, name: str | None, trained_on_test: bool | None, description: str,
-                suite: Suite | None) -> EntryHeader:
+                suite: Suite | None, closure: Closure | None = None) -> EntryHeader:
     """The entry header; built-in heuristics declare ``trained_on_test=False`` unless told otherwise."""
     if trained_on_test is None:
         if not policy.builtin:
@@ -122,7 +139,8 @@ def make_header(policy: ResolvedPolicy, name: str | None, trained_on_test: bool 
         trained_on_test = False
     header = EntryHeader(name=name or policy.spec, policy=policy.spec, policy_sha256=policy.sha256,
                          trained_on_test=trained_on_test, description=description,
-                         suite=suite.name if suite else None, a2gym_version=a2gym.__version__)
+                         suite=suite.name if suite else None, a2gym_version=a2gym.__version__,
+                         policy_files_sha256=closure.digest if closure else None)
     header.check()
     return header
 
