@@ -75,3 +75,12 @@ def bad_action(obs: Any, info: dict) -> Any:
 def uses_helper(ctx: Any):
     """Plays through a helper module of the repository (part of its pinned closure)."""
     return lb_helper.first_valid
+
+
+def slow_third(ctx: Any):
+    """Honest, but slow on seed 10002 (so a test can interrupt ``eval`` after two finished episodes)."""
+    def policy(obs: Any, info: dict) -> int:
+        if ctx.seed == 10_002:
+            time.sleep(2)
+        return _first(obs, info)
+    return policy
