@@ -32,6 +32,8 @@ from typing import Any
 from a2gym.errors import RecordError
 
 MIN_SEEDS = 5
+MAX_SEEDS = 1000
+"""Most seeds per scenario a run may ask for (``--seeds``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +60,9 @@ class Suite:
         """The evaluation seeds for ``n`` seeds per scenario (default ``default_seeds``, at least
         MIN_SEEDS)."""
         n = self.default_seeds if n is None else n
+        if n > MAX_SEEDS:
+            raise RecordError(f"suite {self.name}: {n} seeds is too many (at most {MAX_SEEDS}, "
+                              "a2gym.leaderboard.suite.MAX_SEEDS)")
         if n < MIN_SEEDS:
             raise RecordError(f"suite {self.name}: {n} seeds is too few (at least {MIN_SEEDS})")
         return [self.seed_base + j for j in range(n)]
