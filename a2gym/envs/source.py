@@ -48,6 +48,11 @@ class ScenarioSource:
         if max_classes is not None and max_classes > MAX_ENV_CLASSES:
             raise ScenarioError(f"max_classes = {max_classes} is above the cap of {MAX_ENV_CLASSES} classes "
                                 "(a2gym.envs.source.MAX_ENV_CLASSES)")
+        if isinstance(scenario, str) and scenario.startswith(GENERATOR_SCHEME):  # refuse before generating
+            asked = GeneratorURI.parse(scenario).kwargs.get("n_classes", 0)
+            if asked > MAX_ENV_CLASSES:
+                raise ScenarioError(f"{scenario!r:.120} asks for {asked} classes, above the cap of "
+                                    f"{MAX_ENV_CLASSES} an env takes (a2gym.envs.source.MAX_ENV_CLASSES)")
         self.first = load_scenario(scenario)
         s = self.first
         self.sizes = (s.n_regions, s.n_models, s.n_data_versions, s.n_instance_types)
