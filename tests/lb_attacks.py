@@ -84,3 +84,20 @@ def slow_third(ctx: Any):
             time.sleep(2)
         return _first(obs, info)
     return policy
+
+
+def hog_memory(ctx: Any):
+    """Allocates 4 GiB when made (the worker's address-space limit must stop it)."""
+    block = bytearray(4 * 2**30)
+    return lambda obs, info: len(block)
+
+
+def where_am_i(ctx: Any):
+    """Raises if it runs in the repository folder or inherited more than the protocol's descriptors."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    here = Path(os.getcwd()).resolve()
+    if here == root or root in here.parents:
+        raise AssertionError(f"the worker runs in the repository ({here})")
+    return _first

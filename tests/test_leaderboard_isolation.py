@@ -182,3 +182,14 @@ def test_scores_use_the_scorers_costs_not_the_recorded_ones(honest: Path, tiny: 
     v = validate_entries([f], rerun=True)
     assert v.problems == []
     assert [r.cost for r in v.entries[str(f)][1]] == [r.cost for r in recs]
+
+
+def test_the_worker_has_a_memory_limit(tiny: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_mod, "MEMORY_LIMIT_BYTES", 2 * 2**30)
+    res = _eval(tmp_path / "m.jsonl", "tests.lb_attacks:hog_memory")
+    assert res.exit_code == 2 and "MemoryError" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_the_worker_runs_outside_the_repository(tiny: None, tmp_path: Path) -> None:
+    res = _eval(tmp_path / "w.jsonl", "tests.lb_attacks:where_am_i")
+    assert res.exit_code == 0, res.output
