@@ -254,10 +254,10 @@ def results_header(name: str, spec: str, sha: str | None, trained_on_test: bool)
     import re
 
     import a2gym
-    from a2gym.leaderboard.entry import RESERVED_NAMES, EntryHeader
+    from a2gym.leaderboard.entry import EntryHeader, is_reserved
 
     clean = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "run"
-    if clean in RESERVED_NAMES:
+    if is_reserved(clean):
         clean = f"{clean}-run"
     return EntryHeader(name=clean, policy=spec[:512], policy_sha256=sha, trained_on_test=trained_on_test,
                        description=f"python -m agents.evaluate ({name})"[:1000], suite=None,

@@ -190,3 +190,51 @@ def test_importing_viz_leaves_matplotlib_backend_alone():
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["svg", "False"]
+
+
+# -- issue 18: numbers that do not fit, sizes past their caps, control characters -------------------------
+
+@pytest.mark.parametrize("cmd", [["scenario", "show"], ["solve"]])
+def test_a_number_that_does_not_fit_a_float_is_one_line(tmp_path, cmd):
+    s = a2gym.load_scenario(SMALL).to_dict()
+    s["epoch_hours"] = 10**400
+    with pytest.raises(ScenarioError, match="does not fit a float"):
+        Scenario.from_dict(s)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"format": "a2gym-scenario", "format_version": 1, "content": s}))
+    line = _one_line_error(CliRunner().invoke(main, [*cmd, str(path)]))
+    assert "epoch_hours" in line and "does not fit a float" in line
+
+
+def test_a_rate_that_would_overflow_the_solvers_is_refused_with_its_cap():
+    s = a2gym.load_scenario(SMALL).to_dict()
+    s["class_rate"] = [1e300] + list(s["class_rate"])[1:]
+    with pytest.raises(ScenarioError, match=r"class_rate holds 1e\+300, beyond the cap of 1e\+06"):
+        Scenario.from_dict(s)
+
+
+def test_sizes_past_their_caps_fail_fast_naming_the_cap():
+    import time
+
+    import gymnasium as gym
+
+    from a2gym.envs.source import MAX_ENV_CLASSES
+
+    t0 = time.monotonic()
+    with pytest.raises(ScenarioError, match=f"cap of {MAX_ENV_CLASSES}"):
+        gym.make("a2gym/Placement-v0", scenario=f"generator://synth-v0/1?classes={10 * MAX_ENV_CLASSES}")
+    with pytest.raises(ValueError, match="cap of 1024"):
+        gym.make("a2gym/GeoServe-v1", max_instances=10**9)
+    assert time.monotonic() - t0 < 30
+    res = CliRunner().invoke(main, ["eval", "--policy", "cheapest", "--seeds", str(10**12), "--out",
+                                    "never.jsonl"])
+    assert "at most 1000" in _one_line_error(res)
+
+
+def test_control_characters_in_names_are_printed_escaped(tmp_path):
+    path = _small(tmp_path, name="evil\x1b[31mRED\x00\u202e", description="d\x1b[2J")
+    for cmd in (["scenario", "show"], ["solve"]):
+        res = CliRunner().invoke(main, [*cmd, str(path)])
+        assert res.exit_code == 0, res.output
+        assert "\x1b" not in res.output and "\x00" not in res.output and "\u202e" not in res.output
+        assert "evil\\x1b[31mRED\\x00\\u202e" in res.output.replace("\\\\", "\\")

@@ -98,6 +98,7 @@ def test_agents_evaluate_and_the_leaderboard_use_the_same_loader(run_dir: Path, 
 
     assert act(obs, info, env) == load_model(run_dir).act(obs, info["action_mask"])
     monkeypatch.setitem(suite_mod.SUITES, "a2-test-v1", TINY)
+    monkeypatch.setattr("a2gym.leaderboard.policy.policy_root", lambda: run_dir.parent)  # "the repository"
     out = tmp_path / "agent.jsonl"
     res = CliRunner().invoke(main, ["eval", "--policy", f"sb3:{run_dir}", "--name", "tiny-agent",
                                     "--trained-on-test", "--out", str(out)])
@@ -109,7 +110,7 @@ def test_agents_evaluate_and_the_leaderboard_use_the_same_loader(run_dir: Path, 
     assert validate_files([out], rerun=True)[1] == []
 
 
-def test_a_model_for_other_spaces_is_refused_by_name(tmp_path: Path) -> None:
+def test_a_model_for_other_spaces_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gymnasium as gym
     from sb3_contrib import MaskablePPO
 
@@ -118,6 +119,10 @@ def test_a_model_for_other_spaces_is_refused_by_name(tmp_path: Path) -> None:
 
     other = gym.make(ENV, scenario="generator://synth-v0/3?classes=6&regions=2&models=2&datas=2&types=1")
     MaskablePPO("MlpPolicy", other, n_steps=16, batch_size=16, seed=0, device="cpu").save(tmp_path / "m.zip")
+    monkeypatch.setattr("a2gym.leaderboard.policy.policy_root", lambda: tmp_path)  # "the repository"
     policy = resolve_policy(f"sb3:{tmp_path / 'm.zip'}")
-    with pytest.raises(RecordError, match="was trained with observation_space"):
-        evaluate_episode(ENV, {}, TINY.entries[0].scenarios[0], 10_000, policy)
+    try:
+        with pytest.raises(RecordError, match="was trained with observation_space"):
+            evaluate_episode(ENV, {}, TINY.entries[0].scenarios[0], 10_000, policy)
+    finally:
+        policy.close()

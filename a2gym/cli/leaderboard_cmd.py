@@ -65,8 +65,6 @@ def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str 
              ray_address: str | None, ray_num_cpus: int | None) -> None:
     """Evaluate a policy on every scenario and seed of a suite; write the entry header and one replay-checked
     record per episode to --out, then print its score (as `a2gym leaderboard score` does)."""
-    from a2gym.leaderboard.build import score_files
-    from a2gym.leaderboard.evaluate import eval_to_file, evaluate_suite, make_header
     from a2gym.leaderboard.policy import resolve_policy
     from a2gym.leaderboard.suite import get_suite
 
@@ -79,12 +77,26 @@ def eval_cmd(spec: str, suite_name: str, seeds: int | None, out: str, name: str 
     if name is None and ":" in spec:
         raise click.UsageError("give the entry a --name ([A-Za-z0-9._-]{1,64})")
     policy = resolve_policy(spec)
-    header = make_header(policy, name, trained_on_test, description, suite)
+    try:
+        _eval(policy, name, trained_on_test, description, suite, seeds, envs, out, mode, ray_args)
+    finally:
+        policy.close()  # the entry's worker process
+
+
+def _eval(policy, name, trained_on_test, description, suite, seeds, envs, out, mode, ray_args  # type: ignore[no-untyped-def]
+          ) -> None:
+    from a2gym.leaderboard.build import score_files
+    from a2gym.leaderboard.evaluate import eval_to_file, evaluate_suite, make_header, suite_closure
+
+    if trained_on_test is None and not policy.builtin:
+        make_header(policy, name, trained_on_test, description, suite)  # the declaration first
+    closure = suite_closure(policy, suite, seeds, envs)
+    header = make_header(policy, name, trained_on_test, description, suite, closure)
     total = len(suite.episodes(seeds, envs))
     with _progress(f"eval {header.name}", "episode", total) as bar:
         if ray_args is None:
             def runner(p, skip):  # type: ignore[no-untyped-def]
-                return evaluate_suite(p, suite, seeds, envs, skip)
+                return evaluate_suite(p, suite, seeds, envs, skip, closure)
         else:
             from a2gym.leaderboard.distributed import evaluate_suite_ray
 
@@ -167,6 +179,17 @@ def score_cmd(files: tuple[str, ...], rerun: bool) -> None:
     with _progress("score", "record") as bar:
         text = score_files(list(files), rerun=rerun, progress=lambda n: bar.update(n))
     click.echo(text)
+
+
+@leaderboard_group.command("pin")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def pin_cmd(files: tuple[str, ...]) -> None:
+    """Re-execute each code entry of FILES (identical actions required) and write into its header the
+    digest of every repository file its policy loads (policy_files_sha256)."""
+    from a2gym.leaderboard.closure import pin_entry
+
+    for f in files:
+        click.echo(f"{f}: policy_files_sha256 {pin_entry(f)}")
 
 
 def register(main: click.Group) -> None:

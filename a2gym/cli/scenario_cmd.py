@@ -14,10 +14,10 @@ import textwrap
 import click
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from a2gym import physics
+from a2gym.cli._text import escape, printable
 from a2gym.costmodel import CostModel, load_scenario
 from a2gym.scenario import Scenario
 
@@ -39,6 +39,7 @@ def _plain(con: Console, text: str, indent: str = "") -> None:
     """Print ``text`` literally (no markup), wrapped to the console width by textwrap."""
     width = max(20, (con.width or 100) - len(indent))
     for para in text.splitlines() or [""]:
+        para = printable(para)
         lines = textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=False) or [""]
         for line in lines:
             con.print(indent + line, markup=False, highlight=False, soft_wrap=True)

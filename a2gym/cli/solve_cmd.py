@@ -8,9 +8,9 @@ import sys
 import click
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from a2gym.cli._text import escape
 from a2gym.costmodel import load_scenario
 from a2gym.solvers import METHODS, RESTRICTIONS, solve
 

@@ -18,6 +18,11 @@ from a2gym.scenario.uri import GENERATOR_SCHEME, GeneratorURI
 SEED_HIGH = 2**31 - 1  # generated seeds are drawn from [0, SEED_HIGH)
 
 
+MAX_ENV_CLASSES = 10_000
+"""Most request classes an env takes (the bundled scenarios have at most 120; an env's set-up is
+quadratic-ish in |R|, 1e5 classes took a minute and 2.9 GB). The generator alone goes to 1e6."""
+
+
 class ScenarioSource:
     """Where an env's scenarios come from.
 
@@ -40,6 +45,14 @@ class ScenarioSource:
             if isinstance(scenario, Scenario) or not self.uri.startswith(GENERATOR_SCHEME):
                 raise ScenarioError(f"resample=True needs a generator:// URI, got scenario={self.uri!r}")
             self._gen = GeneratorURI.parse(self.uri)
+        if max_classes is not None and max_classes > MAX_ENV_CLASSES:
+            raise ScenarioError(f"max_classes = {max_classes} is above the cap of {MAX_ENV_CLASSES} classes "
+                                "(a2gym.envs.source.MAX_ENV_CLASSES)")
+        if isinstance(scenario, str) and scenario.startswith(GENERATOR_SCHEME):  # refuse before generating
+            asked = GeneratorURI.parse(scenario).kwargs.get("n_classes", 0)
+            if asked > MAX_ENV_CLASSES:
+                raise ScenarioError(f"{scenario!r:.120} asks for {asked} classes, above the cap of "
+                                    f"{MAX_ENV_CLASSES} an env takes (a2gym.envs.source.MAX_ENV_CLASSES)")
         self.first = load_scenario(scenario)
         s = self.first
         self.sizes = (s.n_regions, s.n_models, s.n_data_versions, s.n_instance_types)
@@ -74,6 +87,9 @@ class ScenarioSource:
                     f"scenario {s.name!r} has {have} {name}, but this env's spaces were built "
                     f"for {want}; make a new env for it"
                 )
+        if s.n_classes > MAX_ENV_CLASSES:
+            raise ScenarioError(f"scenario {s.name!r} has {s.n_classes} classes, above the cap of "
+                                f"{MAX_ENV_CLASSES} an env takes (a2gym.envs.source.MAX_ENV_CLASSES)")
         if s.n_classes > self.max_classes:
             raise ScenarioError(
                 f"scenario {s.name!r} has {s.n_classes} classes > max_classes = {self.max_classes}"

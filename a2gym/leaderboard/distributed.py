@@ -105,7 +105,7 @@ def evaluate_suite_ray(
     Yields the same records in the same (suite) order; the spec is resolved here first, so a bad one
     fails before any task starts.
     """
-    resolve_policy(spec)
+    resolve_policy(spec).close()  # (its worker process: each task starts its own)
     episodes = [ep for ep in suite.episodes(n_seeds, env_ids) if (ep[0].env_id, ep[1], ep[2]) not in skip]
     groups = itertools.groupby(episodes, key=lambda ep: (ep[0], ep[1]))
     with ray_session(address, num_cpus) as ray:

@@ -164,8 +164,9 @@ def _check_types(d: dict[str, Any]) -> None:
         need(name, _is_nat(d[name]) and d[name] < 2**63, "a non-negative integer")
     need("env_kwargs", isinstance(d["env_kwargs"], dict) and _small_json(d["env_kwargs"]),
          f"an object of at most {MAX_KEYS} small JSON values")
-    for name in ("cost", "return", "wall_time_s"):
+    for name in ("cost", "return"):
         need(name, _is_num(d[name]), "a finite number")
+    need("wall_time_s", _is_num(d["wall_time_s"]) and d["wall_time_s"] >= 0, "a finite number >= 0 [s]")
     need("cost_breakdown", isinstance(d["cost_breakdown"], dict) and len(d["cost_breakdown"]) <= MAX_KEYS
          and all(isinstance(k, str) and len(k) <= 64 and _is_num(v) for k, v in d["cost_breakdown"].items()),
          "an object of finite numbers")

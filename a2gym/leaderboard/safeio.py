@@ -72,10 +72,15 @@ def loads_strict(text: str) -> Any:
 def exclusive_lock(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Hold the writer's lock of ``target`` (the file ``.<name>.lock`` beside it) for the block.
 
-    The lock file is created with ``O_EXCL`` and holds the writer's pid; a second writer gets a
-    RecordError naming the holder. A lock left by a process that no longer exists is taken over. Also
-    checks up front that the folder exists and is writable, so a command fails before its work, not after.
+    The lock is an ``flock`` on that file (which holds the writer's pid, for people): a second writer
+    gets a RecordError; the kernel releases it when the holder dies, however (``kill -9`` included), so a
+    stale lock file is simply taken over, and taking it over is safe (after locking, the file must still
+    be the one at the path, else the lock is retried). The file is removed when the block ends (also
+    on an exception, Ctrl-C, or SIGTERM where the caller turns it into one). Also checks up front that
+    the folder exists and is writable, so a command fails before its work, not after.
     """
+    import fcntl
+
     t = Path(target)
     folder = t.parent if str(t.parent) else Path(".")
     if not folder.is_dir():
@@ -83,37 +88,29 @@ def exclusive_lock(target: str | os.PathLike[str]) -> Iterator[Path]:
     if t.exists() and not t.is_file():
         raise RecordError(f"output {t} exists and is not a regular file")
     lock = folder / f".{t.name}.lock"
-    for _ in range(2):
+    for _ in range(20):
         try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            break
-        except FileExistsError:
-            if _holder_alive(lock):
-                raise RecordError(f"another writer holds {t} (lock {lock}); wait for it to finish") from None
-            lock.unlink(missing_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as e:
             raise RecordError(f"cannot write in {folder}: {e.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RecordError(f"another writer holds {t} (lock {lock}); wait for it to finish") from None
+        try:
+            same = os.stat(lock, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed it between our open and flock: try the new file
     else:
         raise RecordError(f"cannot take the lock {lock}")
     try:
+        os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
         yield lock
     finally:
         lock.unlink(missing_ok=True)
-
-
-def _holder_alive(lock: Path) -> bool:
-    try:
-        pid = int(lock.read_text(encoding="utf-8").strip() or "0")
-    except (OSError, ValueError):
-        return True  # being written right now, or unreadable: assume held
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        os.close(fd)

@@ -30,7 +30,7 @@ from gymnasium.envs.registration import parse_env_id
 
 from a2gym.errors import A2GymError, RecordError
 from a2gym.leaderboard.entry import EntryHeader
-from a2gym.leaderboard.episode import ScenarioPool, bundled_name, manifest, replay
+from a2gym.leaderboard.episode import Outcome, ScenarioPool, bundled_name, manifest, replay
 from a2gym.leaderboard.record import EpisodeRecord, read_results
 from a2gym.leaderboard.suite import SUITES
 
@@ -98,10 +98,16 @@ def _replayable(rec: EpisodeRecord, pins: dict[str, str]) -> bool:
     return registered and rec.scenario_uri.startswith("scenario://") and name in pins
 
 
-def replay_problems(rec: EpisodeRecord, pool: ScenarioPool | None = None) -> list[str]:
-    """Replay the record's actions in a new env and list every outcome field that differs."""
+def replay_problems(rec: EpisodeRecord, pool: ScenarioPool | None = None,
+                    outcomes: list[Outcome | None] | None = None) -> list[str]:
+    """Replay the record's actions in a new env and list every outcome field that differs (the replayed
+    outcome, or None, is appended to ``outcomes``)."""
+    if outcomes is not None:
+        outcomes.append(None)
     try:
         rep = replay(rec.env_id, rec.scenario_uri, rec.env_kwargs, rec.seed, rec.actions, pool)
+        if outcomes is not None:
+            outcomes[-1] = rep
     except A2GymError as e:
         return [f"replay failed: {e}"]
     except Exception as e:  # noqa: BLE001  (an env crash on tampered input is a rejection, not a crash of validate)
@@ -128,11 +134,13 @@ Replayer = Callable[[list[EpisodeRecord]], Iterator[list[str]]]
 """Replays records and yields each one's :func:`replay_problems`, in the order given (lazily or not)."""
 
 
-def replay_each(recs: list[EpisodeRecord]) -> Iterator[list[str]]:
-    """The sequential :data:`Replayer`: one scenario object per URI serves every replay (no policy runs)."""
+def replay_each(recs: list[EpisodeRecord], outcomes: list[Outcome | None] | None = None
+                ) -> Iterator[list[str]]:
+    """The sequential :data:`Replayer`: one scenario object per URI serves every replay (no policy runs);
+    each replayed outcome is appended to ``outcomes`` if given."""
     pool = ScenarioPool()
     for rec in recs:
-        yield replay_problems(rec, pool)
+        yield replay_problems(rec, pool, outcomes)
 
 
 @dataclasses.dataclass
@@ -186,6 +194,15 @@ def _check_files(paths: Iterable[str | os.PathLike[str]], pins: dict[str, str]) 
     return items
 
 
+def _rescored(rec: EpisodeRecord, out: Outcome | None) -> EpisodeRecord:
+    """The record with its outcome fields as the scorer computed them (re-executed, else replayed): the
+    board scores those; a recorded cost is only compared with them."""
+    if out is None:
+        return rec
+    return dataclasses.replace(rec, cost=out.cost, cost_breakdown=dict(out.cost_breakdown),
+                               return_=out.return_, violations=out.violations)
+
+
 Rerunner = Callable[[EntryHeader, list[EpisodeRecord]], Iterator[list[str]]]
 """Re-executes an entry's policy on its records; yields each record's problems, in order."""
 
@@ -211,8 +228,14 @@ def validate_entries(paths: Iterable[str | os.PathLike[str]], progress: Callable
     """:func:`validate_files`, keeping each valid file's header and records."""
     paths = [str(p) for p in paths]
     items = _check_files(paths, manifest())
-    replays = replayer([it.rec for it in items if isinstance(it, _Checked) and it.replayable])
+    to_replay = [it for it in items if isinstance(it, _Checked) and it.replayable]
+    replayed: list[Outcome | None] = []
+    if replayer is replay_each:
+        replays = replay_each([it.rec for it in to_replay], replayed)
+    else:
+        replays = replayer([it.rec for it in to_replay])
     rerun_found: dict[str, list[str]] = {}
+    scored: dict[str, Outcome] = {}
     if rerun:
         from a2gym.leaderboard.rerun import rerun_problems
 
@@ -221,12 +244,16 @@ def validate_entries(paths: Iterable[str | os.PathLike[str]], progress: Callable
             if isinstance(it, _Checked) and not it.found and it.replayable:
                 by_file.setdefault(it.where.rsplit(":", 1)[0], []).append(it)
         for path, its in by_file.items():
-            for it, found in zip(its, rerun_problems(path, its[0].header, [i.rec for i in its]), strict=True):
+            again: dict[int, Outcome] = {}
+            for it, found in zip(its, rerun_problems(path, its[0].header, [i.rec for i in its], again),
+                                 strict=True):
                 rerun_found[it.where] = found
+            scored.update({its[j].where: out for j, out in again.items()})
     problems: list[str] = []
     bad_files: set[str] = set()
     good: dict[str, list[EpisodeRecord]] = {}
     headers: dict[str, EntryHeader] = {}
+    n_replayed = 0
     for it in items:
         if isinstance(it, str):
             problems.append(it)
@@ -235,10 +262,17 @@ def validate_entries(paths: Iterable[str | os.PathLike[str]], progress: Callable
         path = it.where.rsplit(":", 1)[0]
         headers[path] = it.header
         found = it.found + (next(replays) if it.replayable else []) + rerun_found.get(it.where, [])
+        if it.replayable and replayed:
+            # the replay of the actions (which the re-execution chose, identically) in the scorer's env;
+            # the re-executed episode's own outcome where there is no replay
+            rep = replayed[n_replayed]
+            n_replayed += 1
+            if rep is not None:
+                scored[it.where] = rep
         problems += [f"{it.where}: {p}" for p in found]
         if found:
             bad_files.add(path)
-        good.setdefault(path, []).append(it.rec)
+        good.setdefault(path, []).append(_rescored(it.rec, scored.get(it.where)))
         if progress:
             progress(1)
     problems = [p for p in problems if p]

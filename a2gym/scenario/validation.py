@@ -100,6 +100,23 @@ def from_jsonable(name: str, value: Any, kind: str, allow_nan: bool) -> np.ndarr
 
 
 
+MAX_MAGNITUDE = 1e12
+"""Largest absolute value of any number in a scenario (bytes, prices, times): larger ones overflow the
+solvers' arithmetic."""
+MAX_CLASS_RATE = 1e6
+"""Largest class rate [req/s] (the bundled scenarios' largest is about 230)."""
+
+
+def _check_magnitude(name: str, arr: np.ndarray) -> None:
+    rate = name == "class_rate"
+    cap, what = (MAX_CLASS_RATE, "MAX_CLASS_RATE") if rate else (MAX_MAGNITUDE, "MAX_MAGNITUDE")
+    flat = arr.ravel()
+    big = np.flatnonzero(np.isfinite(flat) & (np.abs(flat) > cap))
+    if big.size:
+        raise ScenarioError(f"{name} holds {flat[big[0]]:.3g}, beyond the cap of {cap:.0e} "
+                            f"(a2gym.scenario.validation.{what})")
+
+
 def validate_and_freeze(s: Scenario) -> None:
     """Check every field of ``s`` and freeze it in place (tuples, read-only arrays, a read-only mapping)."""
     _check_text(s)
@@ -170,6 +187,8 @@ def _freeze_arrays(s: Scenario, sizes: dict[str, int]) -> None:
             dims = " x ".join(f"{x}={sizes[x]}" for x in shape_syms)
             raise ScenarioError(f"{a} has shape {arr.shape}, expected {want} ({dims})")
         _check_rule(a, arr, rule, kind)
+        if kind == "f":
+            _check_magnitude(a, arr)
         arr.setflags(write=False)
         _set(s, a, arr)
 
@@ -204,7 +223,12 @@ def _freeze_scalars(s: Scenario) -> None:
             continue
         if not is_real(v):
             raise ScenarioError(f"{sc} must be a number, got {v!r:.80}")
-        v = float(v)
+        try:
+            v = float(v)
+        except OverflowError:
+            raise ScenarioError(f"{sc} = {str(v)[:20]}… ({len(str(v))} digits) does not fit a float"
+                                ) from None
+        _check_magnitude(sc, np.array([v]))
         ok = math.isfinite(v) and {"pos": v > 0, "nonneg": v >= 0, "unit_pos": 0 < v <= 1}[rule]
         if not ok:
             need = {"pos": "> 0", "nonneg": ">= 0", "unit_pos": "in (0, 1]"}[rule]

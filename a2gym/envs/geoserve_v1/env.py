@@ -32,6 +32,10 @@ def _check_number(name: str, value: Any, positive: bool) -> float:
     return float(value)
 
 
+MAX_INSTANCES_CAP = 1024
+"""Largest ``max_instances``: the action mask holds |I|·(max_instances + 1) booleans."""
+
+
 def _check_int(name: str, value: Any, low: int) -> int:
     if not (is_int(value) and value >= low):
         raise ValueError(f"{name} = {value!r} must be an integer >= {low}")
@@ -207,6 +211,9 @@ class GeoServeCapacityEnv(A2Env):
         gran = _check_number("billing_granularity_s", billing_granularity_s, True)
         minimum = _check_number("billing_minimum_s", billing_minimum_s, False)
         self.max_instances = _check_int("max_instances", max_instances, 1)
+        if self.max_instances > MAX_INSTANCES_CAP:
+            raise ValueError(f"max_instances = {self.max_instances} is above the cap of {MAX_INSTANCES_CAP} "
+                             "(a2gym.envs.geoserve_v1.env.MAX_INSTANCES_CAP)")
         if normaliser not in NORMALISERS:
             known = ", ".join(map(repr, NORMALISERS))
             raise ValueError(f"normaliser = {normaliser!r} must be one of {known}")
