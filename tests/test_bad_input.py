@@ -224,7 +224,7 @@ def test_sizes_past_their_caps_fail_fast_naming_the_cap():
     with pytest.raises(ScenarioError, match=f"cap of {MAX_ENV_CLASSES}"):
         gym.make("a2gym/Placement-v0", scenario=f"generator://synth-v0/1?classes={10 * MAX_ENV_CLASSES}")
     with pytest.raises(ValueError, match="cap of 1024"):
-        gym.make("a2gym/GeoServe-v1", max_instances=10**9)
+        gym.make("a2gym/GeoServeCapacity-v0", max_instances=10**9)
     assert time.monotonic() - t0 < 30
     res = CliRunner().invoke(main, ["eval", "--policy", "cheapest", "--seeds", str(10**12), "--out",
                                     "never.jsonl"])

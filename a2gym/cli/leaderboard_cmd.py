@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +38,40 @@ def _ray_args(use_ray: bool, address: str | None, num_cpus: int | None) -> dict[
     return {"address": address, "num_cpus": num_cpus}
 
 
-def _progress(desc: str, unit: str, total: int | None = None) -> tqdm:
-    return tqdm(desc=desc, total=total, unit=unit, file=sys.stderr, leave=False, disable=None)
+class _LineProgress:
+    """Progress for a stderr that is not a terminal (CI logs, pipes): one plain line at most every
+    ``every`` seconds and one at the end, instead of tqdm's carriage returns or silence."""
+
+    def __init__(self, desc: str, unit: str, total: int | None, every: float = 15.0) -> None:
+        self.desc, self.unit, self.total, self.every = desc, unit, total, every
+        self.n, self.t0 = 0, time.monotonic()
+        self.last = self.t0
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self._line()
+
+    def _line(self) -> None:
+        of = f"/{self.total}" if self.total else ""
+        print(f"{self.desc}: {self.n}{of} {self.unit}s, {time.monotonic() - self.t0:.0f} s", file=sys.stderr,
+              flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.n:
+            self._line()
+
+
+def _progress(desc: str, unit: str, total: int | None = None) -> tqdm | _LineProgress:
+    """A tqdm bar on a terminal, else :class:`_LineProgress` (so CI logs show that a long check moves)."""
+    if not sys.stderr.isatty():
+        return _LineProgress(desc, unit, total)
+    return tqdm(desc=desc, total=total, unit=unit, file=sys.stderr, leave=False)
 
 
 @click.command("eval")
