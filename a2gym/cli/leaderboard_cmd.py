@@ -219,7 +219,7 @@ def score_cmd(files: tuple[str, ...], rerun: bool) -> None:
 def pin_cmd(files: tuple[str, ...]) -> None:
     """Re-execute each code entry of FILES (identical actions required) and write into its header the
     digest of every repository file its policy loads (policy_files_sha256)."""
-    from a2gym.leaderboard.closure import pin_entry
+    from a2gym.leaderboard.rerun import pin_entry
 
     for f in files:
         click.echo(f"{f}: policy_files_sha256 {pin_entry(f)}")

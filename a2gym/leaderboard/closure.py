@@ -17,7 +17,6 @@ and writes the digest into its header.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,36 +72,3 @@ def policy_closure(policy: ResolvedPolicy, ctxs: list[PolicyContext]) -> Closure
             raise RecordError(f"making the policy for {ctx.env_id} seed {ctx.seed} failed: {e}") from None
     files = frozenset(policy.loaded_files())
     return Closure(files, closure_digest(files))
-
-
-def pin_entry(path: str | os.PathLike[str]) -> str:
-    """Re-execute the entry of results file ``path`` (identical actions required) and write its closure
-    digest into its header (atomically); returns the digest. RecordError if a record does not re-run."""
-    from a2gym.leaderboard.evaluate import new_pools, run_policy
-    from a2gym.leaderboard.policy import resolve_policy
-    from a2gym.leaderboard.record import read_records, write_records
-    from a2gym.leaderboard.rerun import first_difference
-
-    header, records = read_records(path)
-    if not records:
-        raise RecordError(f"{path}: no records to re-execute")
-    policy = resolve_policy(header.policy)
-    try:
-        if policy.sha256 != header.policy_sha256:
-            raise RecordError(f"{path}: policy {header.policy!r} has SHA-256 {policy.sha256}, the header "
-                              f"pins {header.policy_sha256}")
-        closure = policy_closure(policy, contexts(
-            (r.env_id, r.env_kwargs, r.scenario_uri, r.seed) for r in records))
-        if closure is None:
-            raise RecordError(f"{path}: policy {header.policy!r} is built in; it pins no files")
-        pools = new_pools()
-        for n, rec in enumerate(records, start=2):
-            again = run_policy(rec.env_id, rec.env_kwargs, rec.scenario_uri, rec.seed, policy, pools)
-            diff = first_difference(rec.actions, again.actions)
-            if diff:
-                raise RecordError(f"{path}:{n}: {diff}")
-            closure.check_no_new(policy)
-    finally:
-        policy.close()
-    write_records(path, dataclasses.replace(header, policy_files_sha256=closure.digest), records)
-    return closure.digest

@@ -10,6 +10,8 @@ validation runs anyway).
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Iterator
 
 from a2gym.errors import RecordError
@@ -83,3 +85,33 @@ def rerun_problems(path: str, header: EntryHeader, records: list[EpisodeRecord],
             yield [diff] if diff else []
     finally:
         policy.close()
+
+
+def pin_entry(path: str | os.PathLike[str]) -> str:
+    """Re-execute the entry of results file ``path`` (identical actions required) and write its closure
+    digest into its header (atomically); returns the digest. RecordError if a record does not re-run."""
+    from a2gym.leaderboard.record import read_records, write_records
+
+    header, records = read_records(path)
+    if not records:
+        raise RecordError(f"{path}: no records to re-execute")
+    policy = resolve_policy(header.policy)
+    try:
+        if policy.sha256 != header.policy_sha256:
+            raise RecordError(f"{path}: policy {header.policy!r} has SHA-256 {policy.sha256}, the header "
+                              f"pins {header.policy_sha256}")
+        closure = policy_closure(policy, contexts(
+            (r.env_id, r.env_kwargs, r.scenario_uri, r.seed) for r in records))
+        if closure is None:
+            raise RecordError(f"{path}: policy {header.policy!r} is built in; it pins no files")
+        pools = new_pools()
+        for n, rec in enumerate(records, start=2):
+            again = run_policy(rec.env_id, rec.env_kwargs, rec.scenario_uri, rec.seed, policy, pools)
+            diff = first_difference(rec.actions, again.actions)
+            if diff:
+                raise RecordError(f"{path}:{n}: {diff}")
+            closure.check_no_new(policy)
+    finally:
+        policy.close()
+    write_records(path, dataclasses.replace(header, policy_files_sha256=closure.digest), records)
+    return closure.digest

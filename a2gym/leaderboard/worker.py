@@ -1,7 +1,7 @@
 """Entry code runs in a worker process of its own, never inside the scorer.
 
 Every policy that is not a built-in heuristic (``MODULE:OBJECT``, ``FILE.py:OBJECT``, ``sb3:…``) is
-loaded by ``python -m a2gym.leaderboard.worker``, started fresh per resolved policy (one per entry).
+loaded by ``python -m a2gym.leaderboard.worker_main``, started fresh per resolved policy (one per entry).
 The scorer (:class:`Worker`) sends it, over a pipe, only what a policy may see: the spec to load, then
 per episode the context (env id and kwargs, the spaces, a copy of the scenario, the seed), then per
 step ``(obs, info)``; the worker answers with the action as JSON. The scorer never unpickles anything
@@ -108,7 +108,8 @@ class Worker:
                    HOME=self._dir, TMPDIR=self._dir, MPLBACKEND="Agg", PYTHONNOUSERSITE="1")
         work = os.path.join(self._dir, "cwd")
         os.mkdir(work)
-        cmd = [*isolation_prefix(), sys.executable, "-m", "a2gym.leaderboard.worker", str(MEMORY_LIMIT_BYTES)]
+        child = "a2gym.leaderboard.worker_main"
+        cmd = [*isolation_prefix(), sys.executable, "-m", child, str(MEMORY_LIMIT_BYTES)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
                                      cwd=work, env=env, close_fds=True, start_new_session=True)
         atexit.register(self.close)
@@ -265,112 +266,4 @@ def closure_digest(files: Iterable[str], root: Path | None = None) -> str:
     return h.hexdigest()
 
 
-# -- the worker's side -----------------------------------------------------------------------------------
 
-class _FileLog:
-    """Repository files opened or imported in this process (the a2gym package and installed packages
-    are the scorer's and are left out)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.opened: set[str] = set()
-        skip = [root / "a2gym"]
-        for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
-            skip.append(Path(p).resolve())
-        self.skip = [str(s) + os.sep for s in skip]
-
-    def hook(self, event: str, args: tuple) -> None:
-        if event == "open" and args and isinstance(args[0], str | bytes | os.PathLike):
-            with contextlib.suppress(TypeError, ValueError):
-                self.opened.add(os.fsdecode(args[0]))
-
-    def rel(self, path: str) -> str | None:
-        try:
-            p = Path(os.path.abspath(path))
-        except (TypeError, ValueError):
-            return None
-        if p.parent.name == "__pycache__" and p.suffix == ".pyc":
-            p = p.parent.parent / (p.name.split(".", 1)[0] + ".py")
-        s = str(p)
-        if any(s.startswith(k) for k in self.skip) or "site-packages" in p.parts:
-            return None
-        try:
-            return p.relative_to(self.root).as_posix()
-        except ValueError:
-            return None
-
-    def files(self) -> list[str]:
-        paths = set(self.opened)
-        for m in list(sys.modules.values()):
-            f = getattr(m, "__file__", None)
-            if isinstance(f, str):
-                paths.add(f)
-        out = {r for r in (self.rel(p) for p in paths) if r is not None}
-        return sorted(r for r in out if (self.root / r).is_file())
-
-
-def _serve(memory_limit: int) -> None:  # pragma: no cover  (runs in the worker process)
-    import resource
-
-    out = os.fdopen(os.dup(1), "wb")
-    inp = os.fdopen(os.dup(0), "rb")
-    os.dup2(2, 1)  # whatever the policy prints goes to the log, not into the protocol
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    sys.stdout = sys.stderr
-    for lim, value in ((resource.RLIMIT_AS, memory_limit), (resource.RLIMIT_CORE, 0)):
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(lim, (value, value))
-    root = Path(os.environ["PYTHONPATH"]).resolve()
-    log = _FileLog(root)
-    sys.addaudithook(log.hook)
-
-    def send(obj: dict[str, Any]) -> None:
-        data = json.dumps(obj).encode()
-        out.write(_HEAD.pack(len(data)) + data)
-        out.flush()
-
-    def receive() -> tuple | None:
-        head = inp.read(_HEAD.size)
-        if len(head) < _HEAD.size:
-            return None
-        (n,) = _HEAD.unpack(head)
-        return pickle.loads(inp.read(n))  # from the scorer, which is trusted
-
-    from a2gym.leaderboard.episode import to_jsonable
-
-    factory = policy = space = None
-    while True:
-        msg = receive()
-        if msg is None or msg[0] == "bye":
-            return
-        try:
-            if msg[0] == "load":
-                from a2gym.leaderboard.policy import load_in_worker
-
-                factory = load_in_worker(msg[1], msg[2], msg[3])
-                send({"ok": True})
-            elif msg[0] == "make":
-                from a2gym.heuristics import PolicyContext
-                from a2gym.scenario import Scenario
-
-                _, env_id, kwargs, obs_space, space, scn, seed = msg
-                ctx = PolicyContext(env_id, kwargs, obs_space, space, Scenario.from_dict(scn), seed)
-                policy = factory(ctx)
-                send({"ok": True})
-            elif msg[0] == "act":
-                send({"ok": True, "action": to_jsonable(policy(msg[1], msg[2]), space)})
-            elif msg[0] == "files":
-                send({"ok": True, "files": log.files()})
-            else:
-                send({"error": f"unknown message {msg[0]!r}"})
-        except BaseException as e:  # noqa: BLE001  (SystemExit, KeyboardInterrupt: the entry's failure, named)
-            if isinstance(e, RecordError):
-                send({"error": str(e), "plain": True})
-            else:
-                send({"error": f"{type(e).__name__}: {e}"})
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _serve(int(sys.argv[1]))
