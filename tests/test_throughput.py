@@ -43,3 +43,34 @@ def test_placement_incremental_costs_and_batched_finish_equal_the_full_recost(ur
         assert batch.costs.tobytes() == ref.costs.tobytes()
         assert np.array_equal(batch.done, ref.done) and np.array_equal(batch.masks(), ref.masks())
     assert finished >= n
+
+
+@pytest.mark.parametrize("uri", URIS)
+def test_scheduling_single_env_scalar_path_equals_the_batch_path(uri):
+    """``assign_one`` / ``observe_one`` (the single env) give the bits of ``assign`` / ``observe``."""
+    import gymnasium as gym
+
+    from a2gym.envs.scheduling import SchedulingBatch
+
+    env = gym.make("a2gym/Scheduling-v0", scenario=uri).unwrapped
+    rng = np.random.default_rng(1)
+    for ep in range(3):
+        obs, info = env.reset(seed=ep)
+        ref = SchedulingBatch(env.tables, 1)
+        zero = np.zeros(1, dtype=np.int64)
+        assert obs.tobytes() == ref.observe(env.reference_cost)[0].tobytes()
+        while True:
+            m = info["action_mask"]
+            assert np.array_equal(m, ref.masks()[0])
+            a = int(np.argmax(rng.random(m.shape) * m))
+            obs, _, term, _, info = env.step(a)
+            ref.assign(zero, np.array([a]))
+            if term:
+                ref.finish(0)
+            assert env.batch.costs.tobytes() == ref.costs.tobytes()
+            assert [info[k] for k in ("cost", "compute", "bandwidth", "deployment")] == ref.costs[0].tolist()
+            assert obs.tobytes() == ref.observe(env.reference_cost)[0].tobytes()
+            for name in ("load", "inst", "facility", "data", "step_no"):
+                assert np.array_equal(getattr(env.batch, name), getattr(ref, name))
+            if term:
+                break
