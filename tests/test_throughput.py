@@ -74,3 +74,28 @@ def test_scheduling_single_env_scalar_path_equals_the_batch_path(uri):
                 assert np.array_equal(getattr(env.batch, name), getattr(ref, name))
             if term:
                 break
+
+
+@pytest.mark.parametrize("uri", URIS)
+def test_assignment_costs_equal_evaluate_of_materialise_row_by_row(uri):
+    from a2gym.costmodel import CostModel
+
+    cm = CostModel.of(load_scenario(uri))
+    R, n_fac = cm.C.shape
+    rng = np.random.default_rng(2)
+    fac = np.empty((300, R), dtype=np.int64)
+    for j in range(300):  # feasible facilities, from few distinct ones (many shared) to many
+        width = 1 + j % 12
+        for r in range(R):
+            ok = np.flatnonzero(cm.fac_feasible[r])
+            fac[j, r] = ok[rng.integers(min(width, ok.size))] if j % 2 else rng.choice(ok)
+    data = np.where(rng.random(fac.shape) < 0.5, cm.dstar[np.arange(R), fac], -1)
+    for r in range(R):  # a random feasible data version at each chosen facility, half the time
+        for j in np.flatnonzero(data[:, r] < 0):
+            k, m, h = (int(v) for v in cm.scenario.facility_parts(int(fac[j, r])))
+            data[j, r] = rng.choice(np.flatnonzero(cm.feasible[r, k, m, :, h]))
+    for d in (None, data):
+        got = cm.assignment_costs(fac, d)
+        for j in range(len(fac)):
+            ev = cm.evaluate(cm.materialise(fac[j], None if d is None else d[j]), check=False)
+            assert got[j].tolist() == [ev.total, ev.compute, ev.bandwidth, ev.deployment]

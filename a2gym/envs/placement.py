@@ -56,13 +56,6 @@ class PlacementTables:
         bw = np.hstack([np.where(cm.fac_feasible, cm.bw_star, 0.0), pad])
         busy = np.hstack([np.where(cm.fac_feasible, cm.busy_star, 0.0), pad])
         self.bw_flat, self.busy_flat = bw.ravel(), busy.ravel()
-        # busy instances as CostModel.materialise computes them (λ_r · (τ/1000), not CostModel.busy's
-        # (λ_r·τ)/1000): the batched episode end sums these, so its dollars are evaluate's bits
-        ds = np.maximum(cm.dstar, 0)
-        tau = scenario.service_time_ms[cm.fac_model[None, :], ds, cm.fac_type[None, :]] / 1000.0
-        busy_eval = np.hstack([np.where(cm.fac_feasible, scenario.class_rate[:, None] * tau, 0.0), pad])
-        self.busy_eval_flat = busy_eval.ravel()
-        self.row_offset = np.arange(R) * (n_fac + 1)  # start of each class's row in the *_flat arrays
         self.price = np.where(np.isfinite(cm.fac_price_epoch), cm.fac_price_epoch, 0.0)
         self.deploy = cm.deploy
         self.rho = scenario.target_utilisation
@@ -351,37 +344,9 @@ class PlacementBatch:
         return ev
 
     def finish_batch(self, es: np.ndarray) -> None:
-        """STOP in episodes ``es`` (every class served), without violations: the costs of :meth:`finish`
-        for all of them at once.
-
-        ``CostModel.materialise`` + ``evaluate`` batched with the same arithmetic: the load of each
-        facility is ``bincount`` of materialise's busy instances in class order, n = max(1, ⌈x/ρ⌉) where
-        used, compute = Σ_i where(n > 0, n·price, 0) and bandwidth = Σ_r bw over rows of fixed length
-        (``np.add.reduce`` of a row gives ``np.sum``'s bits), and deployment = Σ g over the used facilities
-        only (``np.sum(deploy[n > 0])``), summed per group of episodes with the same number of used
-        facilities so each row holds exactly the elements ``evaluate`` sums.
-        """
-        t = self.t
-        n_fac = t.n_facilities
-        nb = len(es)
-        assign = self.assign[es]                                   # [nb, R], every class served
-        key = (assign + (np.arange(nb) * n_fac)[:, None]).ravel()
-        busy = t.busy_eval_flat[t.row_offset[None, :] + assign].ravel()
-        x = np.bincount(key, busy, nb * n_fac).reshape(nb, n_fac)
-        used = np.bincount(key, None, nb * n_fac).reshape(nb, n_fac) > 0
-        n = np.where(used, np.maximum(1, instances_needed(x, t.rho)), 0)
-        is_open = n > 0
-        compute = np.add.reduce(np.where(is_open, n * t.price, 0.0), 1)
-        bandwidth = np.add.reduce(self.bw_cls[es], 1)
-        deployment = np.empty(nb)
-        n_open = is_open.sum(axis=1)
-        for k in np.unique(n_open):                                # a few distinct counts, not episodes
-            rows = np.flatnonzero(n_open == k)
-            deploy = np.broadcast_to(t.deploy, (rows.size, n_fac))[is_open[rows]]
-            deployment[rows] = np.add.reduce(deploy.reshape(rows.size, int(k)), 1)
-        c = self.costs
-        c[es, 0] = compute + bandwidth + deployment
-        c[es, 1], c[es, 2], c[es, 3] = compute, bandwidth, deployment
+        """STOP in episodes ``es`` (every class served), without violations: :meth:`finish`'s costs for all
+        of them at once (``CostModel.assignment_costs``, the batched ``evaluate(materialise(·))``)."""
+        self.costs[es] = self.t.cm.assignment_costs(self.assign[es])
         self.done[es] = True
 
     def plan(self, e: int) -> Plan:

@@ -111,9 +111,12 @@ class SchedulingBatch:
         self.costs = np.zeros((n, 4))  # total, compute, bandwidth, deployment [$/epoch]
         self.done = np.zeros(n, dtype=bool)
         self._all = np.arange(n)
+        # the observed open flags and spare capacities [N, 2I] (float32, as observed) and the open flags,
+        # kept by assign for the one facility per episode whose load changes
+        self.open_spare = np.zeros((n, 2 * n_fac), dtype=np.float32)
+        self.is_open = np.zeros((n, n_fac), dtype=bool)
         if n == 1:  # the single env: Python mirrors of episode 0 for assign_one / observe_one
-            self._open_spare = np.zeros(2 * n_fac, dtype=np.float32)  # observed open flags, spare capacity
-            self._is_open = np.zeros(n_fac, dtype=bool)
+            self._open_spare, self._is_open = self.open_spare[0], self.is_open[0]
             self._rows_scale: float | None = None
         self.reset(self._all)
 
@@ -125,14 +128,14 @@ class SchedulingBatch:
         self.data[b] = -1
         self.costs[b] = 0.0
         self.done[b] = False
+        self.open_spare[b] = 0.0
+        self.is_open[b] = False
         if self.n == 1:
             n_fac = self.t.n_facilities
             self._step = 0
             self._load = [0.0] * n_fac
             self._inst = [0] * n_fac
             self.py_costs = (0.0, 0.0, 0.0, 0.0)   # = costs[0] as Python floats
-            self._open_spare.fill(0.0)
-            self._is_open.fill(False)
 
     def current(self) -> np.ndarray:
         """Index of each episode's current class (the last one once done)."""
@@ -165,6 +168,10 @@ class SchedulingBatch:
         self.facility[b, r] = i
         self.data[b, r] = t.act_data[a]
         self.step_no[b] += 1
+        cap = t.rho * new                # observe's spare capacity of the facility that changed
+        self.is_open[b, i] = True
+        self.open_spare[b, i] = 1.0
+        self.open_spare[b, t.n_facilities + i] = np.clip((cap - self.load[b, i]) / cap, 0.0, 1.0)
 
     def assign_one(self, a: int) -> None:
         """``assign(0, a)`` for the single episode of a batch of one, in Python scalars: the same IEEE
@@ -244,6 +251,12 @@ class SchedulingBatch:
             self.py_costs = tuple(self.costs[0].tolist())
         return ev
 
+    def finish_batch(self, es: np.ndarray) -> None:
+        """Last class served in episodes ``es``, without violations: :meth:`finish`'s costs for all of them
+        at once (``CostModel.assignment_costs``, the batched ``evaluate(materialise(·))``)."""
+        self.costs[es] = self.t.cm.assignment_costs(self.facility[es], self.data[es])
+        self.done[es] = True
+
     def plan(self, e: int) -> Plan:
         cm = self.t.cm
         served = np.flatnonzero(self.facility[e] >= 0)
@@ -320,13 +333,10 @@ class SchedulingBatch:
         r = self.current()
         scale = ref / R
         out = self._class_rows(scale)[r]    # a fresh copy
-        is_open = self.inst > 0
-        cap = t.rho * self.inst
-        # a closed facility has load 0 and cap 0, so (cap - load) / 1.0 = 0.0 there: a closed one's spare
-        spare = (cap - self.load) / np.where(is_open, cap, 1.0)
+        is_open = self.is_open
+        # open flags and spare capacities (ρ·n - x)/(ρ·n) clipped to [0, 1], 0 for a closed facility
         out[:, col - 1] = self.step_no / R
-        out[:, col:col + n_fac] = is_open
-        out[:, col + n_fac:col + 2 * n_fac] = np.clip(spare, 0.0, 1.0)
+        out[:, col:col + 2 * n_fac] = self.open_spare
         flat = out.reshape(-1)
         classes = r[:1] if (r == r[0]).all() else np.unique(r)  # the copies run in lockstep: usually one
         for cls in classes:
@@ -590,8 +600,9 @@ class SchedulingVectorEnv(A2VectorEnv):
 
     def _apply(self, b: np.ndarray, a: np.ndarray) -> None:
         self.batch.assign(b, a)
-        for e in b[self.batch.step_no[b] == self.tables.n_classes]:
-            self.batch.finish(int(e))
+        ended = b[self.batch.step_no[b] == self.tables.n_classes]
+        if ended.size:
+            self.batch.finish_batch(ended)
 
     def _unserved(self) -> np.ndarray:
         return self.tables.n_classes - self.batch.step_no
