@@ -217,7 +217,8 @@ class CostModel:
         k = self.fac_region[facility]                                       # evaluate, with z = 1
         volume = 3600.0 * s.epoch_hours * s.class_rate
         z = np.ones(facility.shape)
-        bw = np.add.reduce(z * volume[r] * s.egress_per_gb[s.class_origin[r], k] * s.data_bytes[data] / 1e9, 1)
+        egress = s.egress_per_gb[s.class_origin[r], k]
+        bw = np.add.reduce(z * volume[r] * egress * s.data_bytes[data] / 1e9, 1)
         price = self.fac_price_epoch
         open_ = n > 0
         compute = np.add.reduce(np.where(open_, n * np.where(np.isfinite(price), price, 0.0), 0.0), 1)
