@@ -99,3 +99,39 @@ def test_assignment_costs_equal_evaluate_of_materialise_row_by_row(uri):
         for j in range(len(fac)):
             ev = cm.evaluate(cm.materialise(fac[j], None if d is None else d[j]), check=False)
             assert got[j].tolist() == [ev.total, ev.compute, ev.bandwidth, ev.deployment]
+
+
+@pytest.mark.parametrize("env_id", ["a2gym/Placement-v0", "a2gym/Scheduling-v0"])
+def test_sets_tracker_equals_the_from_scratch_observation(env_id):
+    """``SetsTracker`` (incremental, shared read-only static blocks) gives ``StaticSets.observe``'s and
+    ``_unserved_gain``'s bits through episodes, resets and a change of scenario."""
+    import gymnasium as gym
+
+    from a2gym.envs import sets
+
+    rng = np.random.default_rng(3)
+    for uri in ("scenario://paper-default-v0", "generator://synth-v0/1?classes=30&regions=5"):
+        env = gym.make(env_id, scenario=uri, observation="sets").unwrapped
+        for ep in range(3):
+            obs, info = env.reset(seed=ep)
+            while True:
+                st = sets.StaticSets.of(env.scenario, env.reference_cost)
+                b = env.batch
+                if env_id.startswith("a2gym/Placement"):
+                    assign, busy = b.assign[0], b.busy_cls[0]
+                else:
+                    assign = b.facility[0]
+                    busy = env._sets_tracker.busy
+                    is_open = b.inst[0] > 0
+                    want = sets._unserved_gain(st, assign < 0, is_open)
+                    assert env._sets_tracker.unserved_gain(assign < 0, is_open).tobytes() == want.tobytes()
+                    assert obs["facilities"][:st.n_facilities, sets.F["gain"]].tobytes() == want.tobytes()
+                old = st.observe(assign, busy, env.tables.rho)
+                new = env._sets_tracker.observe(assign, busy, env.tables.rho)
+                for k in old:
+                    assert old[k].tobytes() == new[k].tobytes(), k
+                assert not new["pair_cost"].flags.writeable
+                m = info["action_mask"]
+                obs, _, term, trunc, info = env.step(int(np.argmax(rng.random(m.shape) * m)))
+                if term or trunc:
+                    break
