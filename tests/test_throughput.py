@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -135,3 +137,37 @@ def test_sets_tracker_equals_the_from_scratch_observation(env_id):
                 obs, _, term, trunc, info = env.step(int(np.argmax(rng.random(m.shape) * m)))
                 if term or trunc:
                     break
+
+
+def test_normalisers_are_solved_once_per_scenario_sha256_and_kept_on_disk(tmp_path, monkeypatch):
+    """A scenario object with the same content (another object, same SHA-256) is not solved again; the
+    disk cache (``A2GYM_CACHE_DIR``) gives the same bits in a fresh process state; other versions are
+    ignored."""
+    from a2gym.envs import normalisers
+    from a2gym.envs.placement import placement_reference_cost
+    from a2gym.envs.scheduling import scheduling_reference_cost
+    from a2gym.scenario import read_scenario
+
+    uri = "generator://synth-v0/11?classes=12&regions=3"
+    monkeypatch.setenv(normalisers.CACHE_ENV, str(tmp_path))
+    normalisers.clear_memory()
+    calls = []
+    first = {f: f(read_scenario(uri)) for f in (placement_reference_cost, scheduling_reference_cost)}
+    files = sorted(tmp_path.rglob("*.json"))
+    assert len(files) == 2 and all(str(tmp_path) in str(p) for p in files)
+
+    def never() -> float:
+        calls.append(1)
+        return -1.0
+
+    fresh = copy.copy(read_scenario(uri))  # a new object, same content: nothing cached on it
+    assert normalisers.normaliser(fresh, "placement_reference_cost", never) == first[placement_reference_cost]
+    normalisers.clear_memory()  # as a new process: from disk
+    again = copy.copy(read_scenario(uri))
+    assert normalisers.normaliser(again, "scheduling_reference_cost", never) == first[scheduling_reference_cost]
+    assert not calls
+    for f in files:  # another reference version: ignored, solved again
+        f.write_text(f.read_text().replace('"reference_version": 1', '"reference_version": 0'))
+    normalisers.clear_memory()
+    assert normalisers.normaliser(copy.copy(read_scenario(uri)), "placement_reference_cost", never) == -1.0
+    normalisers.clear_memory()

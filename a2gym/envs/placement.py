@@ -9,6 +9,7 @@ from gymnasium import spaces
 
 from a2gym.costmodel import CostModel, Evaluation, instances_needed, instances_needed_one
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, facility_ranks, squash
+from a2gym.envs.normalisers import normaliser
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -100,7 +101,7 @@ def placement_reference_cost(scenario: Scenario) -> float:
         is_open[greedy_plan(scenario).open_facilities] = True
         return t.cm.evaluate(t.cm.materialise(t.route(is_open)), check=False).total
 
-    return cached_on(scenario, "placement_reference_cost", compute)
+    return normaliser(scenario, "placement_reference_cost", compute)  # solved once per scenario SHA-256
 
 
 class PlacementBatch:

@@ -9,6 +9,7 @@ from gymnasium import spaces
 
 from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed, instances_needed_one
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, squash
+from a2gym.envs.normalisers import normaliser
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -92,7 +93,7 @@ def scheduling_reference_cost(scenario: Scenario) -> float:
         fac, data = reference_assignment(scenario)
         return cm.evaluate(cm.materialise(fac, data), check=False).total
 
-    return cached_on(scenario, "scheduling_reference_cost", compute)
+    return normaliser(scenario, "scheduling_reference_cost", compute)  # solved once per scenario SHA-256
 
 
 class SchedulingBatch:
