@@ -164,7 +164,8 @@ def test_normalisers_are_solved_once_per_scenario_sha256_and_kept_on_disk(tmp_pa
     assert normalisers.normaliser(fresh, "placement_reference_cost", never) == first[placement_reference_cost]
     normalisers.clear_memory()  # as a new process: from disk
     again = copy.copy(read_scenario(uri))
-    assert normalisers.normaliser(again, "scheduling_reference_cost", never) == first[scheduling_reference_cost]
+    got = normalisers.normaliser(again, "scheduling_reference_cost", never)
+    assert got == first[scheduling_reference_cost]
     assert not calls
     for f in files:  # another reference version: ignored, solved again
         f.write_text(f.read_text().replace('"reference_version": 1', '"reference_version": 0'))
