@@ -24,6 +24,10 @@ env's ``invalid_action`` rule, :mod:`a2gym.envs.invalid`).
 
 A scenario larger than a maximum raises :class:`~a2gym.errors.ScenarioError` at ``make`` / ``reset``
 naming the size and the limit.
+
+``facility_valid``, ``class_valid`` and ``pair_cost`` depend only on the scenario and its reference cost:
+every observation returns the same read-only arrays (copy one before writing into it); the other keys are
+fresh arrays at every step.
 """
 
 from __future__ import annotations
