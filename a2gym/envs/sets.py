@@ -38,7 +38,7 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.cache import cached_on
-from a2gym.costmodel import CostModel, instances_needed
+from a2gym.costmodel import CostModel, instances_needed, instances_needed_one
 from a2gym.envs.base import discrete_action, squash
 from a2gym.envs.source import ScenarioSource
 from a2gym.errors import ScenarioError
@@ -242,6 +242,8 @@ class SetsTracker:
         self.at_open = np.full(R, np.inf)                      # min C[r, open j] [$],
         self.pay = np.full(R, np.nan)                          # what r pays without a new facility [$],
         self.unserved_terms = np.zeros((R, n_fac))             # and its gain terms at every facility
+        self.fac = st.facilities.copy()                        # with the per-facility load columns
+        self.touched: set[int] = set()                         # facilities whose classes changed
 
     def update(self, assign: np.ndarray, busy_of: Any = None) -> None:
         """Take the classes' facilities ``assign`` [R] (-1 or |I|: unserved); ``busy_of(rows)`` gives the
@@ -269,6 +271,9 @@ class SetsTracker:
             self.cover -= st.feasible[became].sum(axis=0)
         if lost.size:
             self.cover += st.feasible[lost].sum(axis=0)
+        old = self.assign[changed]
+        self.touched.update(old[(old >= 0) & (old < n_fac)].tolist())
+        self.touched.update(a[now].tolist())
         self.served[changed] = now
         self.assign = assign.copy()
 
@@ -282,19 +287,9 @@ class SetsTracker:
         st = self.st
         R, n_fac = st.n_classes, st.n_facilities
         served = self.served
-        fac_of = np.where(served, assign, 0)[served]
-        x = np.bincount(fac_of, busy[served], minlength=n_fac)
-        count = np.bincount(fac_of, minlength=n_fac)
-        used = count > 0
-        n = np.where(used, np.maximum(1, instances_needed(x, rho)), 0)
-        fac = st.facilities.copy()
+        self._refresh_facilities(assign, busy, rho)
+        fac = self.fac.copy()
         f = fac[:n_fac]
-        f[:, F["open"]] = used
-        f[:, F["load"]] = squash(x, 1.0)
-        f[:, F["instances"]] = squash(n, 4.0)
-        cap = rho * n
-        f[:, F["spare"]] = np.clip((cap - x) / np.where(used, cap, 1.0), 0.0, 1.0)
-        f[:, F["routed_classes"]] = count / R
         if gain:
             g = self.terms[served].sum(axis=0)                  # finite: no nan or inf to clean
             f[:, F["gain"]] = np.divide(g, g + st.F, out=np.zeros_like(g), where=g > 0)
@@ -302,6 +297,30 @@ class SetsTracker:
         return {"facilities": fac, "facility_valid": st.facility_valid, "classes": self.classes.copy(),
                 "class_valid": st.class_valid, "pair_cost": st.pair_cost,
                 "globals": np.array([served.mean(), 0.0, *st.globals_sizes], dtype=np.float32)}
+
+    def _refresh_facilities(self, assign: np.ndarray, busy: np.ndarray, rho: float) -> None:
+        """The open, load, instances, spare and routed columns of the facilities whose classes changed,
+        in Python floats with ``StaticSets.observe``'s operations: the load summed over the facility's
+        classes in class order from 0.0 (as ``bincount``), n = max(1, ⌈x/ρ⌉) if used
+        (``instances_needed_one``), x/(x+1), n/(n+4), clip((ρn − x)/ρn, 0, 1), count/R."""
+        if not self.touched:
+            return
+        R = self.st.n_classes
+        f = self.fac
+        for i in sorted(self.touched):
+            members = np.flatnonzero(assign == i).tolist()
+            x = 0.0
+            for r in members:
+                x += busy.item(r)
+            count = len(members)
+            n = max(1, instances_needed_one(x, rho)) if count else 0
+            cap = rho * n
+            f[i, F["open"]] = count > 0
+            f[i, F["load"]] = x / (x + 1.0)
+            f[i, F["instances"]] = n / (n + 4.0)
+            f[i, F["spare"]] = min(max((cap - x) / (cap if count else 1.0), 0.0), 1.0)
+            f[i, F["routed_classes"]] = count / R
+        self.touched.clear()
 
 
     def unserved_gain(self, unserved: np.ndarray, is_open: np.ndarray) -> np.ndarray:
