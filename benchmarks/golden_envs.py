@@ -30,6 +30,10 @@ SCENARIOS = ("scenario://paper-default-v0", "generator://synth-v0/1?classes=30&r
              "generator://synth-v0/2?classes=8&regions=3")
 ENVS = ("a2gym/Placement-v0", "a2gym/Scheduling-v0")
 GEO = ("generator://synth-v0/2?classes=8&regions=3", {"n_slots": 8, "slot_minutes": 60.0})
+LARGE = "generator://synth-v0/5?classes=100&regions=8"
+"""A larger scenario for the throughput paths (many facilities per episode, many finishes per step)."""
+SETS = ("scenario://paper-default-v0", "generator://synth-v0/1?classes=30&regions=5")
+RESAMPLE = "generator://synth-v0/3?classes=12&regions=3"
 INFO_KEYS = ("cost", "compute", "bandwidth", "deployment", "penalty", "reference_cost", "action_mask",
              "violations", "unserved_requests", "observed_rates", "slot")
 
@@ -41,6 +45,8 @@ def snap(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         data = hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
         return ["nd", x.dtype.str, list(x.shape), data]
+    if isinstance(x, dict) and "facilities" in x:  # a sets observation: every key
+        return ["obsdict", [[k, snap(x[k])] for k in sorted(x)]]
     if isinstance(x, dict):
         return ["dict", [[k, snap(x[k])] for k in INFO_KEYS if k in x]]
     if isinstance(x, list | tuple):
@@ -52,8 +58,11 @@ def snap(x: Any) -> Any:
     return [type(x).__name__, repr(x)]
 
 
-def _random(info: dict, rng: np.random.Generator, binary: bool) -> Any:
+def _random(info: dict, rng: np.random.Generator, binary: bool, space: gym.Space | None = None) -> Any:
     m = info["action_mask"]
+    if not binary and isinstance(space, gym.spaces.MultiDiscrete):  # GeoServe-v1: a block per facility
+        blocks = m.reshape(len(space.nvec), -1)
+        return np.argmax(rng.random(blocks.shape) * blocks, axis=1)
     if binary:
         return (m.reshape(-1, 2)[:, 1] & (rng.random(m.size // 2) < 0.5)).astype(np.int8)
     return int(np.argmax(rng.random(m.shape) * m))
@@ -70,7 +79,7 @@ def single(env_id: str, uri: str, episodes: int = 6, **kw: Any) -> list:
         policy = reference_policy(env) if ep == episodes - 1 else None
         out.append(["reset", ep, snap(obs), snap(info), snap(env.unwrapped.action_masks())])
         while True:
-            a = policy(obs, info) if policy is not None else _random(info, rng, binary)
+            a = policy(obs, info) if policy is not None else _random(info, rng, binary, env.action_space)
             obs, r, term, trunc, info = env.step(a)
             out.append(["step", snap(np.asarray(a, dtype=np.int64)), snap(obs), snap(r), snap(term),
                         snap(trunc), snap(info), snap(env.unwrapped.action_masks())])
@@ -102,6 +111,16 @@ def cases() -> dict[str, Callable[[], list]]:
             for n in (1, 7, 64):
                 out[f"{env_id} vector N={n} {uri}"] = lambda e=env_id, u=uri, k=n: vector(e, u, k)
     out[f"a2gym/GeoServe-v0 single {GEO[0]}"] = lambda: single("a2gym/GeoServe-v0", GEO[0], 3, **GEO[1])
+    # the throughput paths (issue 20), pinned before they were rewritten
+    # recorded as GeoServe-v1, which is GeoServeCapacity-v0 normalised by the reactive re-solve (0.2.0)
+    out[f"a2gym/GeoServe-v1 single {GEO[0]}"] = lambda: single("a2gym/GeoServeCapacity-v0", GEO[0], 3,
+                                                               normaliser="reactive", **GEO[1])
+    for env_id in ENVS:
+        out[f"{env_id} single {LARGE}"] = lambda e=env_id: single(e, LARGE, 4)
+        out[f"{env_id} vector N=256 {LARGE}"] = lambda e=env_id: vector(e, LARGE, 256)
+        out[f"{env_id} single resample {RESAMPLE}"] = lambda e=env_id: single(e, RESAMPLE, 5, resample=True)
+        for uri in SETS:
+            out[f"{env_id} single sets {uri}"] = lambda e=env_id, u=uri: single(e, u, 4, observation="sets")
     return out
 
 

@@ -9,6 +9,7 @@ from gymnasium import spaces
 
 from a2gym.costmodel import CostModel, Evaluation, instances_needed, instances_needed_one
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, facility_ranks, squash
+from a2gym.envs.normalisers import normaliser
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -100,7 +101,7 @@ def placement_reference_cost(scenario: Scenario) -> float:
         is_open[greedy_plan(scenario).open_facilities] = True
         return t.cm.evaluate(t.cm.materialise(t.route(is_open)), check=False).total
 
-    return cached_on(scenario, "placement_reference_cost", compute)
+    return normaliser(scenario, "placement_reference_cost", compute)  # solved once per scenario SHA-256
 
 
 class PlacementBatch:
@@ -128,6 +129,10 @@ class PlacementBatch:
         self.unserved = np.zeros(n, dtype=np.int64)
         self.costs = np.zeros((n, 4))  # total, compute, bandwidth, deployment [$/epoch]
         self.done = np.zeros(n, dtype=bool)
+        # n_i·price_i and used_i·deploy_i of every facility (the elementwise terms of lemma_a_costs),
+        # kept up to date by open_facilities for the facilities whose classes change
+        self.fac_compute = np.zeros((n, n_fac))
+        self.fac_deploy = np.zeros((n, n_fac))
         self._mask = np.zeros((n, n_fac + 1), dtype=bool)
         self._obs = np.zeros((n, 3 * n_fac + 2), dtype=np.float32)
         self._obs[:, n_fac:2 * n_fac] = tables.open_cost_obs
@@ -148,6 +153,8 @@ class PlacementBatch:
         self.unserved[b] = t.n_classes
         self.costs[b] = 0.0
         self.done[b] = False
+        self.fac_compute[b] = 0.0
+        self.fac_deploy[b] = 0.0
         self._update_masks()
         if self.n == 1:
             self._best = [t.n_facilities] * t.n_classes       # rank of each class's facility
@@ -167,11 +174,12 @@ class PlacementBatch:
         np.equal(self.unserved, 0, out=self._mask[:, n_fac])
 
     def open_facilities(self, b: np.ndarray, i: np.ndarray) -> None:
-        """Open facility i[j] in episode b[j] (valid, unmasked actions); reroute and recost.
+        """Open facility i[j] in episode b[j] (valid, unmasked actions; b ascending); reroute and recost.
 
         A class r moving from rank ``old`` to rank ``new`` no longer attracts to the facilities of rank
         new … old-1 (a slice of its cheapest-first order), so ``attract`` drops by one bincount over
         those (episode, facility) pairs: work in proportion to what changes, no loop over episodes.
+        The costs are recomputed only for the facilities whose classes change (:meth:`_recost_moved`).
         """
         t = self.t
         n_fac = t.n_facilities
@@ -185,6 +193,7 @@ class PlacementBatch:
         key = np.repeat(env * n_fac, length) + t.order_flat[pos]
         self.attract -= np.bincount(key, minlength=self.n * n_fac).reshape(self.n, n_fac)
         self.unserved -= np.bincount(env[old == n_fac], minlength=self.n)
+        left = self.assign[env, pr]                        # the facility each moving class leaves
         self.best[env, pr] = new
         self.assign[env, pr] = fac
         cell = pr * (n_fac + 1) + fac
@@ -192,8 +201,40 @@ class PlacementBatch:
         self.bw_cls[env, pr] = t.bw_flat[cell]
         self.open[b, i] = True
         self._obs[b, i] = 1.0
-        self.recost(b)
+        self._recost_moved(b, i, pj, left)
         self._update_masks()
+
+    def _recost_moved(self, b: np.ndarray, i: np.ndarray, pj: np.ndarray, left: np.ndarray) -> None:
+        """Costs of episodes b after ``open_facilities``: the same numbers as :meth:`recost`, with Lemma A's
+        instance counts recomputed only for the facilities whose classes changed.
+
+        The loads are ``lemma_a_costs``'s one ``bincount`` (each facility's busy instances summed in class
+        order), but n_i·price_i and used_i·deploy_i are kept per facility (``fac_compute``,
+        ``fac_deploy``) and redone only for the opened facility i[j] and the facilities its classes left
+        (``left``); every other facility keeps its classes and so its numbers.  The totals are the same
+        ``np.add.reduce`` over the same per-facility and per-class arrays, so the dollars are the same bits.
+        """
+        t = self.t
+        n_fac, width = t.n_facilities, t.n_facilities + 1
+        nb = len(b)
+        key = (self.assign[b] + self._key_offset[:nb]).ravel()
+        x = np.bincount(key, self.busy_cls[b].ravel(), nb * width)
+        gone = left < n_fac                                # classes that left an open facility
+        rows = np.concatenate([np.arange(nb), pj[gone]])
+        facs = np.concatenate([i, left[gone]])
+        cell = rows * width + facs
+        xs = x[cell]
+        used = (xs > 0) if t.busy_positive else (np.bincount(key, None, nb * width)[cell] > 0)
+        n = np.maximum(instances_needed(xs, t.rho), used)
+        e = b[rows]
+        self.fac_compute[e, facs] = n * t.price[facs]
+        self.fac_deploy[e, facs] = used * t.deploy[facs]
+        c = self.costs
+        compute = np.add.reduce(self.fac_compute[b], 1)
+        bandwidth = np.add.reduce(self.bw_cls[b], 1)
+        deployment = np.add.reduce(self.fac_deploy[b], 1)
+        c[b, 1], c[b, 2], c[b, 3] = compute, bandwidth, deployment
+        c[b, 0] = compute + bandwidth + deployment
 
     def open_one(self, e: int, i: int) -> None:
         """``open_facilities`` for the single episode of a batch of one (e = 0): the same numbers, in Python.
@@ -302,6 +343,12 @@ class PlacementBatch:
         self.costs[e] = (ev.total, ev.compute, ev.bandwidth, ev.deployment)
         self.done[e] = True
         return ev
+
+    def finish_batch(self, es: np.ndarray) -> None:
+        """STOP in episodes ``es`` (every class served), without violations: :meth:`finish`'s costs for all
+        of them at once (``CostModel.assignment_costs``, the batched ``evaluate(materialise(·))``)."""
+        self.costs[es] = self.t.cm.assignment_costs(self.assign[es])
+        self.done[es] = True
 
     def plan(self, e: int) -> Plan:
         """Episode e's plan of its served classes, materialised by ``CostModel.materialise`` (Lemma A)."""
@@ -607,8 +654,8 @@ class PlacementVectorEnv(A2VectorEnv):
         stop = a == self.n_facilities
         if (~stop).any():
             self.batch.open_facilities(b[~stop], a[~stop])
-        for e in b[stop]:
-            self.batch.finish(int(e))
+        if stop.any():
+            self.batch.finish_batch(b[stop])
 
     def _unserved(self) -> np.ndarray:
         return self.batch.unserved.copy()

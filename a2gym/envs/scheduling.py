@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed
+from a2gym.costmodel import TOL, CostModel, Evaluation, instances_needed, instances_needed_one
 from a2gym.envs.base import DEFAULT_SCENARIO, A2Env, A2VectorEnv, discrete_action, squash
+from a2gym.envs.normalisers import normaliser
 from a2gym.envs.reward import cached_on, greedy_plan
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -33,7 +34,8 @@ class SchedulingTables:
         s = scenario
         self.n_classes, self.n_actions, self.n_facilities = R, K * M * D * H, cm.n_facilities
         self.order = np.argsort(-s.class_rate, kind="stable")
-        self.feasible = cm.feasible.reshape(R, -1)
+        self.feasible = cm.feasible.reshape(R, -1).view()
+        self.feasible.flags.writeable = False  # the single env hands out its rows as the mask (read-only)
         k, m, d, h = np.unravel_index(np.arange(self.n_actions), (K, M, D, H))
         self.act_facility = (k * M + m) * H + h
         self.act_data = d
@@ -57,6 +59,11 @@ class SchedulingTables:
         starts = np.arange(R)[:, None] * self.n_facilities + np.arange(self.n_facilities + 1)[None, :]
         self.feas_ptr = np.searchsorted(cls * self.n_facilities + fac, starts)
         self.class_rows: dict[float, np.ndarray] = {}  # scale -> SchedulingBatch._class_rows
+        # the single env's Python mirrors: visiting order, each class's feasible pairs feas_* [lo, hi)
+        self.order_py = self.order.tolist()
+        self.feas_lo, self.feas_hi = self.feas_ptr[:, 0].tolist(), self.feas_ptr[:, -1].tolist()
+        self.act_facility_py, self.act_data_py = self.act_facility.tolist(), self.act_data.tolist()
+        self.price_py, self.deploy_py = self.price.tolist(), self.deploy.tolist()
         onehot = np.eye(K, dtype=np.float32)[s.class_origin]
         self.class_obs = np.concatenate([
             onehot, s.class_accuracy_floor[:, None], squash(s.class_latency_slo_ms, SLO_SCALE_MS)[:, None],
@@ -86,7 +93,7 @@ def scheduling_reference_cost(scenario: Scenario) -> float:
         fac, data = reference_assignment(scenario)
         return cm.evaluate(cm.materialise(fac, data), check=False).total
 
-    return cached_on(scenario, "scheduling_reference_cost", compute)
+    return normaliser(scenario, "scheduling_reference_cost", compute)  # solved once per scenario SHA-256
 
 
 class SchedulingBatch:
@@ -105,6 +112,14 @@ class SchedulingBatch:
         self.costs = np.zeros((n, 4))  # total, compute, bandwidth, deployment [$/epoch]
         self.done = np.zeros(n, dtype=bool)
         self._all = np.arange(n)
+        # the observed open flags and spare capacities [N, 2I] (float32, as observed) and the open flags,
+        # kept by assign for the one facility per episode whose load changes
+        self.open_spare = np.zeros((n, 2 * n_fac), dtype=np.float32)
+        self.is_open = np.zeros((n, n_fac), dtype=bool)
+        if n == 1:  # the single env: Python mirrors of episode 0 for assign_one / observe_one
+            self._open_spare, self._is_open = self.open_spare[0], self.is_open[0]
+            self._rows_scale: float | None = None
+        self.reset(self._all)
 
     def reset(self, b: np.ndarray) -> None:
         self.step_no[b] = 0
@@ -114,6 +129,14 @@ class SchedulingBatch:
         self.data[b] = -1
         self.costs[b] = 0.0
         self.done[b] = False
+        self.open_spare[b] = 0.0
+        self.is_open[b] = False
+        if self.n == 1:
+            n_fac = self.t.n_facilities
+            self._step = 0
+            self._load = [0.0] * n_fac
+            self._inst = [0] * n_fac
+            self.py_costs = (0.0, 0.0, 0.0, 0.0)   # = costs[0] as Python floats
 
     def current(self) -> np.ndarray:
         """Index of each episode's current class (the last one once done)."""
@@ -146,6 +169,77 @@ class SchedulingBatch:
         self.facility[b, r] = i
         self.data[b, r] = t.act_data[a]
         self.step_no[b] += 1
+        cap = t.rho * new                # observe's spare capacity of the facility that changed
+        self.is_open[b, i] = True
+        self.open_spare[b, i] = 1.0
+        self.open_spare[b, t.n_facilities + i] = np.clip((cap - self.load[b, i]) / cap, 0.0, 1.0)
+
+    def assign_one(self, a: int) -> None:
+        """``assign(0, a)`` for the single episode of a batch of one, in Python scalars: the same IEEE
+        operations on the same numbers (``instances_needed_one`` is ``instances_needed`` of one float,
+        (new - old)·price is int × float either way), so the same bits.  Also updates the observed open
+        flag and spare capacity of the one facility whose load changes (``observe_one``)."""
+        t = self.t
+        r = t.order_py[self._step]
+        i = t.act_facility_py[a]
+        x = self._load[i] + t.busy.item(r, a)
+        old = self._inst[i]
+        new = max(1, instances_needed_one(x, t.rho))
+        _, compute, bandwidth, deployment = self.py_costs
+        compute += (new - old) * t.price_py[i]
+        bandwidth += t.bw.item(r, a)
+        deployment += t.deploy_py[i] if old == 0 else 0.0
+        self.py_costs = costs = (compute + bandwidth + deployment, compute, bandwidth, deployment)
+        self._load[i] = x
+        self._inst[i] = new
+        self._step += 1
+        self.costs[0] = costs
+        self.load[0, i] = x
+        self.inst[0, i] = new
+        self.facility[0, r] = i
+        self.data[0, r] = t.act_data_py[a]
+        self.step_no[0] = self._step
+        cap = t.rho * new                          # observe(): cap = ρ·n, spare = clip((cap - x)/cap, 0, 1)
+        self._is_open[i] = True
+        self._open_spare[i] = 1.0
+        self._open_spare[t.n_facilities + i] = min(max((cap - x) / cap, 0.0), 1.0)
+
+    def observe_one(self, ref: float) -> np.ndarray:
+        """``observe(ref)[0]`` of a batch of one (the same numbers, a fresh array), with the open flags and
+        spare capacities kept by ``assign_one`` and one pass over the current class's feasible pairs on
+        open facilities (``marginal_open``'s operations, inlined: the single env's step pays per numpy
+        call, not per element)."""
+        t = self.t
+        R, n_fac = t.n_classes, t.n_facilities
+        col = t.class_obs.shape[1] + 1
+        step = self._step
+        r = t.order_py[step if step < R else R - 1]
+        scale = ref / R
+        if self._rows_scale != scale:
+            self._rows, self._rows_scale = self._class_rows(scale), scale
+        out = self._rows[r].copy()
+        out[col - 1] = step / R
+        out[col:col + 2 * n_fac] = self._open_spare
+        lo = t.feas_lo[r]
+        pos = self._is_open.take(t.feas_fac[lo:t.feas_hi[r]]).nonzero()[0]
+        if pos.size:
+            pos += lo
+            fac = t.feas_fac.take(pos)
+            x = self.load[0].take(fac)
+            x += t.feas_busy.take(pos)
+            x /= t.rho
+            m = np.maximum(x, 1.0)
+            m *= TOL
+            x -= m
+            np.ceil(x, out=x)
+            np.maximum(x, 1.0, out=x)
+            x -= self.inst[0].take(fac)
+            x *= t.feas_price.take(pos)
+            x += t.feas_bw.take(pos)
+            m = x + scale
+            x /= m
+            out[(col + 2 * n_fac) + t.feas_act.take(pos)] = x
+        return out
 
     def finish(self, e: int) -> Evaluation:
         """Last class served: the true cost by ``CostModel.evaluate`` of the materialised plan."""
@@ -154,7 +248,15 @@ class SchedulingBatch:
         ev = cm.evaluate(cm.materialise(self.facility[e], self.data[e]), check=self.check)
         self.costs[e] = (ev.total, ev.compute, ev.bandwidth, ev.deployment)
         self.done[e] = True
+        if self.n == 1:
+            self.py_costs = tuple(self.costs[0].tolist())
         return ev
+
+    def finish_batch(self, es: np.ndarray) -> None:
+        """Last class served in episodes ``es``, without violations: :meth:`finish`'s costs for all of them
+        at once (``CostModel.assignment_costs``, the batched ``evaluate(materialise(·))``)."""
+        self.costs[es] = self.t.cm.assignment_costs(self.facility[es], self.data[es])
+        self.done[es] = True
 
     def plan(self, e: int) -> Plan:
         cm = self.t.cm
@@ -232,13 +334,10 @@ class SchedulingBatch:
         r = self.current()
         scale = ref / R
         out = self._class_rows(scale)[r]    # a fresh copy
-        is_open = self.inst > 0
-        cap = t.rho * self.inst
-        # a closed facility has load 0 and cap 0, so (cap - load) / 1.0 = 0.0 there: a closed one's spare
-        spare = (cap - self.load) / np.where(is_open, cap, 1.0)
+        is_open = self.is_open
+        # open flags and spare capacities (ρ·n - x)/(ρ·n) clipped to [0, 1], 0 for a closed facility
         out[:, col - 1] = self.step_no / R
-        out[:, col:col + n_fac] = is_open
-        out[:, col + n_fac:col + 2 * n_fac] = np.clip(spare, 0.0, 1.0)
+        out[:, col:col + 2 * n_fac] = self.open_spare
         flat = out.reshape(-1)
         classes = r[:1] if (r == r[0]).all() else np.unique(r)  # the copies run in lockstep: usually one
         for cls in classes:
@@ -380,38 +479,54 @@ class SchedulingEnv(A2Env):
         self.action_space = spaces.Discrete(n_act)
         self._finish_spaces(spaces.Box(0.0, 1.0, (K + 4 + 2 * n_fac + n_act,), dtype=np.float32), n_act)
         self._setup(self.scenario)
-        self._row_mask = self.batch.masks()[0]
+        self._row_mask = self.tables.feasible[self.tables.order_py[0]]
 
     def _setup(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        self.tables = SchedulingTables.of(scenario)
-        self.reference_cost = scheduling_reference_cost(scenario)
-        self.batch = SchedulingBatch(self.tables, 1)
+        tables = SchedulingTables.of(scenario)
+        if getattr(self, "tables", None) is tables:  # same scenario: reuse the state arrays
+            self.batch.reset(_ZERO)
+        else:
+            self.tables = tables
+            self.reference_cost = scheduling_reference_cost(scenario)
+            self.batch = SchedulingBatch(tables, 1)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._setup(self._choose_scenario(options))
         self._check_steps(self.scenario.n_classes * self.invalid_rule.max_run)
         self._begin_episode()
-        self._row_mask = self.batch.masks()[0]
+        self._row_mask = self.tables.feasible[self.tables.order_py[0]]  # a read-only row
         return self._observation(), self._info()
 
     def step(self, action: Any):
-        a = discrete_action(action, self.tables.n_actions)
+        t = self.tables
+        n_act = t.n_actions
+        a = action if type(action) is int and 0 <= action < n_act else discrete_action(action, n_act)
         if self._needs_reset is not None:
             raise self._reset_needed()
         if not self._row_mask[a]:
             return self._masked_step(lambda: self._why_masked(a))
         self.invalid.run = 0
-        before = self.batch.costs[0, 0]
-        self.batch.assign(_ZERO, np.array([a]))
-        if self.batch.step_no[0] == self.tables.n_classes:
-            self._last_eval = self.batch.finish(0)
+        batch = self.batch
+        before = batch.py_costs[0]
+        batch.assign_one(a)
+        step, R = batch._step, t.n_classes
+        done = step == R
+        if done:
+            self._last_eval = batch.finish(0)
             self._needs_reset = "the episode has ended (every class served)"
-        after = self.batch.costs[0, 0]
-        self._row_mask = self.batch.masks()[0]
-        reward = float(self.reward_fn(before, after, self.reference_cost))
-        return self._observation(), reward, bool(self.batch.done[0]), False, self._info()
+        costs = batch.py_costs
+        r = t.order_py[step if step < R else R - 1]
+        self._row_mask = t.feasible[r]
+        reward = float(self.reward_fn(before, costs[0], self.reference_cost))
+        info = {"cost": costs[0], "compute": costs[1], "bandwidth": costs[2], "deployment": costs[3],
+                "reference_cost": self.reference_cost, "class": r, "unserved": R - step,
+                "action_mask": self._row_mask.copy(), "invalid_action": False,
+                "invalid_actions": self.invalid.total}
+        if done:
+            info["violations"] = [str(v) for v in self._last_eval.violations]
+        return self._observation(), reward, done, False, info
 
     def _why_masked(self, a: int) -> str:
         s, t = self.scenario, self.tables
@@ -433,7 +548,7 @@ class SchedulingEnv(A2Env):
         return self._row_mask
 
     def _obs(self) -> np.ndarray:
-        return self.batch.observe(self.reference_cost)[0]
+        return self.batch.observe_one(self.reference_cost)
 
     def _info(self) -> dict[str, Any]:
         unserved = self.tables.n_classes - int(self.batch.step_no[0])
@@ -486,8 +601,9 @@ class SchedulingVectorEnv(A2VectorEnv):
 
     def _apply(self, b: np.ndarray, a: np.ndarray) -> None:
         self.batch.assign(b, a)
-        for e in b[self.batch.step_no[b] == self.tables.n_classes]:
-            self.batch.finish(int(e))
+        ended = b[self.batch.step_no[b] == self.tables.n_classes]
+        if ended.size:
+            self.batch.finish_batch(ended)
 
     def _unserved(self) -> np.ndarray:
         return self.tables.n_classes - self.batch.step_no

@@ -24,6 +24,10 @@ env's ``invalid_action`` rule, :mod:`a2gym.envs.invalid`).
 
 A scenario larger than a maximum raises :class:`~a2gym.errors.ScenarioError` at ``make`` / ``reset``
 naming the size and the limit.
+
+``facility_valid``, ``class_valid`` and ``pair_cost`` depend only on the scenario and its reference cost:
+every observation returns the same read-only arrays (copy one before writing into it); the other keys are
+fresh arrays at every step.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.cache import cached_on
-from a2gym.costmodel import CostModel, instances_needed
+from a2gym.costmodel import CostModel, instances_needed, instances_needed_one
 from a2gym.envs.base import discrete_action, squash
 from a2gym.envs.source import ScenarioSource
 from a2gym.errors import ScenarioError
@@ -169,6 +173,12 @@ class StaticSets:
         self.feasible = cm.fac_feasible
         self.F = np.where(np.isfinite(cm.F), cm.F, 0.0)
         self.globals_sizes = (R / MAX_CLASSES, n_fac / MAX_FACILITIES)
+        self.feasible_count = cm.fac_feasible.sum(axis=0)      # [I] classes each facility can serve
+        self.C_safe0 = np.where(cm.fac_feasible, cm.C, 0.0)   # [R, I] C, 0 where infeasible [$]
+        worst = np.where(cm.fac_feasible, cm.C, -np.inf).max(axis=1)
+        self.C_worst = worst                                   # [R] max_j C[r, j] over feasible j [$]
+        for block in (self.facility_valid, self.class_valid, self.pair_cost):
+            block.flags.writeable = False  # shared by every observation (read-only)
 
     @classmethod
     def of(cls, scenario: Scenario, ref: float) -> StaticSets:
@@ -206,13 +216,155 @@ class StaticSets:
                 "globals": np.array([served.mean(), 0.0, *self.globals_sizes], dtype=np.float32)}
 
 
+class SetsTracker:
+    """The dynamic part of :meth:`StaticSets.observe`, kept up to date from one step to the next.
+
+    :meth:`observe` gives the numbers of ``StaticSets.observe`` (fresh ``facilities``, ``classes`` and
+    ``globals``; ``facility_valid``, ``class_valid`` and ``pair_cost`` are the shared read-only blocks)
+    without its O(R·I) recomputation per step: each class's row of the gain terms
+    max(0, C[r, its facility] − C[r, i]) and its ``served`` / ``cost_now`` entries are recomputed only
+    when its facility changes (found by comparing ``assign`` with the last one seen, so any sequence of
+    states is handled, resets included), and the count of unserved classes each facility can serve is
+    kept as integers.  The gain is then summed over the same rows (the served classes, in class order)
+    as ``StaticSets.observe`` sums them, so the same bits.
+    """
+
+    def __init__(self, st: StaticSets):
+        self.st = st
+        R, n_fac = st.n_classes, st.n_facilities
+        self.assign = np.full(R, -2, dtype=np.int64)           # nothing seen yet: every row is updated
+        self.served = np.zeros(R, dtype=bool)
+        self.terms = np.zeros((R, n_fac))                      # gain terms of each served class
+        self.classes = st.classes.copy()                       # with the served / cost_now columns
+        self.cover = st.feasible_count.copy()                  # unserved classes that i can serve
+        self.busy = np.zeros(R)                                # busy instances of each class (Scheduling)
+        self.is_open = np.zeros(n_fac, dtype=bool)             # Scheduling's unserved gain: open facilities,
+        self.at_open = np.full(R, np.inf)                      # min C[r, open j] [$],
+        self.pay = np.full(R, np.nan)                          # what r pays without a new facility [$],
+        self.unserved_terms = np.zeros((R, n_fac))             # and its gain terms at every facility
+        self.fac = st.facilities.copy()                        # with the per-facility load columns
+        self.touched: set[int] = set()                         # facilities whose classes changed
+
+    def update(self, assign: np.ndarray, busy_of: Any = None) -> None:
+        """Take the classes' facilities ``assign`` [R] (-1 or |I|: unserved); ``busy_of(rows)`` gives the
+        busy instances of classes ``rows`` (kept in ``busy``) when the caller does not pass them."""
+        st = self.st
+        changed = np.flatnonzero(assign != self.assign)
+        if changed.size == 0:
+            return
+        if busy_of is not None:
+            self.busy[changed] = busy_of(changed)
+        n_fac = st.n_facilities
+        a = assign[changed]
+        now = (a >= 0) & (a < n_fac)
+        was = self.served[changed]
+        fac = np.where(now, a, 0)
+        cls = changed[now]
+        if cls.size:  # the served classes that moved: their gain terms (inf - inf cannot occur here)
+            here = st.C_inf[cls, fac[now]]
+            self.terms[cls] = np.maximum(here[:, None] - st.C_inf[cls], 0.0)
+        c = self.classes
+        c[changed, C["served"]] = now
+        c[changed, C["cost_now"]] = np.where(now, st.C_now[changed, fac], 0.0)
+        became, lost = changed[now & ~was], changed[~now & was]
+        if became.size:
+            self.cover -= st.feasible[became].sum(axis=0)
+        if lost.size:
+            self.cover += st.feasible[lost].sum(axis=0)
+        old = self.assign[changed]
+        self.touched.update(old[(old >= 0) & (old < n_fac)].tolist())
+        self.touched.update(a[now].tolist())
+        self.served[changed] = now
+        self.assign = assign.copy()
+
+    def observe(self, assign: np.ndarray, busy: np.ndarray | None, rho: float, busy_of: Any = None,
+                gain: bool = True) -> dict[str, np.ndarray]:
+        """``StaticSets.observe(assign, busy, rho)``'s numbers (see the class docstring); ``busy=None``: the
+        kept ``busy`` (with ``busy_of``); ``gain=False`` leaves the ``gain`` column to the caller."""
+        self.update(assign, busy_of)
+        if busy is None:
+            busy = self.busy
+        st = self.st
+        R, n_fac = st.n_classes, st.n_facilities
+        served = self.served
+        self._refresh_facilities(assign, busy, rho)
+        fac = self.fac.copy()
+        f = fac[:n_fac]
+        if gain:
+            g = self.terms[served].sum(axis=0)                  # finite: no nan or inf to clean
+            f[:, F["gain"]] = np.divide(g, g + st.F, out=np.zeros_like(g), where=g > 0)
+        f[:, F["cover"]] = self.cover / R
+        return {"facilities": fac, "facility_valid": st.facility_valid, "classes": self.classes.copy(),
+                "class_valid": st.class_valid, "pair_cost": st.pair_cost,
+                "globals": np.array([served.mean(), 0.0, *st.globals_sizes], dtype=np.float32)}
+
+    def _refresh_facilities(self, assign: np.ndarray, busy: np.ndarray, rho: float) -> None:
+        """The open, load, instances, spare and routed columns of the facilities whose classes changed,
+        in Python floats with ``StaticSets.observe``'s operations: the load summed over the facility's
+        classes in class order from 0.0 (as ``bincount``), n = max(1, ⌈x/ρ⌉) if used
+        (``instances_needed_one``), x/(x+1), n/(n+4), clip((ρn − x)/ρn, 0, 1), count/R."""
+        if not self.touched:
+            return
+        R = self.st.n_classes
+        f = self.fac
+        for i in sorted(self.touched):
+            members = np.flatnonzero(assign == i).tolist()
+            x = 0.0
+            for r in members:
+                x += busy.item(r)
+            count = len(members)
+            n = max(1, instances_needed_one(x, rho)) if count else 0
+            cap = rho * n
+            f[i, F["open"]] = count > 0
+            f[i, F["load"]] = x / (x + 1.0)
+            f[i, F["instances"]] = n / (n + 4.0)
+            f[i, F["spare"]] = min(max((cap - x) / (cap if count else 1.0), 0.0), 1.0)
+            f[i, F["routed_classes"]] = count / R
+        self.touched.clear()
+
+
+    def unserved_gain(self, unserved: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+        """``_unserved_gain(st, unserved, is_open)``'s numbers: min C[r, open j] is updated with the newly
+        opened facilities (a minimum is exact in any order; recomputed when a facility closed, i.e. a new
+        episode), each class's row of gain terms only when what it pays changed, and the gain is summed
+        over the same rows (the unserved classes, in class order), so the same bits."""
+        st = self.st
+        if (self.is_open & ~is_open).any():
+            self.at_open = np.where(is_open[None, :], st.C_inf, np.inf).min(axis=1)
+        else:
+            new = np.flatnonzero(is_open & ~self.is_open)
+            if new.size:
+                self.at_open = np.minimum(self.at_open, st.C_inf[:, new].min(axis=1))
+        self.is_open = is_open.copy()
+        pay = np.where(np.isfinite(self.at_open), self.at_open, st.C_worst)
+        rows = np.flatnonzero(pay != self.pay)
+        if rows.size:
+            terms = np.maximum(pay[rows, None] - st.C_safe0[rows], 0.0)
+            self.unserved_terms[rows] = np.where(st.feasible[rows], terms, 0.0)
+            self.pay = pay
+        if not unserved.any():
+            return np.zeros(st.n_facilities, dtype=np.float32)
+        g = self.unserved_terms[unserved].sum(axis=0)
+        g = np.where(is_open, 0.0, g)
+        return np.divide(g, g + st.F, out=np.zeros_like(g), where=g > 0).astype(np.float32)
+
+
+def tracker(env: Any, st: StaticSets) -> SetsTracker:
+    """The :class:`SetsTracker` of ``env`` for ``st`` (a new one when the scenario or reference changed)."""
+    tr = getattr(env, "_sets_tracker", None)
+    if tr is None or tr.st is not st:
+        tr = SetsTracker(st)
+        env._sets_tracker = tr
+    return tr
+
+
 def placement_observe(env: Any, plain: np.ndarray) -> dict[str, np.ndarray]:
     """The sets observation of a Placement env (its plain observation ``plain`` gives the open flags,
     opening costs, attraction, fraction served and cost so far, copied as they are)."""
     batch, t = env.batch, env.tables
     n_fac = t.n_facilities
     st = StaticSets.of(env.scenario, env.reference_cost)
-    out = st.observe(batch.assign[0], batch.busy_cls[0], t.rho)
+    out = tracker(env, st).observe(batch.assign[0], batch.busy_cls[0], t.rho)
     f = out["facilities"][:n_fac]
     f[:, F["open"]] = plain[:n_fac]  # an opened facility that lost all its classes is still open
     f[:, F["open_cost"]] = plain[n_fac:2 * n_fac]
@@ -275,23 +427,48 @@ def scheduling_observe(env: Any, plain: np.ndarray) -> dict[str, np.ndarray]:
     K, n_fac = s.n_regions, t.n_facilities
     st = StaticSets.of(s, env.reference_cost)
     assign = batch.facility[0]
-    busy = np.where(assign >= 0, t.busy[np.arange(t.n_classes), np.maximum(_plain_of(env, assign), 0)], 0.0)
-    out = st.observe(assign, busy, t.rho)
+    data = batch.data[0]
+
+    def busy_of(rows: np.ndarray) -> np.ndarray:  # t.busy at each class's plain action (0 if unserved)
+        fac = assign[rows]
+        return np.where(fac >= 0, t.busy[rows, np.maximum(_plain_action(t, fac, data[rows]), 0)], 0.0)
+
+    tr = tracker(env, st)
+    out = tr.observe(assign, None, t.rho, busy_of=busy_of, gain=False)
     f = out["facilities"][:n_fac]
     col = K + 4
-    f[:, F["open"]] = plain[col:col + n_fac]
+    is_open = plain[col:col + n_fac]
+    f[:, F["open"]] = is_open
     f[:, F["spare"]] = plain[col + n_fac:col + 2 * n_fac]
     r = int(batch.current()[0])
     if not batch.done[0]:
         out["classes"][r, C["current"]] = 1.0
     out["globals"][0] = plain[K + 3]
-    f[:, F["gain"]] = _unserved_gain(st, assign < 0, plain[col:col + n_fac] > 0)
+    f[:, F["gain"]] = tr.unserved_gain(assign < 0, is_open > 0)
     out["globals"][1] = squash(float(batch.costs[0, 0]), env.reference_cost)
-    table = scheduling_table(s)
-    marginal = plain[col + 2 * n_fac:]
-    out["action_cost"] = np.where(table >= 0, marginal[np.maximum(table, 0)], 1.0).astype(np.float32) \
-        .reshape(MAX_FACILITIES, MAX_DATA_VERSIONS)
+    index, padding = _scheduling_gather(s)
+    action_cost = plain[col + 2 * n_fac:].take(index)
+    action_cost[padding] = 1.0
+    out["action_cost"] = action_cost.reshape(MAX_FACILITIES, MAX_DATA_VERSIONS)
     return out
+
+
+def _plain_action(t: Any, fac: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Plain action index of (facility, data version) pairs (-1 where the facility is -1)."""
+    cm = t.cm
+    _, M, D, H = cm.shape[1:]
+    f = np.maximum(fac, 0)
+    a = ((cm.fac_region[f] * M + cm.fac_model[f]) * D + np.maximum(data, 0)) * H + cm.fac_type[f]
+    return np.where(fac >= 0, a, -1)
+
+
+def _scheduling_gather(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """(plain action of each padded action, 0 for padding; padding mask) of ``scheduling_table``."""
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        table = scheduling_table(scenario)
+        return np.maximum(table, 0), table < 0
+
+    return cached_on(scenario, "sets_scheduling_gather", compute)
 
 
 def _unserved_gain(st: StaticSets, unserved: np.ndarray, is_open: np.ndarray) -> np.ndarray:
@@ -306,15 +483,6 @@ def _unserved_gain(st: StaticSets, unserved: np.ndarray, is_open: np.ndarray) ->
     gain = np.where(feas, np.maximum(ref[:, None] - np.where(feas, cu, 0.0), 0.0), 0.0).sum(axis=0)
     gain = np.where(is_open, 0.0, gain)
     return np.divide(gain, gain + st.F, out=np.zeros_like(gain), where=gain > 0).astype(np.float32)
-
-
-def _plain_of(env: Any, assign: np.ndarray) -> np.ndarray:
-    """Plain action index of each served class's (facility, data version) (-1 if unserved)."""
-    s = env.scenario
-    fac, data = assign, env.batch.data[0]
-    k, m, h = (np.asarray(v) for v in s.facility_parts(np.maximum(fac, 0)))
-    a = ((k * s.n_models + m) * s.n_data_versions + np.maximum(data, 0)) * s.n_instance_types + h
-    return np.where(fac >= 0, a, -1)
 
 
 def scheduling_mask(env: Any, plain_mask: np.ndarray) -> np.ndarray:
