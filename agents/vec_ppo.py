@@ -150,7 +150,7 @@ class VecPPO:
         self._prev_done = np.zeros(n, dtype=bool)
         self._ep_ret = np.zeros(n)
         self._ep_len = np.zeros(n, dtype=np.int64)
-        self.episodes: list[dict[str, float]] = []  # finished since the last drain_episodes()
+        self.episodes: list[dict[str, np.ndarray]] = []  # finished since the last drain_episodes()
 
     # --- the network ---------------------------------------------------------------------------------
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,7 +165,7 @@ class VecPPO:
         logits = logits.masked_fill(~torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(logits.shape),
                                     MASKED_LOGIT)
         if not deterministic:
-            logits = logits + _gumbel(logits.shape, self.gen)
+            return sample_masked(logits, self.gen).numpy()
         return logits.argmax(-1).numpy()
 
     # --- rollout ---------------------------------------------------------------------------------------
@@ -187,8 +187,9 @@ class VecPPO:
             mask_t.copy_(torch.from_numpy(self._mask))
             logits, value = self.forward(self.buf_obs[t])
             logits = logits.masked_fill_(~mask_t, MASKED_LOGIT)
-            action = (logits + _gumbel(logits.shape, self.gen)).argmax(-1)
-            self.buf_logp[t] = torch.log_softmax(logits, -1).gather(1, action[:, None]).squeeze(1)
+            logp_all = torch.log_softmax(logits, -1)
+            action = sample_masked(logits, self.gen)
+            self.buf_logp[t] = logp_all.gather(1, action[:, None]).squeeze(1)
             self.buf_act[t] = action
             self.buf_val[t] = value.numpy()
             obs, reward, term, trunc, info = self.env.step(action.numpy())
@@ -209,31 +210,38 @@ class VecPPO:
         return n
 
     def _record_episodes(self, idx: np.ndarray, info: dict[str, Any]) -> None:
-        """The finished copies' metrics (as :func:`agents.metrics.episode_metrics` reads a single env's
-        info)."""
-        failed = np.asarray(info.get("failed", np.zeros(self.n_envs, bool)), dtype=bool)
+        """The finished copies' metrics (as :func:`agents.metrics.episode_metrics` reads a single env's info;
+        NaN where a failed episode has no value)."""
+        failed = np.asarray(info["failed"], dtype=bool)[idx] if "failed" in info else np.zeros(idx.size, bool)
+        ok = ~failed
+        nan = np.full(idx.size, np.nan)
+        cost = np.where(ok, np.asarray(info["cost"], dtype=float)[idx], np.nan)
+        ref = np.where(ok, np.asarray(info["reference_cost"], dtype=float)[idx], np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.where(ok, ref / cost, 0.0)
+        m = {"return": self._ep_ret[idx].copy(), "length": self._ep_len[idx].astype(float),
+             "failed": failed.astype(float), "score": score, "episode_cost": cost, "reference_cost": ref}
+        for part in ("compute", "bandwidth", "deployment"):
+            m[f"cost_{part}"] = np.where(ok, np.asarray(info[part], dtype=float)[idx], np.nan) \
+                if part in info else nan
+        m["cost_slo_penalty"] = np.where(ok, np.asarray(info["penalty"], dtype=float)[idx], np.nan) \
+            if "penalty" in info else np.where(ok, 0.0, np.nan)
         viol = info.get("violations")
-        for e in idx:
-            m: dict[str, float] = {"return": float(self._ep_ret[e]), "length": float(self._ep_len[e])}
-            if failed[e]:
-                m.update(score=0.0, failed=1.0)
-            else:
-                cost, ref = float(info["cost"][e]), float(info["reference_cost"][e])
-                m.update(failed=0.0, episode_cost=cost, reference_cost=ref,
-                         score=ref / cost if cost > 0 else math.inf)
-                for part in ("compute", "bandwidth", "deployment"):
-                    if part in info:
-                        m[f"cost_{part}"] = float(info[part][e])
-                m["cost_slo_penalty"] = float(info["penalty"][e]) if "penalty" in info else 0.0
-                m["violations"] = float(len(viol[e])) if viol is not None and viol[e] is not None else 0.0
-            self.episodes.append(m)
-            self._ep_ret[e] = 0.0
-            self._ep_len[e] = 0
+        counts = np.array([len(viol[e]) if viol is not None and viol[e] is not None else 0 for e in idx],
+                          dtype=float)
+        m["violations"] = np.where(ok, counts, np.nan)
+        self.episodes.append(m)
+        self._ep_ret[idx] = 0.0
+        self._ep_len[idx] = 0
 
-    def drain_episodes(self) -> list[dict[str, float]]:
-        """Episodes finished since the last call."""
+    def drain_episodes(self) -> dict[str, np.ndarray]:
+        """Metrics of the episodes finished since the last call: key -> one value per episode (NaN where a
+        failed episode has none); keys ``return``, ``length``, ``failed``, ``score``, ``episode_cost``,
+        ``reference_cost``, ``cost_<part>``, ``violations``."""
         out, self.episodes = self.episodes, []
-        return out
+        if not out:
+            return {}
+        return {k: np.concatenate([m[k] for m in out]) for k in out[0]}
 
     # --- update ----------------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -290,7 +298,7 @@ class VecPPO:
                 logits = logits.masked_fill(~mask[mb], MASKED_LOGIT)
                 logp_all = torch.log_softmax(logits, -1)
                 logp = logp_all.gather(1, act[mb, None]).squeeze(1)
-                entropy = -(logp_all.exp() * logp_all).sum(-1)
+                entropy = -(torch.softmax(logits, -1) * logp_all).sum(-1)  # softmax: see sample_masked
                 a = adv_t[mb]
                 if self.normalize_advantage and a.numel() > 1:
                     a = (a - a.mean()) / (a.std() + 1e-8)
@@ -332,9 +340,16 @@ class VecPPO:
         self.model.save(str(path))
 
 
-def _gumbel(shape: torch.Size, gen: torch.Generator) -> torch.Tensor:
-    u = torch.rand(shape, generator=gen).clamp_(1e-20, 1.0)
-    return -torch.log(-torch.log(u))
+def sample_masked(logits: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One action per row of masked logits [B, A] by inverse CDF (one uniform per row, not one per action).
+    A masked action has probability exactly 0, so the cumulative sum does not rise at it and it is never the
+    first index whose cumulative sum reaches u; u is drawn in (0, total] so the index exists.
+
+    Probabilities come from ``softmax``, never from ``log_softmax(...).exp()``: on this CPU torch's ``exp``
+    of arguments that underflow (every masked action's) is 10-50x slower than of ordinary ones."""
+    cdf = torch.softmax(logits, -1).cumsum_(-1)
+    u = (1.0 - torch.rand(cdf.shape[0], 1, generator=gen)) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u).squeeze(1).clamp_(max=cdf.shape[1] - 1)
 
 
 class _SpacesEnv(gym.Env):
@@ -483,13 +498,12 @@ def train_run(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, star
             n = algo.collect()
             stats = algo.update()
             eps = algo.drain_episodes()
-            episodes += len(eps)
-            for m in eps:
-                logger.record_mean("rollout/ep_rew_mean", m["return"])
-                logger.record_mean("rollout/ep_len_mean", m["length"])
-                for key, value in m.items():
-                    if key not in ("return", "length") and math.isfinite(value):
-                        logger.record_mean(f"a2gym/{key}", value)
+            episodes += len(eps.get("score", ()))
+            for key, values in eps.items():
+                values = values[np.isfinite(values)]
+                if values.size:
+                    tag = _EPISODE_TAGS.get(key, f"a2gym/{key}")
+                    logger.record(tag, float(values.mean()))
             sps = (algo.num_timesteps - steps0) / max(time.perf_counter() - t0, 1e-9)
             logger.record("a2gym/steps_per_second", sps)
             logger.record("a2gym/episodes", episodes)
@@ -525,6 +539,10 @@ def train_run(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, star
     return algo
 
 
-def _mean(eps: list[dict[str, float]], key: str) -> float:
-    vals = [m[key] for m in eps if key in m and math.isfinite(m[key])]
-    return float(np.mean(vals)) if vals else float("nan")
+_EPISODE_TAGS = {"return": "rollout/ep_rew_mean", "length": "rollout/ep_len_mean"}
+
+
+def _mean(eps: dict[str, np.ndarray], key: str) -> float:
+    vals = eps.get(key, np.zeros(0))
+    vals = vals[np.isfinite(vals)]
+    return float(vals.mean()) if vals.size else float("nan")
