@@ -275,8 +275,8 @@ class VecPPO:
         adv, ret = self.advantages()
         valid = torch.from_numpy(self.buf_valid.reshape(-1))
         idx_valid = torch.nonzero(valid).squeeze(1)
-        obs = self.buf_obs.reshape(-1, self.obs_dim)[idx_valid]
-        mask = self.buf_mask.reshape(-1, self.n_actions)[idx_valid]
+        obs = self.buf_obs.reshape(-1, self.obs_dim)  # indexed per minibatch: one copy of each sample
+        mask = self.buf_mask.reshape(-1, self.n_actions)
         act = self.buf_act.reshape(-1)[idx_valid]
         old_logp = self.buf_logp.reshape(-1)[idx_valid]
         adv_t = torch.from_numpy(adv.reshape(-1))[idx_valid]
@@ -294,8 +294,9 @@ class VecPPO:
             perm = torch.randperm(n, generator=self.gen)
             for start in range(0, n, self.batch_size):
                 mb = perm[start:start + self.batch_size]
-                logits, value = self.forward(obs[mb])
-                logits = logits.masked_fill(~mask[mb], MASKED_LOGIT)
+                rows = idx_valid[mb]
+                logits, value = self.forward(obs[rows])
+                logits = logits.masked_fill(~mask[rows], MASKED_LOGIT)
                 logp_all = torch.log_softmax(logits, -1)
                 logp = logp_all.gather(1, act[mb, None]).squeeze(1)
                 entropy = -(torch.softmax(logits, -1) * logp_all).sum(-1)  # softmax: see sample_masked
