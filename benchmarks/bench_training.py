@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.common import load_hyperparams, make_vec
+from agents.common import load_hyperparams, make_vec, parse_key_values
 from agents.vec_ppo import VecPPO, algo_kwargs, make_vector_env, sb3_policy_kwargs
 
 
@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=int, default=20_000)
     p.add_argument("--target", type=float, default=0.95)
     p.add_argument("--seeds", type=int, nargs="*", default=[0])
+    p.add_argument("--hyperparams", nargs="*", default=[], metavar="K=V",
+                   help="override vec_ppo's YAML section (speed and learning), e.g. n_envs=512")
     p.add_argument("--out", default=None, help="also write the table here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -144,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     out(f"python {platform.python_version()}, torch {torch.__version__}, sb3-contrib "
         f"{sb3_contrib.__version__}, {platform.machine()}, {os.cpu_count()} CPUs; {args.rounds} x "
         f"{args.seconds:.0f} s per trainer, alternating; marginal (warm-up excluded)")
-    vec = VecAnchor(args.env, 0)
+    overrides = parse_key_values(args.hyperparams, "--hyperparams")
+    vec = VecAnchor(args.env, 0, overrides)
     pk = dict(vec.hp["policy_kwargs"])
     sb3 = Sb3Anchor(args.env, 0, pk)
     hp_s, hp_v = sb3.hp, vec.hp
@@ -168,13 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     out(f"{'SB3 MaskablePPO (mean)':<28}{s:>12,.0f}")
     out(f"{'vec_ppo (mean)':<28}{v:>12,.0f}")
     out(f"speed-up vec_ppo / SB3: {v / s:.1f}x (target >= 20x); load average now {load1():.2f}")
+    if overrides:
+        out(f"vec_ppo overrides: {overrides}")
     if args.learn_steps > 0:
         out()
         out(f"vec_ppo learning on the default scenario: {args.learn_steps:,} env steps per seed, "
             f"deterministic score every {args.eval_every:,} steps (target >= {args.target})")
         out(f"{'seed':>4} {'first step >= target':>22} {'final score':>12} {'best score':>11} {'wall s':>8}")
         for seed in args.seeds:
-            curve, first, wall = learn(args.env, seed, args.learn_steps, args.eval_every, args.target)
+            curve, first, wall = learn(args.env, seed, args.learn_steps, args.eval_every, args.target,
+                                       overrides)
             out(f"{seed:>4} {first if first is not None else 'never':>22} {curve[-1][1]:>12.4f} "
                 f"{max(c[1] for c in curve):>11.4f} {wall:>8.1f}")
             out("     curve: " + ", ".join(f"{st // 1000}k:{sc:.3f}" for st, sc in curve))
