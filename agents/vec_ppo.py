@@ -119,7 +119,6 @@ class VecPPO:
             raise AgentConfigError(f"vec_ppo policy_kwargs take net_arch and activation_fn only, "
                                    f"not {sorted(pk)}")
         torch.manual_seed(seed)
-        self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator().manual_seed(seed)
         if model is None:  # an sb3-contrib model object only to own (and save) the policy and its optimizer
             probe = _SpacesEnv(env.single_observation_space, env.single_action_space)
