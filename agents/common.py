@@ -84,18 +84,28 @@ class AgentConfigError(ValueError):
 
 
 def algorithms() -> dict[str, type]:
-    """Algorithm name on the command line -> SB3 class (the library's table, :mod:`a2gym.sb3`)."""
+    """Algorithm name on the command line -> SB3 class (the library's table, :mod:`a2gym.sb3`), and
+    ``vec_ppo`` -> :class:`agents.vec_ppo.VecPPO` (whose saved models are MaskablePPO zips)."""
     from a2gym.sb3 import algorithm_class
 
-    return {name: algorithm_class(name) for name in ALGO_NAMES}
+    table = {name: algorithm_class(name) for name in ALGO_NAMES if name != "vec_ppo"}
+    from agents.vec_ppo import VecPPO
+
+    table["vec_ppo"] = VecPPO
+    return table
 
 
-ALGO_NAMES = ("ppo", "a2c", "dqn", "maskable_ppo")
+ALGO_NAMES = ("ppo", "a2c", "dqn", "maskable_ppo", "vec_ppo")
+
+
+def saved_algo(algo: str) -> str:
+    """The SB3 algorithm whose zips a run of ``algo`` saves (vec_ppo saves MaskablePPO zips)."""
+    return "maskable_ppo" if algo == "vec_ppo" else algo
 
 
 def uses_masks(algo: str) -> bool:
     """Whether the algorithm acts with the env's action masks."""
-    return algo == "maskable_ppo"
+    return algo in ("maskable_ppo", "vec_ppo")
 
 
 def parse_key_values(items: Iterable[str] | None, what: str = "argument") -> dict[str, Any]:
@@ -218,6 +228,7 @@ def check_action_space(algo: str, space: gym.Space, env_id: str) -> None:
     supported: dict[str, tuple[type, ...]] = {
         "dqn": (gym.spaces.Discrete,),
         "maskable_ppo": (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+        "vec_ppo": (gym.spaces.Discrete,),
         "ppo": (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary, gym.spaces.Box),
         "a2c": (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary, gym.spaces.Box),
     }

@@ -43,6 +43,7 @@ from agents.common import (
     invalid_env_kwargs,
     make_env,
     parse_key_values,
+    saved_algo,
     uses_masks,
 )
 
@@ -121,7 +122,7 @@ def model_actor(run_dir: Path, which: str = "best") -> tuple[Actor, dict[str, An
     if not path.exists():
         raise AgentConfigError(f"model {path} does not exist")
     try:
-        model = load_model(path, cfg["algo"])
+        model = load_model(path, saved_algo(cfg["algo"]))
     except ModelError as e:
         raise AgentConfigError(str(e)) from None
     cfg = {**cfg, "model_path": str(path), "model_sha256": model.files.sha256}
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             name = args.name or f"{cfg['algo']}:{Path(args.run).name}"
             trained_uri = str(cfg["env_kwargs"].get("scenario", ""))
             trained = trained_uri.startswith("scenario://a2-test") or trained_uri == "scenario://paper-default-v0"
-            spec, spec_sha = f"sb3:{cfg['algo']}:{cfg['model_path']}", cfg["model_sha256"]
+            spec, spec_sha = f"sb3:{saved_algo(cfg['algo'])}:{cfg['model_path']}", cfg["model_sha256"]
             eps = evaluate(env_id, env_kwargs, args.episodes, args.seed, name, actor=actor,
                            trained_on_test=trained, invalid=run_invalid_settings(cfg), spaces=cfg["spaces"])
         else:

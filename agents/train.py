@@ -155,6 +155,11 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
             raise AgentConfigError(f"scenario_pool={hp['scenario_pool']} needs --env-kwargs scenario=generator://…")
         if hp["policy"] is None:
             hp["policy"] = default_policy(probe.observation_space)
+        if args.algo == "vec_ppo":
+            from agents.vec_ppo import check_script_keys, make_vector_env
+
+            check_script_keys(hp)
+            make_vector_env(args.env, env_kwargs, 1).close()  # a native vector env exists for these kwargs
     finally:
         probe.close()
     total = args.total_timesteps if args.total_timesteps is not None else int(hp["n_timesteps"])
@@ -216,6 +221,8 @@ def train(args: argparse.Namespace) -> Path:
     if remaining <= 0:
         print(f"{run_dir}: already trained {start_steps} >= {cfg['total_timesteps']} steps; nothing to do")
         return run_dir
+    if cfg["algo"] == "vec_ppo":
+        return train_vec_ppo(cfg, run_dir, resume_from, start_steps, args)
     try:
         model, venv, callbacks = build(cfg, run_dir, resume_from, start_steps, args.verbose)
     except AgentConfigError:
@@ -238,6 +245,27 @@ def train(args: argparse.Namespace) -> Path:
     finally:
         save_final(model, run_dir)
         venv.close()
+    final_score(run_dir, cfg)
+    return run_dir
+
+
+def train_vec_ppo(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, start_steps: int,
+                  args: argparse.Namespace) -> Path:
+    """``--algo vec_ppo`` (:mod:`agents.vec_ppo`): the same run directory, scalars, checkpoints and resume."""
+    from agents.vec_ppo import train_run
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(
+        f"run dir: {run_dir}  ({cfg['algo']} on {cfg['env']}, seed {cfg['seed']}, "
+        f"{'resuming at ' + str(start_steps) + ' → ' if resume_from else ''}{cfg['total_timesteps']} steps)"
+    )
+    held: list[Any] = []
+    try:
+        train_run(cfg, run_dir, resume_from, start_steps, args.progress_bar, args.verbose, held.append)
+    except KeyboardInterrupt:
+        steps = held[0].num_timesteps if held else start_steps
+        print(f"\ninterrupted at step {steps}; saved model.zip. "
+              f"Continue with: python -m agents.train --resume {run_dir}")
     final_score(run_dir, cfg)
     return run_dir
 
