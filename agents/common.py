@@ -49,38 +49,14 @@ import gymnasium as gym
 import numpy as np
 import yaml
 
-HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+from agents.config import SCRIPT_KEYS, AgentConfigError
 
-#: Script-level keys of a hyperparameter section with their defaults (see the module docstring).
-SCRIPT_KEYS: dict[str, Any] = {
-    "policy": None,
-    "n_envs": 1,
-    "vec_env": "dummy",
-    "normalize": False,
-    "n_timesteps": 20_000,
-    "checkpoint_freq": 10_000,
-    "eval_freq": 5_000,
-    "n_eval_episodes": 5,
-    "eval_env_kwargs": {},
-    "eval_seed_offset": 10_000,
-    "invalid_action_penalty": 0.1,
-    "invalid_failure_penalty": 10.0,
-    "max_invalid_actions": 16,
-    "scenario_pool": 0,
-    "pretrain_episodes": 0,
-    "pretrain_epochs": 20,
-    "pretrain_lr": 1e-3,
-    "pretrain_mode": None,
-}
+HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
 
 #: Constructor arguments the scripts set themselves; not allowed in YAML or ``--hyperparams``.
 _RESERVED = {"self", "policy", "env", "tensorboard_log", "verbose", "seed", "device", "_init_setup_model"}
 
 _ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU"}
-
-
-class AgentConfigError(ValueError):
-    """A bad command line, hyperparameter or env id; raised before any training starts."""
 
 
 def algorithms() -> dict[str, type]:

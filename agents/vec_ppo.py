@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-from agents.common import AgentConfigError
+from agents.config import AgentConfigError
 
 MASKED_LOGIT = -1e8
 """Logit of a masked action (sb3-contrib's value): exp underflows to exactly 0 probability."""
@@ -403,7 +403,7 @@ def check_script_keys(hp: dict[str, Any]) -> None:
 
 def algo_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
     """VecPPO's constructor kwargs from a resolved hyperparameter dict."""
-    from agents.common import SCRIPT_KEYS
+    from agents.config import SCRIPT_KEYS
 
     return {k: v for k, v in hp.items() if k not in SCRIPT_KEYS}
 

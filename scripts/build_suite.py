@@ -169,24 +169,31 @@ def optimum_text(content: dict) -> str:
     return json.dumps(content, indent=1, sort_keys=True) + "\n"
 
 
-def pin_optimum(text: str, check: bool) -> list[str]:
-    """Write the optimum file and its SHA-256 into the suite file (``optimum.sha256``); what changed."""
+def _pin_file(name: str, key: str, text: str, check: bool) -> list[str]:
+    """Write ``text`` as ``a2gym/data/scenarios/<name>`` and its SHA-256 into the suite file under ``key``
+    (``{"file": name, "sha256": ...}``); what changed (or would, with ``check``)."""
     from a2gym.fileio import atomic_write_text
-    from a2gym.leaderboard.suite import OPTIMUM_FILE
 
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    path = SCENARIOS / OPTIMUM_FILE
+    path = SCENARIOS / name
     doc = json.loads(SUITE_FILE.read_text(encoding="utf-8"))
     changed = []
     if not path.exists() or path.read_text(encoding="utf-8") != text:
-        changed.append(f"{OPTIMUM_FILE} would change")
-    if doc["optimum"]["sha256"] != sha:
-        changed.append(f"optimum.sha256 in {SUITE_FILE.name} -> {sha}")
-        doc["optimum"]["sha256"] = sha
+        changed.append(f"{name} would change")
+    if doc.get(key) != {"file": name, "sha256": sha}:
+        changed.append(f"{key}.sha256 in {SUITE_FILE.name} -> {sha}")
+        doc[key] = {"file": name, "sha256": sha}
     if not check:
         atomic_write_text(path, text)
         atomic_write_text(SUITE_FILE, json.dumps(doc, indent=1) + "\n")
     return changed
+
+
+def pin_optimum(text: str, check: bool) -> list[str]:
+    """Write the optimum file and its SHA-256 into the suite file (``optimum.sha256``); what changed."""
+    from a2gym.leaderboard.suite import OPTIMUM_FILE
+
+    return _pin_file(OPTIMUM_FILE, "optimum", text, check)
 
 
 RESERVED_FILE = "a2-test-v1.reserved.json"
@@ -194,21 +201,7 @@ RESERVED_FILE = "a2-test-v1.reserved.json"
 
 def pin_reserved(text: str, check: bool) -> list[str]:
     """Write the reserved-rows file of a2-test-v1 and its pin into the suite file; what changed."""
-    from a2gym.fileio import atomic_write_text
-
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    path = SCENARIOS / RESERVED_FILE
-    doc = json.loads(SUITE_FILE.read_text(encoding="utf-8"))
-    changed = []
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        changed.append(f"{RESERVED_FILE} would change")
-    if doc.get("reserved") != {"file": RESERVED_FILE, "sha256": sha}:
-        changed.append(f"reserved.sha256 in {SUITE_FILE.name} -> {sha}")
-        doc["reserved"] = {"file": RESERVED_FILE, "sha256": sha}
-    if not check:
-        atomic_write_text(path, text)
-        atomic_write_text(SUITE_FILE, json.dumps(doc, indent=1) + "\n")
-    return changed
+    return _pin_file(RESERVED_FILE, "reserved", text, check)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -169,17 +169,23 @@ def policy_rows(entry: SuiteEntry, seeds: list[int], progress: Callable[[int], N
     return rows
 
 
+def read_pinned_file(name: str, sha256: str, what: str) -> dict[str, Any]:
+    """The JSON content of ``a2gym/data/scenarios/<name>``, a file a suite pins by ``sha256``; RecordError
+    naming ``what`` it is if the file is missing or its content is not the pinned one."""
+    path = scenario_dir() / name
+    if not path.is_file():
+        raise RecordError(f"{what} file {name} is missing (run scripts/build_suite.py)")
+    data = path.read_bytes()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        raise RecordError(f"{what} file {name} has SHA-256 {got}, but its suite file pins "
+                          f"{sha256 or '(nothing)'}: the file was changed")
+    return json.loads(data)
+
+
 def read_optimum() -> dict[str, Any]:
     """The pinned optimum file; RecordError if it is missing or its SHA-256 is not the pinned one."""
-    path = scenario_dir() / OPTIMUM_FILE
-    if not path.is_file():
-        raise RecordError(f"optimum file {OPTIMUM_FILE} is missing (run scripts/build_suite.py)")
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    if sha != OPTIMUM_SHA256:
-        raise RecordError(f"optimum file {OPTIMUM_FILE} has SHA-256 {sha}, but a2gym.leaderboard.suite pins "
-                          f"{OPTIMUM_SHA256 or '(nothing)'}: the file was changed")
-    return json.loads(data)
+    return read_pinned_file(OPTIMUM_FILE, OPTIMUM_SHA256, "optimum")
 
 
 def _optimum_rows(entry: SuiteEntry, optimum: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -264,18 +270,7 @@ def read_pinned_reserved(suite_name: str) -> dict[str, Any] | None:
     from a2gym.leaderboard.suite import reserved_pin
 
     pin = reserved_pin(suite_name)
-    if pin is None:
-        return None
-    name, sha = pin
-    path = scenario_dir() / name
-    if not path.is_file():
-        raise RecordError(f"reserved-rows file {name} is missing (run scripts/build_suite.py)")
-    data = path.read_bytes()
-    got = hashlib.sha256(data).hexdigest()
-    if got != sha:
-        raise RecordError(f"reserved-rows file {name} has SHA-256 {got}, but the suite file pins {sha}: "
-                          "the file was changed")
-    return json.loads(data)
+    return None if pin is None else read_pinned_file(*pin, "reserved-rows")
 
 
 def pinned_policy_rows(suite_name: str, entry: SuiteEntry, seeds: list[int], paper_rows: bool = True,
