@@ -50,8 +50,9 @@ def play(env, opens: np.ndarray, loads: np.ndarray, u: float, window_s: float) -
     """Replay one day with the tracker's rule at (u, window) through the env's fleet dynamics."""
     base = env.unwrapped
     window = int(math.ceil(window_s / base.slot_s - 1e-9))
-    need = np.ceil(loads / (base.tables.rho * u) - 1e-9).astype(np.int64)
-    desired = np.where(opens, np.maximum(1, need), 0)
+    from a2gym.envs.geoserve_v1.reference import tracked_counts
+
+    desired = np.stack([tracked_counts(base.tables, o, x, u) for o, x in zip(opens, loads, strict=True)])
     fleet = base.new_fleet()
     totals = dict.fromkeys(
         ("total", "compute", "bandwidth", "deployment", "penalty", "unserved_requests"), 0.0

@@ -142,6 +142,14 @@ TRACKING = TrackingSettings()
 """The tuned defaults (the board's reference row and the env's reward normaliser)."""
 
 
+def tracked_counts(tables: V1Tables, is_open: np.ndarray, load: np.ndarray, target_utilisation: float
+                   ) -> np.ndarray:
+    """The target-tracking sizing rule [instances, I]: ⌈load / (u·ρ)⌉ (the cost model's
+    :func:`~a2gym.costmodel.instances_needed`), at least 1 where open, 0 where closed."""
+    need = instances_needed(load, tables.rho * target_utilisation)
+    return np.where(is_open, np.maximum(1, need), 0)
+
+
 class TargetTracker:
     """A Kubernetes-HPA-style autoscaler per facility on the reactive re-solve's placement.
 
@@ -169,8 +177,7 @@ class TargetTracker:
         rates = np.asarray(observed, dtype=float)
         is_open = greedy_open(self.scenario, self.slot_hours, rates)
         x = open_load(self.tables, is_open, rates)[2]
-        need = np.ceil(x / (self.tables.rho * self.settings.target_utilisation) - 1e-9).astype(np.int64)
-        return np.where(is_open, np.maximum(1, need), 0)
+        return tracked_counts(self.tables, is_open, x, self.settings.target_utilisation)
 
     def counts(self, observed: np.ndarray) -> np.ndarray:
         """The counts [I] for the next slot: the window's largest recommendation, capped."""
