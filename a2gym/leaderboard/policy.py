@@ -139,13 +139,18 @@ def _object(spec: str) -> ResolvedPolicy:
     return ResolvedPolicy(spec, "object", worker.make, sha, worker)
 
 
-def _sb3(spec: str) -> ResolvedPolicy:
-    from a2gym.sb3 import ALGORITHMS, ModelError, model_files
+def _sb3_target(rest: str) -> tuple[str | None, str]:
+    """(algorithm or None, path) of the part of an ``sb3:[ALGO:]PATH`` spec after ``sb3:``."""
+    from a2gym.sb3 import ALGORITHMS
 
-    rest = spec[len("sb3:"):]
     algo, sep, path = rest.partition(":")
-    if not sep or algo.lower() not in ALGORITHMS:
-        algo, path = None, rest
+    return (algo, path) if sep and algo.lower() in ALGORITHMS else (None, rest)
+
+
+def _sb3(spec: str) -> ResolvedPolicy:
+    from a2gym.sb3 import ModelError, model_files
+
+    algo, path = _sb3_target(spec[len("sb3:"):])
     try:
         files = model_files(path, algo)
     except ModelError as e:
@@ -217,11 +222,9 @@ def _required_args(obj: Any, spec: str) -> int:
 
 
 def _sb3_factory(spec: str, rest: str) -> PolicyFactory:
-    from a2gym.sb3 import ALGORITHMS, ModelError, load_model
+    from a2gym.sb3 import ModelError, load_model
 
-    algo, sep, path = rest.partition(":")
-    if not sep or algo.lower() not in ALGORITHMS:
-        algo, path = None, rest
+    algo, path = _sb3_target(rest)
     try:
         model = load_model(path, algo)
     except ModelError as e:
