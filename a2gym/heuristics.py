@@ -20,10 +20,12 @@ The paper's restricted baselines (§9) are A2-Greedy on a restricted instance
 policies play the restricted plan's (facility, data version) per class.
 
 A target (facility per class, data version per class) becomes actions the same way in every env
-(:func:`target_policy`), through the envs' own rules (the ones their ``target_action`` uses):
+(:func:`target_policy`), through the target-to-action adaptor of the env's spec
+(:attr:`a2gym.envs.spec.EnvSpec.target_adaptor`, the rule its ``target_action`` uses):
 Placement-v0 opens the next target facility that is not masked, then STOP (``open_next``);
 Scheduling-v0 serves the current class (``info["class"]``) at its target (``SchedulingTables.action_of``);
-GeoServe deploys the target set in every slot (``deploy_bits``).
+GeoServe-v0 deploys the target set in every slot (``deploy_bits``); GeoServeCapacity-v0, whose actions are
+instance counts, has none.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.costmodel import CostModel
-from a2gym.envs.geoserve import deploy_bits
-from a2gym.envs.placement import open_next
+from a2gym.envs.geoserve.policy import is_bits
+from a2gym.envs.registration import spec_of
+from a2gym.envs.spec import EnvSpec, load_object
 from a2gym.scenario import Scenario
 
 Policy = Callable[[Any, dict], Any]
@@ -64,12 +67,16 @@ class PolicyContext:
 
     @property
     def kind(self) -> str:
-        """``placement``, ``scheduling`` or ``geoserve`` (from the env id)."""
-        name = self.env_id.rsplit("/", 1)[-1].lower()
-        for kind in ("placement", "scheduling", "geoserve"):
-            if name.startswith(kind):
-                return kind
-        raise ValueError(f"no heuristic policies for {self.env_id}")
+        """The env's problem, ``placement``, ``scheduling`` or ``geoserve`` (its spec's ``kind``)."""
+        return self.spec.kind
+
+    @property
+    def spec(self) -> EnvSpec:
+        """The env's :class:`~a2gym.envs.spec.EnvSpec`; ValueError for an id that is not an a2gym env."""
+        try:
+            return spec_of(self.env_id)
+        except ValueError:
+            raise ValueError(f"no heuristic policies for {self.env_id}") from None
 
 
 PolicyFactory = Callable[[PolicyContext], Policy]
@@ -120,8 +127,12 @@ def restricted_target(restrict: str) -> Target:
 
 
 def target_policy(ctx: PolicyContext, target: Target) -> Policy:
-    """The policy playing ``target(ctx.scenario)`` in ctx's env (computed once, on first use)."""
-    kind = ctx.kind
+    """The policy playing ``target(ctx.scenario)`` in ctx's env (computed once, on first use), through the
+    target-to-action adaptor of the env's spec; ValueError for an env without one."""
+    adaptor = ctx.spec.target_adaptor
+    if adaptor is None:
+        raise ValueError(f"the target heuristics deploy a set of facilities; {ctx.env_id}'s action space "
+                         f"{ctx.action_space} cannot express one (its spec has no target adaptor)")
     memo: list[tuple[np.ndarray, np.ndarray]] = []
 
     def plan() -> tuple[np.ndarray, np.ndarray]:
@@ -129,35 +140,7 @@ def target_policy(ctx: PolicyContext, target: Target) -> Policy:
             memo.append(target(ctx.scenario))
         return memo[0]
 
-    if kind == "placement":
-        stop = int(ctx.action_space.n) - 1  # the last action is STOP
-
-        def placement(obs: Any, info: dict) -> int:
-            return open_next(np.unique(plan()[0]), info["action_mask"], stop)
-        return placement
-    if kind == "scheduling":
-        from a2gym.envs.scheduling import SchedulingTables  # its action_of is the env's own rule
-
-        tables = SchedulingTables.of(ctx.scenario)
-
-        def scheduling(obs: Any, info: dict) -> int:
-            fac, data = plan()
-            r = int(info["class"])
-            return tables.action_of(int(fac[r]), int(data[r]))
-        return scheduling
-    if not _is_bits(ctx.action_space):
-        raise ValueError(f"the target heuristics deploy a set of facilities; {ctx.env_id}'s action space "
-                         f"{ctx.action_space} is not one bit per facility")
-    n_fac = int(np.prod(ctx.action_space.shape))
-
-    def geoserve(obs: Any, info: dict) -> np.ndarray:
-        return deploy_bits(plan()[0], n_fac, ctx.action_space.dtype)
-    return geoserve
-
-
-def _is_bits(space: spaces.Space) -> bool:
-    return isinstance(space, spaces.MultiBinary) or (isinstance(space, spaces.MultiDiscrete)
-                                                     and bool(np.all(space.nvec == 2)))
+    return load_object(adaptor)(ctx.action_space, ctx.scenario, plan)
 
 
 def random_policy(ctx: PolicyContext) -> Policy:
@@ -166,7 +149,7 @@ def random_policy(ctx: PolicyContext) -> Policy:
     MultiDiscrete (GeoServe-v1), each component uniform among its valid values."""
     rng = np.random.default_rng(ctx.seed)
     space = ctx.action_space
-    if _is_bits(space):
+    if is_bits(space):
         def bits(obs: Any, info: dict) -> np.ndarray:
             can = np.asarray(info["action_mask"]).reshape(-1, 2)[:, 1]
             return (can & (rng.random(can.size) < 0.5)).astype(space.dtype)

@@ -62,7 +62,7 @@ def play(env, policy_name: str, seed: int, hindsight_limit: float) -> dict[str, 
             PolicyContext(ENV_ID, kwargs, env.observation_space, env.action_space, base.scenario, seed)
         )
     elif policy_name == "hindsight":
-        from a2gym.envs.geoserve_v1.policy import make_policy
+        from a2gym.envs.geoserve_capacity.policy import make_policy
 
         policy = make_policy(base, "hindsight", time_limit=hindsight_limit)
     else:

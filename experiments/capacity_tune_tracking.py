@@ -34,7 +34,7 @@ ENV_ID = "a2gym/GeoServeCapacity-v0"
 def day_loads(env) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     """(open [slots, I] bool, load x [slots, I] busy instances) of the re-solve on each slot's observed
     demand (row t = slot t-1's realised demand, what the policy sees before deciding slot t)."""
-    from a2gym.envs.geoserve_v1.reference import greedy_open, open_load
+    from a2gym.envs.geoserve_capacity.reference import greedy_open, open_load
 
     base = env.unwrapped
     opens, loads = [], []
@@ -50,7 +50,7 @@ def play(env, opens: np.ndarray, loads: np.ndarray, u: float, window_s: float) -
     """Replay one day with the tracker's rule at (u, window) through the env's fleet dynamics."""
     base = env.unwrapped
     window = int(math.ceil(window_s / base.slot_s - 1e-9))
-    from a2gym.envs.geoserve_v1.reference import tracked_counts
+    from a2gym.envs.geoserve_capacity.reference import tracked_counts
 
     desired = np.stack([tracked_counts(base.tables, o, x, u) for o, x in zip(opens, loads, strict=True)])
     fleet = base.new_fleet()

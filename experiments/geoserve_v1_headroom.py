@@ -72,7 +72,7 @@ def play_learned(env: gymnasium.Env, name: str, seed: int) -> dict[str, Any]:
 
 def play_day(env: gymnasium.Env, mode: str, seed: int, time_limit: float) -> dict[str, Any]:
     """One day of reference ``mode``; its cost breakdown [$], unserved requests and wall time."""
-    from a2gym.envs.geoserve_v1.policy import make_policy
+    from a2gym.envs.geoserve_capacity.policy import make_policy
 
     kw = {"time_limit": time_limit} if mode == "hindsight" else {}
     policy = make_policy(env.unwrapped, mode, **kw)

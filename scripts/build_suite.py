@@ -28,7 +28,7 @@ and, per GeoServe episode seed (the suite's first ``--seeds``) of the small and 
 (:func:`a2gym.policies.geoserve_lower_bound`); a paper-size or large scenario takes 30-40 s per seed, so
 those have no GeoServe value and the table says n/a there; and, per GeoServe-v1 episode seed of the
 tiers in ``--hindsight-tiers`` (default: all), the hindsight reference of that day
-(:func:`a2gym.envs.geoserve_v1.hindsight.solve_hindsight`, ``--hindsight-time-limit`` seconds): the
+(:func:`a2gym.envs.geoserve_capacity.hindsight.solve_hindsight`, ``--hindsight-time-limit`` seconds): the
 replayed day cost of its plan, the MILP's bound over its candidate restriction, the gap and the status
 (the scorer's *hindsight* row; it is a plan the env replays, not a bound). Its SHA-256 is pinned in
 the suite file ``a2gym/data/suites/a2-test-v1.json`` (``optimum.sha256``), so the leaderboard refuses an
@@ -52,6 +52,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from a2gym.envs.spec import EnvSpec
     from a2gym.leaderboard.suite import SuiteEntry
     from a2gym.scenario import Scenario
 
@@ -91,14 +94,15 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
     import gymnasium as gym
 
     import a2gym
+    from a2gym.envs.spec import SLOT_BOUNDS
     from a2gym.leaderboard.episode import load_fresh
     from a2gym.leaderboard.suite import A2_TEST_V1, tier_of
     from a2gym.policies import geoserve_lower_bound
 
     out: dict = {"milp_time_limit_s": time_limit, "scenarios": {}}
     old = (resume or {}).get("scenarios", {})
-    geo = A2_TEST_V1.entry("a2gym/GeoServe-v0")
-    v1 = A2_TEST_V1.entry("a2gym/GeoServeCapacity-v0")
+    geo = _entry_whose_spec(A2_TEST_V1.entries, lambda spec: spec.optimum == SLOT_BOUNDS)
+    v1 = _entry_whose_spec(A2_TEST_V1.entries, lambda spec: spec.hindsight)
     for uri in A2_TEST_V1.entries[0].scenarios:
         scn = load_fresh(uri)
         row = dict(old.get(uri, {})) if old.get(uri, {}).get("sha256") == scn.sha256 else {}
@@ -113,7 +117,7 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
         if resume is not None:
             out["scenarios"][uri] = row
             _save_resume(out)
-        for seed in A2_TEST_V1.seeds(n_seeds) if tier_of(uri) in geo_tiers else ():
+        for seed in A2_TEST_V1.seeds(n_seeds) if geo is not None and tier_of(uri) in geo_tiers else ():
             if str(seed) in seeds:
                 continue
             t0 = time.perf_counter()
@@ -130,7 +134,7 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
                 _save_resume(out)
         days = row.setdefault("geoserve_v1_hindsight", {})
         tiers = hindsight_tiers if hindsight_tiers is not None else {tier_of(uri)}
-        for seed in A2_TEST_V1.seeds(n_seeds) if tier_of(uri) in tiers else ():
+        for seed in A2_TEST_V1.seeds(n_seeds) if v1 is not None and tier_of(uri) in tiers else ():
             if str(seed) not in days:
                 days[str(seed)] = _hindsight_day(v1, scn, seed, hindsight_limit)
                 print(f"{uri}: GeoServe-v1 seed {seed} hindsight {days[str(seed)]}", flush=True)
@@ -141,11 +145,25 @@ def compute_optimum(time_limit: float, n_seeds: int, resume: dict | None, geo_ti
     return out
 
 
+def _entry_whose_spec(entries: tuple[SuiteEntry, ...],
+                      wanted: Callable[[EnvSpec], bool]) -> SuiteEntry | None:
+    """The one entry whose env's spec is ``wanted`` (the optimum file holds one value of each kind per
+    scenario: per-slot bounds under ``geoserve_bound``, hindsight days under ``geoserve_v1_hindsight``),
+    None if there is none; SystemExit if there are several."""
+    from a2gym.envs.registration import spec_of
+
+    found = [e for e in entries if wanted(spec_of(e.env_id))]
+    if len(found) > 1:
+        raise SystemExit(f"the optimum file holds one env of each kind; {[e.env_id for e in found]} "
+                         "are of the same kind")
+    return found[0] if found else None
+
+
 def _hindsight_day(entry: SuiteEntry, scn: Scenario, seed: int, time_limit: float) -> dict:
     """The hindsight reference of one GeoServe-v1 day: replayed cost [$], bound [$], gap, status, seconds."""
     import gymnasium as gym
 
-    from a2gym.envs.geoserve_v1.hindsight import solve_hindsight
+    from a2gym.envs.geoserve_capacity.hindsight import solve_hindsight
 
     env = gym.make(entry.env_id, scenario=scn, **dict(entry.env_kwargs))
     try:

@@ -2,39 +2,60 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 import a2gym  # noqa: F401  (registers the envs)
+from a2gym.envs.registration import SPECS, spec_of
 
 # Small generated scenarios keep the env tests fast (sizes: classes, regions, models, data versions, types).
 SMALL = "generator://synth-v0/3?classes=12&regions=3&models=3&datas=4&types=2"
 SMALL_RESAMPLE = "generator://synth-v0/0?classes=10&regions=3&models=3&datas=4&types=2"
-ENV_IDS = ("a2gym/Placement-v0", "a2gym/Scheduling-v0", "a2gym/GeoServe-v0")
+if os.environ.get("A2GYM_TEST_TINY_ENV") == "1":  # tests/test_env_spec.py: a fifth env, one spec
+    from a2gym.envs.registration import register_spec
+    from tests.tiny_env import SPEC as _TINY
+
+    register_spec(_TINY)
+ENV_IDS = tuple(SPECS)
+"""Every registered env (its spec): the generic tests run on each."""
 GEO_KW = {"n_slots": 6, "slot_minutes": 60.0}
 
 
 def make(env_id: str, scenario: str = SMALL, **kw: Any) -> gym.Env:
-    """gymnasium.make with the small scenario (and a short GeoServe day)."""
-    if env_id.endswith("GeoServe-v0"):
-        kw = {**GEO_KW, **kw}
-    return gym.make(env_id, scenario=scenario, **kw)
+    """gymnasium.make with the small scenario and the spec's ``short_kwargs`` (a short GeoServe day)."""
+    return gym.make(env_id, scenario=scenario, **{**spec_of(env_id).short_kwargs, **kw})
 
 
 def random_action(env: gym.Env, info: dict, rng: np.random.Generator) -> Any:
-    """A uniformly random valid action from ``info["action_mask"]``."""
+    """A uniformly random valid action from ``info["action_mask"]`` (a MultiDiscrete space's mask is its
+    components' masks one after the other)."""
     mask = info["action_mask"]
-    if is_bits(env.action_space):
+    space = env.action_space
+    if is_bits(space):
         can = mask.reshape(-1, 2)[:, 1]
-        return (can & (rng.random(can.size) < 0.5)).astype(env.action_space.dtype)
+        return (can & (rng.random(can.size) < 0.5)).astype(space.dtype)
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        blocks = np.split(np.asarray(mask, dtype=bool), np.cumsum(space.nvec.reshape(-1))[:-1])
+        return np.array([int(rng.choice(np.flatnonzero(m))) for m in blocks], dtype=space.dtype)
     return int(rng.choice(np.flatnonzero(mask)))
 
 
 def is_bits(space: gym.Space) -> bool:
     """GeoServe's action spaces: one 0/1 decision per facility (MultiDiscrete([2]*I) or MultiBinary(I))."""
-    return isinstance(space, gym.spaces.MultiBinary | gym.spaces.MultiDiscrete)
+    return isinstance(space, gym.spaces.MultiBinary) or (
+        isinstance(space, gym.spaces.MultiDiscrete) and bool(np.all(space.nvec == 2)))
+
+
+def mask_size(space: gym.Space) -> int:
+    """Length of an action mask of ``space``: one entry per action, or per value of each component."""
+    if isinstance(space, gym.spaces.MultiBinary):
+        return 2 * int(np.prod(space.shape))
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return int(space.nvec.sum())
+    return int(space.n)
 
 
 def check_info(env: gym.Env, info: dict) -> None:
@@ -42,9 +63,7 @@ def check_info(env: gym.Env, info: dict) -> None:
     assert np.isfinite(info["cost"]) and info["cost"] >= 0
     mask = info["action_mask"]
     assert mask.dtype == bool and mask.any()
-    space = env.action_space
-    n = 2 * int(np.prod(space.shape)) if is_bits(space) else space.n
-    assert mask.shape == (n,)
+    assert mask.shape == (mask_size(env.action_space),)
     assert np.array_equal(mask, env.unwrapped.action_masks())
 
 
@@ -70,7 +89,7 @@ def check_no_smoke(env: gym.Env, seed: int = 0, policy: Any = None, max_steps: i
     else:
         raise AssertionError(f"episode did not end within {max_steps} steps")
     assert terminated and not truncated
-    assert not info.get("violations") or env.spec.id.endswith("GeoServe-v0")
+    assert not info.get("violations") or spec_of(env.spec.id).violations
     np.testing.assert_allclose(ret, -info["cost"] / info["reference_cost"], rtol=1e-9)
     return ret
 

@@ -15,6 +15,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import a2gym
+from a2gym.envs.registration import spec_of
 from a2gym.policies import reference_policy
 from tests.env_checks import (
     ENV_IDS,
@@ -177,7 +178,7 @@ def test_pickle_mid_episode_continues_identically(env_id):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_gymnasium_vector_wrappers(env_id):
-    kw = {"scenario": SMALL, **(GEO_KW if "GeoServe" in env_id else {})}
+    kw = {"scenario": SMALL, **spec_of(env_id).short_kwargs}
     for mode in ("sync", "async"):
         venv = gym.make_vec(env_id, num_envs=2, vectorization_mode=mode, **kw)
         try:
@@ -262,7 +263,7 @@ def test_step_before_reset_raises_a_clear_a2gym_error(env_id):
     with pytest.raises(a2gym.ResetNeededError, match=r"call reset\(\) first"):
         env.step(env.action_space.sample())
     assert issubclass(a2gym.ResetNeededError, gym.error.ResetNeeded)
-    if "GeoServe" not in env_id:
+    if spec_of(env_id).vector_entry_point is not None:
         venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", scenario=SMALL)
         with pytest.raises(a2gym.ResetNeededError, match=r"call reset\(\) first"):
             venv.step(np.zeros(2, dtype=np.int64))
@@ -289,13 +290,13 @@ def test_step_after_the_episode_ended_raises(env_id):
 ])
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_bad_invalid_action_kwargs_fail_at_make_naming_the_kwarg(env_id, kwarg, value, allowed):
-    if "GeoServe" in env_id and kwarg == "max_invalid_actions":
+    if kwarg == "max_invalid_actions" and kwarg not in make(env_id).unwrapped.make_kwargs():
         with pytest.raises(TypeError, match=kwarg):  # a GeoServe day always ends: no such kwarg
             make(env_id, **{kwarg: value})
         return
     with pytest.raises(ValueError, match=rf"{kwarg} = .*{re.escape(allowed)}"):
         make(env_id, **{kwarg: value})
-    if "GeoServe" not in env_id:
+    if spec_of(env_id).vector_entry_point is not None:
         with pytest.raises(ValueError, match=rf"{kwarg} = .*{re.escape(allowed)}"):
             gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", scenario=SMALL,
                          **{kwarg: value})
@@ -368,7 +369,8 @@ def test_submodules_are_attributes_right_after_import_a2gym():
             "print(a2gym.policies.reference_policy.__name__, a2gym.envs.invalid.INVALID_ACTION_MODES[0])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["reference_policy", "noop"]
-    probe = "import sys, a2gym; print('a2gym.policies' in sys.modules, 'a2gym.envs.placement' in sys.modules)"
+    probe = ("import sys, a2gym; "
+             "print('a2gym.policies' in sys.modules, 'a2gym.envs.placement.env' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]  # still imported lazily: import a2gym stays cheap
 

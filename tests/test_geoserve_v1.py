@@ -14,8 +14,8 @@ from gymnasium.utils.env_checker import check_env
 
 import a2gym  # noqa: F401  (registers the envs)
 from a2gym import load_scenario
-from a2gym.envs.geoserve_v1.dynamics import Billing, DelayWindows, provisioning_defaults
-from a2gym.envs.geoserve_v1.hindsight import solve_hindsight
+from a2gym.envs.geoserve_capacity.dynamics import Billing, DelayWindows, provisioning_defaults
+from a2gym.envs.geoserve_capacity.hindsight import solve_hindsight
 from a2gym.errors import ActionError
 from a2gym.policies import reference_policy
 from tests.env_checks import SMALL

@@ -354,12 +354,14 @@ def test_score_prints_a_table_without_touching_the_leaderboard(tmp_path: Path, t
 
 def test_seed_free_envs_do_not_depend_on_the_seed() -> None:
     """The scorer computes Placement's and Scheduling's reserved rows once per scenario: check it is valid."""
+    from a2gym.envs.registration import SPECS
     from a2gym.leaderboard.episode import replay
     from a2gym.leaderboard.evaluate import evaluate_episode
     from a2gym.leaderboard.policy import resolve_policy
-    from a2gym.leaderboard.reserved import SEED_FREE_ENVS
 
-    for env_id in SEED_FREE_ENVS:
+    seed_free = [s.id for s in SPECS.values() if s.seed_free]
+    assert seed_free == ["a2gym/Placement-v0", "a2gym/Scheduling-v0"]
+    for env_id in seed_free:
         rec = evaluate_episode(env_id, {}, SMALL[1], 10_000, resolve_policy("random"))
         for seed in (10_001, 10_007):
             rep = replay(env_id, SMALL[1], {}, seed, rec.actions)

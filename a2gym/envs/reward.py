@@ -14,7 +14,8 @@ from typing import Any
 from a2gym.cache import cached_on
 from a2gym.scenario import Scenario
 
-__all__ = ["REWARDS", "DollarReward", "NormalisedCostReward", "cached_on", "greedy_plan", "make_reward"]
+__all__ = ["REWARDS", "DollarReward", "NormalisedCostReward", "cached_on", "greedy_plan", "make_reward",
+           "plan_reference"]
 
 
 class NormalisedCostReward:
@@ -61,3 +62,11 @@ def greedy_plan(scenario: Scenario):
     from a2gym.solvers import solve  # deferred: importing the envs must not load the solvers (PuLP)
 
     return cached_on(scenario, "greedy_plan", lambda: solve(scenario, "greedy", split=False).plan)
+
+
+def plan_reference(env: Any, mode: str | None = None) -> Any:
+    """The reference of an env with one plan per epoch (Placement-v0, Scheduling-v0; ``env`` unwrapped):
+    A2-Greedy's integral plan (:func:`greedy_plan`) turned into actions by ``env.target_action``."""
+    if mode is not None:
+        raise ValueError(f"{type(env).__name__} has one reference; mode={mode!r} is not allowed")
+    return lambda obs, info: env.target_action(greedy_plan(env.scenario))

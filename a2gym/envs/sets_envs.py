@@ -13,8 +13,8 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.envs import sets
-from a2gym.envs.placement import PlacementEnv
-from a2gym.envs.scheduling import SchedulingEnv
+from a2gym.envs.placement.env import PlacementEnv
+from a2gym.envs.scheduling.env import SchedulingEnv
 
 OBSERVATIONS = ("plain", "sets")
 

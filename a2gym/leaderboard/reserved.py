@@ -38,7 +38,7 @@ from typing import Any
 
 from a2gym.errors import A2GymError, RecordError
 from a2gym.leaderboard.episode import ScenarioPool, make_env, scenario_dir
-from a2gym.leaderboard.suite import CAPACITY_ENV, OPTIMUM_FILE, OPTIMUM_SHA256, SuiteEntry
+from a2gym.leaderboard.suite import OPTIMUM_FILE, OPTIMUM_SHA256, SuiteEntry
 
 REFERENCE = "reference"
 ORACLE = "oracle"
@@ -118,25 +118,29 @@ def _run_env_policy(entry: SuiteEntry, uri: str, seed: int, pool: ScenarioPool,
 def _makers(
     env_id: str, paper_rows: bool = True
 ) -> dict[str, Callable[[Any, int], Callable[[Any, dict], Any]]]:
+    """Row name -> ``make(env, seed) -> policy`` of every policy row of ``env_id``, from its spec: the
+    reference, one row per ``reserved_modes`` (oracle, reactive, forecast) and the paper's restricted
+    baselines where the env has a target-to-action adaptor (they play a deployment set)."""
+    from a2gym.envs.registration import spec_of
     from a2gym.heuristics import context_of, restricted_policy
     from a2gym.policies import reference_policy
 
+    spec = spec_of(env_id)
     out: dict[str, Callable[[Any, int], Callable[[Any, dict], Any]]] = {
         REFERENCE: lambda env, seed: reference_policy(env)}
-    if "GeoServe" in env_id:
-        out[ORACLE] = lambda env, seed: reference_policy(env, mode="oracle")
-    if env_id == CAPACITY_ENV:
-        out[REACTIVE] = lambda env, seed: reference_policy(env, mode="reactive")
-        out[FORECAST] = lambda env, seed: reference_policy(env, mode="forecast")
-        paper_rows = False  # the paper's baselines choose a deployment set; v1's actions are counts
-    for name in PAPER_ROWS if paper_rows else ():
+    for mode in spec.reserved_modes:
+        out[mode] = (lambda m: lambda env, seed: reference_policy(env, mode=m))(mode)
+    for name in PAPER_ROWS if paper_rows and spec.target_adaptor is not None else ():
         out[name] = (lambda n: lambda env, seed: restricted_policy(n)(context_of(env, seed)))(name)
     return out
 
 
-SEED_FREE_ENVS = ("a2gym/Placement-v0", "a2gym/Scheduling-v0")
-"""Envs whose episode does not depend on the reset seed (one plan per epoch): their reserved rows are
-computed once per scenario and hold for every seed."""
+def seed_free(env_id: str) -> bool:
+    """Whether an episode of ``env_id`` does not depend on the reset seed (its spec's ``seed_free``; one
+    plan per epoch): its reserved rows are computed once per scenario and hold for every seed."""
+    from a2gym.envs.registration import spec_of
+
+    return spec_of(env_id).seed_free
 
 
 def policy_rows(entry: SuiteEntry, seeds: list[int], progress: Callable[[int], None] | None = None,
@@ -145,7 +149,7 @@ def policy_rows(entry: SuiteEntry, seeds: list[int], progress: Callable[[int], N
     ``seeds`` of every scenario."""
     pool = ScenarioPool()
     rows = []
-    run_seeds = seeds[:1] if entry.env_id in SEED_FREE_ENVS else seeds
+    run_seeds = seeds[:1] if seed_free(entry.env_id) else seeds
     for name, make in _makers(entry.env_id, paper_rows).items():
         costs: Costs = {}
         viol: dict[tuple[str, int], int] = {}
@@ -205,14 +209,18 @@ def _optimum_rows(entry: SuiteEntry, optimum: dict[str, Any]) -> dict[str, dict[
 
 def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> ReservedRow | None:
     """The optimum row of one env from the optimum file (see the module docstring); None for
-    the capacity env, which has none."""
-    if entry.env_id == CAPACITY_ENV:
+    an env whose spec has none (the capacity env)."""
+    from a2gym.envs.registration import spec_of
+    from a2gym.envs.spec import SLOT_BOUNDS
+
+    kind = spec_of(entry.env_id).optimum
+    if kind is None:
         return None
     costs: Costs = {}
     bound = False
     for uri, row in _optimum_rows(entry, optimum).items():
         for seed in seeds:
-            if "GeoServe" in entry.env_id:
+            if kind == SLOT_BOUNDS:
                 costs[(uri, seed)] = row["geoserve_bound"].get(str(seed))
                 bound = True
             else:
@@ -225,8 +233,11 @@ def optimum_row(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) ->
 
 def hindsight_rows(entry: SuiteEntry, seeds: list[int], optimum: dict[str, Any]) -> list[ReservedRow]:
     """The capacity env's hindsight row (replayed day costs, which do not depend on the normaliser) and its
-    MILP's bound row, from the optimum file (None for a day it lacks); [] for every other env."""
-    if entry.env_id != CAPACITY_ENV:
+    MILP's bound row, from the optimum file (None for a day it lacks); [] for an env whose spec has no
+    ``hindsight``."""
+    from a2gym.envs.registration import spec_of
+
+    if not spec_of(entry.env_id).hindsight:
         return []
     costs: Costs = {}
     bounds: Costs = {}

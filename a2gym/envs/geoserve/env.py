@@ -18,7 +18,7 @@ from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
 
-PENALTY_FILE = Path(__file__).resolve().parents[1] / "data" / "penalty.csv"
+PENALTY_FILE = Path(__file__).resolve().parents[2] / "data" / "penalty.csv"
 
 
 def _penalty_default() -> float:

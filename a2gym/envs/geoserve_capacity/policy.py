@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from a2gym.envs.geoserve_v1.hindsight import solve_hindsight
-from a2gym.envs.geoserve_v1.reference import TargetTracker, forecast_counts, greedy_counts
+from a2gym.envs.geoserve_capacity.hindsight import solve_hindsight
+from a2gym.envs.geoserve_capacity.reference import TargetTracker, forecast_counts, greedy_counts
 
 MODES = ("target-tracking", "reactive", "forecast", "oracle", "hindsight")
 

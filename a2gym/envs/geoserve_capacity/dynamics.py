@@ -12,7 +12,7 @@ before slot u that are still alive in slot t number min(N_u, …, N_t), so
     ready_full[t] = min_{v ∈ [t−a−[b>0], t]} N_v ,   ready_after_b[t] = min_{v ∈ [t−a, t]} N_v
 
 (N_v for v < 0 is the initial fleet, ready before the day).  The hindsight MILP uses exactly these
-windows (:mod:`a2gym.envs.geoserve_v1.hindsight`).
+windows (:mod:`a2gym.envs.geoserve_capacity.hindsight`).
 
 Billing: an instance alive L seconds (request to release) is billed max(minimum, ⌈L/g⌉·g) seconds at its
 facility's $/h price (g = granularity; EC2 Linux on-demand: g = 1 s, minimum 60 s).  The env charges
@@ -38,7 +38,7 @@ import numpy as np
 from a2gym.cache import cached_on
 from a2gym.costmodel import CostModel
 from a2gym.envs.base import facility_ranks
-from a2gym.envs.geoserve import slot_view
+from a2gym.envs.geoserve.env import slot_view
 from a2gym.scenario import Scenario
 
 EPS = 1e-12  # spare capacity [busy instances] below this counts as full

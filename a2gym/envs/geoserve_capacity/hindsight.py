@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from a2gym.envs.geoserve_v1.reference import (
+from a2gym.envs.geoserve_capacity.reference import (
     TargetTracker,
     forecast_counts,
     greedy_counts,

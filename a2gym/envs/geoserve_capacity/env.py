@@ -12,9 +12,15 @@ from gymnasium import spaces
 from a2gym.checks import is_finite_real, is_int
 from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, squash
 from a2gym.envs.demand import DemandModel
-from a2gym.envs.geoserve import SLO_PENALTY_PER_REQUEST
-from a2gym.envs.geoserve_v1.dynamics import Billing, DelayWindows, Fleet, V1Tables, provisioning_defaults
-from a2gym.envs.geoserve_v1.reference import NORMALISERS, expected_initial_fleet, reference_day
+from a2gym.envs.geoserve.env import SLO_PENALTY_PER_REQUEST
+from a2gym.envs.geoserve_capacity.dynamics import (
+    Billing,
+    DelayWindows,
+    Fleet,
+    V1Tables,
+    provisioning_defaults,
+)
+from a2gym.envs.geoserve_capacity.reference import NORMALISERS, expected_initial_fleet, reference_day
 from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -53,7 +59,7 @@ class GeoServeCapacityEnv(A2Env):
     times bursts from the bundled Azure arrival trace (:mod:`a2gym.envs.demand`), drawn per episode from
     the reset's seeded RNG.  Each step the agent sets, for the next slot, the number of instances of every
     facility (region, model, instance type), seeing the demand of the last slots and its fleet.  The env
-    (:mod:`a2gym.envs.geoserve_v1.dynamics`):
+    (:mod:`a2gym.envs.geoserve_capacity.dynamics`):
 
     * adds instances (requested now, ready ``provisioning_delay_s`` later) or releases them (newest
       first, so booting ones go first);
@@ -101,7 +107,7 @@ class GeoServeCapacityEnv(A2Env):
     ## Rewards
 
     r_t = -(slot t's cost) / ref, ref = the normaliser reference's mean day cost over the days of
-    ``reset(seed=0, 1, 2)`` (:func:`~a2gym.envs.geoserve_v1.reference.reference_day`), so the return is
+    ``reset(seed=0, 1, 2)`` (:func:`~a2gym.envs.geoserve_capacity.reference.reference_day`), so the return is
     -day_cost / ref and the normaliser returns about -1. The normaliser is the target-tracking autoscaler
     (``normaliser="target-tracking"``, the default) or the reactive re-solve (``"reactive"``: GeoServe-v1's).
 
@@ -149,13 +155,13 @@ class GeoServeCapacityEnv(A2Env):
     ## Reference
 
     :func:`a2gym.policies.reference_policy` with ``mode="target-tracking"`` (the default: a Kubernetes-HPA
-    autoscaler per facility on the re-solve's placement, :class:`~a2gym.envs.geoserve_v1.reference.
+    autoscaler per facility on the re-solve's placement, :class:`~a2gym.envs.geoserve_capacity.reference.
     TargetTracker`: ⌈load / (0.7 ρ)⌉ instances, scale-out at once, scale-in after a 900 s (one slot)
     stabilisation window; tuned on ``a2-val-v1`` only), ``"reactive"`` (A2-Greedy re-solved on the last
     slot's observed demand, counts max(1, ⌈x_i/ρ⌉)), ``"forecast"`` (the same on a diurnal forecast of
     the slots the request must cover), ``"oracle"`` (v0's oracle: the true demand of the slot being
     decided) or ``"hindsight"`` (the time-expanded MILP over the realised day,
-    :mod:`a2gym.envs.geoserve_v1.hindsight`).  Every reference's counts are capped at ``max_instances``
+    :mod:`a2gym.envs.geoserve_capacity.hindsight`).  Every reference's counts are capped at ``max_instances``
     (a bursty day may need more than the normaliser's days, which ``make`` checks).  On the leaderboard
     (``a2-test-v1``) the target-tracking reference is the one scores are relative to; reactive, forecast,
     oracle and hindsight are reserved rows beside it.
@@ -168,7 +174,7 @@ class GeoServeCapacityEnv(A2Env):
       ``a2gym/GeoServe-v1`` records replay through it); the reference row is target-tracking.
     * GeoServe-v1: capacity decisions (instance counts) with provisioning delay, billing from request to
       release and routing within ready capacity; reward normalised by the reactive reference.
-    * (GeoServe-v0, :class:`a2gym.envs.geoserve.GeoServeEnv`: deployment set, instant autoscaling; a
+    * (GeoServe-v0, :class:`a2gym.envs.geoserve.env.GeoServeEnv`: deployment set, instant autoscaling; a
       different problem.)
     """
 
@@ -213,7 +219,7 @@ class GeoServeCapacityEnv(A2Env):
         self.max_instances = _check_int("max_instances", max_instances, 1)
         if self.max_instances > MAX_INSTANCES_CAP:
             raise ValueError(f"max_instances = {self.max_instances} is above the cap of {MAX_INSTANCES_CAP} "
-                             "(a2gym.envs.geoserve_v1.env.MAX_INSTANCES_CAP)")
+                             "(a2gym.envs.geoserve_capacity.env.MAX_INSTANCES_CAP)")
         if normaliser not in NORMALISERS:
             known = ", ".join(map(repr, NORMALISERS))
             raise ValueError(f"normaliser = {normaliser!r} must be one of {known}")

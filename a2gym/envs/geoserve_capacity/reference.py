@@ -18,8 +18,8 @@ import numpy as np
 from a2gym.cache import cached_on
 from a2gym.costmodel import CostModel, instances_needed
 from a2gym.envs.demand import DemandModel
-from a2gym.envs.geoserve import slot_view
-from a2gym.envs.geoserve_v1.dynamics import V1Tables
+from a2gym.envs.geoserve.env import slot_view
+from a2gym.envs.geoserve_capacity.dynamics import V1Tables
 from a2gym.scenario import Scenario
 from a2gym.solvers.greedy import star_greedy
 
