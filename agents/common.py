@@ -133,8 +133,20 @@ def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
         ) from None
 
 
+def _hyperparams_section(env_id: str) -> str:
+    """The YAML section of ``env_id``: its spec's ``hyperparams`` (the env id unless the spec names another),
+    or ``env_id`` itself for an id that is not an a2gym env."""
+    from a2gym.envs.registration import spec_of
+
+    try:
+        return spec_of(env_id).hyperparams
+    except ValueError:
+        return env_id
+
+
 def load_hyperparams(algo: str, env_id: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The env's section of ``hyperparams/<algo>.yml`` (or ``default``) merged with ``overrides``, validated.
+    """The env's section of ``hyperparams/<algo>.yml`` (its spec's ``hyperparams``: the env id by default;
+    else ``default``) merged with ``overrides``, validated.
 
     Returns a flat dict holding both the script keys (with defaults filled in) and the algorithm kwargs.
     Raises :class:`AgentConfigError` for an unknown algorithm or hyperparameter name.
@@ -143,8 +155,9 @@ def load_hyperparams(algo: str, env_id: str, overrides: dict[str, Any] | None = 
         raise AgentConfigError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGO_NAMES)}")
     path = HYPERPARAMS_DIR / f"{algo}.yml"
     table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if env_id in table:
-        section = table[env_id] or {}
+    name = _hyperparams_section(env_id)
+    if name in table:
+        section = table[name] or {}
     elif "default" in table:
         section = table["default"] or {}
     else:
