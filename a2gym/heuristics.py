@@ -41,9 +41,8 @@ from a2gym.costmodel import CostModel
 from a2gym.envs.geoserve.policy import is_bits
 from a2gym.envs.registration import spec_of
 from a2gym.envs.spec import EnvSpec, load_object
+from a2gym.rollout import Policy
 from a2gym.scenario import Scenario
-
-Policy = Callable[[Any, dict], Any]
 
 
 @dataclasses.dataclass(frozen=True)

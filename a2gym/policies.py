@@ -17,12 +17,9 @@ was made for (``env.unwrapped``: scenario, current class, next slot's demand for
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import gymnasium as gym
 
-Policy = Callable[[Any, dict], Any]
+from a2gym.rollout import Policy
 
 
 def reference_policy(env: gym.Env, mode: str | None = None) -> Policy:

@@ -27,7 +27,6 @@ import argparse
 import dataclasses
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -162,21 +161,14 @@ def named_policy_actor(name: str, mode: str | None) -> Callable[[Any, int], Acto
 def run_episode(env: Any, seed: int, actor: Actor, policy_name: str, env_id: str,
                 env_kwargs: dict[str, Any], trained_on_test: bool | None) -> Episode:
     """Play one episode from ``reset(seed=seed)`` and return its record."""
-    from a2gym.leaderboard.episode import cost_breakdown, to_jsonable, violation_count
+    from a2gym.leaderboard.episode import cost_breakdown, to_jsonable
     from a2gym.leaderboard.record import EpisodeRecord
+    from a2gym.rollout import rollout
 
-    obs, info = env.reset(seed=seed)
-    actions: list[Any] = []
-    total, wall, done, violations = 0.0, 0.0, False, 0
-    while not done:
-        t0 = time.perf_counter()
-        action = actor(obs, info, env)
-        wall += time.perf_counter() - t0
-        obs, reward, terminated, truncated, info = env.step(action)
-        actions.append(to_jsonable(action, env.action_space))
-        total += float(reward)
-        violations += violation_count(info)  # summed over steps as the leaderboard does (GeoServe: per slot)
-        done = terminated or truncated
+    out = rollout(env, lambda obs, info: actor(obs, info, env), seed)
+    actions = [to_jsonable(a, env.action_space) for a in out.actions]
+    total, wall, info = out.return_, out.policy_s, out.info
+    violations = out.violations  # summed over steps as the leaderboard does (GeoServe: per slot)
     scn = env.unwrapped.scenario
     if info.get("failed"):
         return Episode(seed=int(seed), scenario_uri=str(scn.uri), record=None, score=0.0,

@@ -25,24 +25,21 @@ def collect_reference(env_id: str, env_kwargs: dict[str, Any], episodes: int, se
     """(observations, reference actions, masks or None) of ``episodes`` reference episodes (seeds seed,
     seed+1, …)."""
     from a2gym.policies import reference_policy
+    from a2gym.rollout import rollout
 
     env = make_env(env_id, env_kwargs)
     obs_l: list[np.ndarray] = []
     act_l: list[np.ndarray] = []
     mask_l: list[np.ndarray] = []
     try:
+        def observe(obs: Any, info: dict, action: Any) -> None:
+            obs_l.append(np.asarray(obs, dtype=np.float32))
+            act_l.append(np.asarray(action))
+            if masks:
+                mask_l.append(action_mask(env))
+
         for i in range(episodes):
-            obs, info = env.reset(seed=seed + i)
-            policy = reference_policy(env, mode=mode)
-            done = False
-            while not done:
-                action = policy(obs, info)
-                obs_l.append(np.asarray(obs, dtype=np.float32))
-                act_l.append(np.asarray(action))
-                if masks:
-                    mask_l.append(action_mask(env))
-                obs, _, terminated, truncated, info = env.step(action)
-                done = terminated or truncated
+            rollout(env, seed=seed + i, make=lambda: reference_policy(env, mode=mode), observe=observe)
     finally:
         env.close()
     return np.stack(obs_l), np.stack(act_l), (np.stack(mask_l) if masks else None)

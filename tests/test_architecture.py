@@ -6,7 +6,7 @@ Layers, lowest first; a module may import its own layer and the layers below it,
     scenario                                  the Scenario type, its files and URIs
     costmodel                                 feasibility and cost of plans
     solvers                                   A2-Greedy, LPRound, MILP, bounds, baselines
-    envs policies viz heuristics sb3          the Gymnasium envs and what they use; policies acting on them
+    envs policies viz heuristics sb3 rollout  the Gymnasium envs and what they use; policies acting on them
     a2gym (the package root)                  the public API: imports the layers above, none imports it
     leaderboard                               records, eval, validate, score
     cli                                       the console script
@@ -28,7 +28,7 @@ LAYERS = [
     {"scenario"},
     {"costmodel"},
     {"solvers"},
-    {"envs", "policies", "viz", "heuristics", "sb3"},
+    {"envs", "policies", "viz", "heuristics", "sb3", "rollout"},
     {"<root>"},
     {"leaderboard"},
     {"cli"},

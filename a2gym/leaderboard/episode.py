@@ -23,6 +23,7 @@ from gymnasium import spaces
 
 from a2gym.errors import A2GymError, RecordError
 from a2gym.heuristics import Policy, PolicyContext, PolicyFactory
+from a2gym.rollout import violation_count
 from a2gym.scenario import Scenario
 from a2gym.scenario.uri import SCENARIO_SCHEME
 
@@ -153,16 +154,6 @@ BREAKDOWN_KEYS = ("compute", "bandwidth", "deployment", "penalty")
 def cost_breakdown(info: Mapping[str, Any]) -> dict[str, float]:
     """The env's split of the total cost [$]: the ``BREAKDOWN_KEYS`` present in ``info``."""
     return {k: float(info[k]) for k in BREAKDOWN_KEYS if k in info}
-
-
-def violation_count(info: Mapping[str, Any]) -> int:
-    """SLO violations the env reports in one step's ``info["violations"]`` (a list of them, or a count).
-
-    Placement and Scheduling report the plan's violations once, at the end; GeoServe reports the classes
-    left unserved in each slot. A record's ``violations`` is the sum over the episode's steps.
-    """
-    v = info.get("violations", 0)
-    return len(v) if isinstance(v, list | tuple) else int(v)
 
 
 def run_episode(env: gym.Env, policy: Policy, seed: int) -> Outcome:

@@ -92,25 +92,12 @@ class ReservedRow:
 def _run_env_policy(entry: SuiteEntry, uri: str, seed: int, pool: ScenarioPool,
                     make: Callable[[Any, int], Callable[[Any, dict], Any]]) -> tuple[float, int, float]:
     """(cost [$], violations, policy time [s]) of one episode of a policy made from the env itself."""
-    import time
-
-    from a2gym.leaderboard.episode import violation_count
+    from a2gym.rollout import rollout
 
     env = make_env(entry.env_id, uri, entry.env_kwargs, pool)
     try:
-        obs, info = env.reset(seed=seed)
-        t0 = time.perf_counter()
-        policy = make(env, seed)
-        wall = time.perf_counter() - t0
-        violations, done = 0, False
-        while not done:
-            t0 = time.perf_counter()
-            action = policy(obs, info)
-            wall += time.perf_counter() - t0
-            obs, _, term, trunc, info = env.step(action)
-            violations += violation_count(info)
-            done = term or trunc
-        return float(info["cost"]), violations, wall
+        out = rollout(env, seed=seed, make=lambda: make(env, seed))
+        return out.cost, out.violations, out.policy_s
     finally:
         env.close()
 
