@@ -57,6 +57,10 @@ def _logits_moved(pattern: int) -> Iterator[None]:
     mp = pytest.MonkeyPatch()
     real_policy_logits = sb3.policy_logits
     mp.setattr(sb3, "policy_logits", lambda policy, obs: _ulps32(real_policy_logits(policy, obs), pattern))
+    from agents import search
+    real_batch = search.policy_logits_batch
+    mp.setattr(search, "policy_logits_batch",
+               lambda model, obs: _ulps32(real_batch(model, obs), pattern).astype(np.float64))
     model = fleet.load_checkpoint(fleet.RUN_DIR / "best_model.zip", fleet.CHECKPOINT_SHA256)
     policy_cls = model.policy.__class__
     real_fleet_logits = policy_cls.logits
@@ -73,7 +77,8 @@ def _logits_moved(pattern: int) -> Iterator[None]:
         mp.undo()
 
 
-@pytest.mark.parametrize("name", ["placement-general", "scheduling-general", "geoserve-v1-fleet"])
+@pytest.mark.parametrize("name", ["placement-general", "scheduling-general", "geoserve-v1-fleet",
+                                  "placement-general-search"])
 def test_committed_learned_entries_keep_their_recorded_actions_with_logits_moved(name: str) -> None:
     """The first recorded episode of each learned entry, re-played by its policy three times with the logits
     moved in different ulp patterns: the actions are the recorded ones every time."""
