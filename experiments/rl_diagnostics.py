@@ -35,6 +35,8 @@ FIXES: dict[str, tuple[str, list[str], int]] = {
     "sched-normret-ent0.01-vf1": ("a2gym/Scheduling-v0", ["normalize_return=true", "ent_coef=0.01",
                                                           "vf_coef=1.0"], 300_000),
     "sched-noadvnorm": ("a2gym/Scheduling-v0", ["normalize_advantage=false"], 300_000),
+    "sched-lr3e-4": ("a2gym/Scheduling-v0", ["learning_rate=3e-4"], 300_000),
+    "sched-relu": ("a2gym/Scheduling-v0", ["policy_kwargs.activation_fn=relu"], 300_000),
     "cap-raw": ("a2gym/GeoServeCapacity-v0", ["n_envs=8", "n_steps=96", "batch_size=256", "n_epochs=4",
                                               "learning_rate=3e-4", "eval_freq=20000", "n_eval_episodes=2"],
                 100_000),
@@ -84,6 +86,41 @@ def scale() -> list[str]:
     return lines
 
 
+def trunk_saturation(run: Path, env_id: str, n: int = 512) -> tuple[float, float, float]:
+    """(share of the shared trunk's tanh units with |h| > 0.99, mean over units of a unit's std across the
+    observations, std of the critic's value) of the run's
+    final model over ``n`` observations of the uniformly random masked policy (NaN for a non-tanh trunk)."""
+    import gymnasium as gym
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    import a2gym  # noqa: F401
+
+    policy = MaskablePPO.load(str(run / "model.zip"), device="cpu").policy
+    env = gym.make(env_id, disable_env_checker=True)
+    rng = np.random.default_rng(0)
+    obs_list, (obs, info) = [], env.reset(seed=123)
+    while len(obs_list) < n:
+        obs_list.append(np.asarray(obs, dtype=np.float32))
+        mask = np.asarray(info["action_mask"], bool)
+        if isinstance(env.action_space, gym.spaces.MultiDiscrete):
+            rows = mask.reshape(len(env.action_space.nvec), -1)
+            a = np.array([rng.choice(np.flatnonzero(r)) for r in rows])
+        else:
+            a = int(rng.choice(np.flatnonzero(mask)))
+        obs, _, term, trunc, info = env.step(a)
+        if term or trunc:
+            obs, info = env.reset()
+    env.close()
+    x = torch.as_tensor(np.stack(obs_list))
+    with torch.no_grad():
+        h = policy.features_extractor(x)
+        v = policy.value_net(policy.mlp_extractor(h)[1]).squeeze(-1)
+    tanh = isinstance(policy.features_extractor.net[-1], torch.nn.Tanh)
+    sat = float((h.abs() > 0.99).float().mean()) if tanh else float("nan")
+    return sat, float(h.std(0).mean()), float(v.std())
+
+
 def fixes(log_dir: Path, launcher: str) -> list[str]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -92,7 +129,9 @@ def fixes(log_dir: Path, launcher: str) -> list[str]:
     lines = ["## Cheapest fixes as short runs (seed 0; default scenario; vec_ppo's YAML section plus the "
              "overrides shown)", "",
              "| run | env | overrides | env steps | final eval score | best eval score | explained variance "
-             "(last 10 updates) | entropy at the end [nats] |", "|---|---|---|---|---|---|---|---|"]
+             "(last 10 updates) | entropy at the end [nats] | saturated trunk units | trunk unit std | "
+             "value std |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, (env_id, hp, steps) in FIXES.items():
         run = log_dir / "vec_ppo" / name
         if trained_steps(run) < steps:
@@ -109,9 +148,11 @@ def fixes(log_dir: Path, launcher: str) -> list[str]:
         def vals(tag: str, ea: EventAccumulator = ea) -> list[float]:
             return [e.value for e in ea.Scalars(tag)] if tag in ea.Tags()["scalars"] else [float("nan")]
 
+        sat, hstd, vstd = trunk_saturation(run, env_id)
         sc, ev, ent = vals("eval/score"), vals("train/explained_variance"), vals("train/entropy_loss")
         lines.append(f"| {name} | {env_id} | {' '.join(hp) or '-'} | {trained_steps(run):,} | {sc[-1]:.4f} | "
-                     f"{max(sc):.4f} | {np.nanmean(ev[-10:]):.3f} | {-ent[-1]:.3f} |")
+                     f"{max(sc):.4f} | {np.nanmean(ev[-10:]):.3f} | {-ent[-1]:.3f} | {sat:.3f} | "
+                     f"{hstd:.4f} | {vstd:.4f} |")
     return lines
 
 
