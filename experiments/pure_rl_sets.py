@@ -117,15 +117,20 @@ def train(args: argparse.Namespace) -> None:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the run's process group (the trainer saves model.zip on it); SIGKILL after 60 s."""
+    """SIGTERM to the run's process group (the trainer saves model.zip on it); wait until every process of
+    the group has exited, SIGKILL after 60 s."""
     import os
 
     os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    proc.wait()
+    # the launcher (a shell) may exit before the trainer has written model.zip: wait for the whole group
+    for _ in range(120):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
 
 
 def report(log_dir: Path, out: Path) -> None:
