@@ -37,6 +37,7 @@ FIXES: dict[str, tuple[str, list[str], int]] = {
     "sched-noadvnorm": ("a2gym/Scheduling-v0", ["normalize_advantage=false"], 300_000),
     "sched-lr3e-4": ("a2gym/Scheduling-v0", ["learning_rate=3e-4"], 300_000),
     "sched-relu": ("a2gym/Scheduling-v0", ["policy_kwargs.activation_fn=relu"], 300_000),
+    "sched-relu-2M": ("a2gym/Scheduling-v0", ["policy_kwargs.activation_fn=relu"], 2_000_000),
     "cap-raw": ("a2gym/GeoServeCapacity-v0", ["n_envs=8", "n_steps=96", "batch_size=256", "n_epochs=4",
                                               "learning_rate=3e-4", "eval_freq=20000", "n_eval_episodes=2"],
                 100_000),
