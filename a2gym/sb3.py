@@ -42,6 +42,7 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
     "dqn": ("stable_baselines3", "DQN"), "maskable_ppo": ("sb3_contrib", "MaskablePPO"),
     "qrdqn": ("sb3_contrib", "QRDQN"), "trpo": ("sb3_contrib", "TRPO"),
     "recurrent_ppo": ("sb3_contrib", "RecurrentPPO"),
+    "vec_ppo": ("sb3_contrib", "MaskablePPO"),  # agents.vec_ppo saves MaskablePPO zips
 }
 """Algorithm name -> (module, class)."""
 

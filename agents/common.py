@@ -30,6 +30,10 @@ pretrain_episodes       N > 0: warm-start the actor by behaviour cloning N episo
 pretrain_epochs         policy (mode ``pretrain_mode``, e.g. GeoServe ``myopic``) for ``pretrain_epochs``
 pretrain_lr             epochs at learning rate ``pretrain_lr`` before RL (fresh runs only; see
 pretrain_mode           :mod:`agents.pretrain`); default 0 = off
+mixed_sizes             vec_ppo with ``observation=sets``: ``true`` (or a dict of inclusive size ranges)
+                        draws a fresh generated scenario of random training sizes at every reset
+                        (:class:`~agents.wrappers.FreshMixedSizes`), the evaluation env from the
+                        validation seed range; default null = off (other algorithms refuse it)
 ======================  =======================================================================
 
 Values may use ``lin_<x>`` for a schedule decaying linearly from x to 0 (e.g. ``learning_rate: lin_3e-4``)
@@ -217,7 +221,7 @@ def check_action_space(algo: str, space: gym.Space, env_id: str) -> None:
     supported: dict[str, tuple[type, ...]] = {
         "dqn": (gym.spaces.Discrete,),
         "maskable_ppo": (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
-        "vec_ppo": (gym.spaces.Discrete,),
+        "vec_ppo": (gym.spaces.Discrete, gym.spaces.MultiDiscrete),
         "ppo": (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary, gym.spaces.Box),
         "a2c": (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary, gym.spaces.Box),
     }

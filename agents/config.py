@@ -26,6 +26,7 @@ SCRIPT_KEYS: dict[str, Any] = {
     "pretrain_epochs": 20,
     "pretrain_lr": 1e-3,
     "pretrain_mode": None,
+    "mixed_sizes": None,
 }
 
 

@@ -159,7 +159,9 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
             from agents.vec_ppo import check_script_keys, make_vector_env
 
             check_script_keys(hp)
-            make_vector_env(args.env, env_kwargs, 1).close()  # a native vector env exists for these kwargs
+            make_vector_env(args.env, env_kwargs, 1, hp["mixed_sizes"]).close()  # the vector env can be made
+        elif hp["mixed_sizes"]:
+            raise AgentConfigError("mixed_sizes is implemented by vec_ppo only (use scenario_pool here)")
     finally:
         probe.close()
     total = args.total_timesteps if args.total_timesteps is not None else int(hp["n_timesteps"])

@@ -13,6 +13,15 @@ sb3-contrib ``MaskablePPO`` zips (``model.zip``, ``best_model.zip``, ``checkpoin
 with the Adam state) that ``python -m agents.evaluate --run DIR`` and ``--resume`` load as they load
 MaskablePPO's; the loop calls the policy's modules directly and never SB3's distributions.
 
+Observations and actions: a flat ``Box`` observation gets the shared MLP trunk; the padded Dict of
+``observation="sets"`` gets :class:`agents.attention.SetsAttentionPolicy` (per-facility pointer logits,
+variable-size sets padded and masked as the env pads them). ``Discrete`` actions get one masked
+categorical; ``MultiDiscrete`` (the capacity env's instance count per facility) one independent masked
+categorical per sub-action, whose log-probabilities and entropies add up. Envs without a native vector env
+(GeoServeCapacity-v0), or with kwargs it refuses (``resample=True``, ``observation="sets"``), run in
+``gymnasium.vector.SyncVectorEnv``; ``mixed_sizes`` draws a fresh generated scenario of random training
+sizes at every reset (:class:`agents.wrappers.FreshMixedSizes`).
+
 Env steps are counted as SB3 counts them, one per real transition: the native vector envs autoreset on
 the step *after* an episode ends (Gymnasium's NEXT_STEP mode), and that step (action ignored, reward 0)
 is neither counted nor trained on.
@@ -74,11 +83,16 @@ def sb3_policy_kwargs(net_arch: list[int] | tuple[int, ...] = (128, 128),
 
 
 class VecPPO:
-    """Masked PPO over a native vector env. Constructor arguments are the YAML hyperparameters of
+    """Masked PPO over a vector env. Constructor arguments are the YAML hyperparameters of
     ``hyperparams/vec_ppo.yml`` (the script keys of :mod:`agents.common` aside).
 
     ``learning_rate`` may be ``lin_<x>`` (linear decay to 0 over the run's ``total_timesteps``);
-    ``policy_kwargs``: ``net_arch`` (hidden widths of the shared trunk) and ``activation_fn``.
+    ``policy_kwargs``: ``net_arch`` (hidden widths of the shared trunk) and ``activation_fn`` for a flat
+    observation, ``d_model``, ``n_heads`` and ``n_layers`` for the sets observation's attention policy (each
+    policy reads its own keys, so one YAML section serves both observations).
+    ``normalize_return``: divide rewards by a running standard deviation of the discounted return (as SB3's
+    ``VecNormalize(norm_reward=True)``; the statistics are kept in the model zip's ``vec_ppo_return_rms``)
+    so the critic regresses returns of unit scale.
     ``model``: a loaded MaskablePPO whose policy (and Adam state) to continue (``--resume``).
     """
 
@@ -86,13 +100,25 @@ class VecPPO:
                  batch_size: int = 1024, n_epochs: int = 2, gamma: float = 1.0, gae_lambda: float = 0.95,
                  clip_range: float = 0.2, ent_coef: float = 0.01, vf_coef: float = 0.5,
                  max_grad_norm: float = 0.5, target_kl: float | None = None, normalize_advantage: bool = True,
-                 policy_kwargs: dict[str, Any] | None = None, seed: int = 0, model: Any = None,
-                 total_timesteps: int = 1):
+                 normalize_return: bool = False, policy_kwargs: dict[str, Any] | None = None, seed: int = 0,
+                 model: Any = None, total_timesteps: int = 1):
         from sb3_contrib import MaskablePPO
 
-        if not isinstance(env.single_action_space, gym.spaces.Discrete):
-            raise AgentConfigError("vec_ppo acts in Discrete action spaces; "
-                                   f"this env's is {env.single_action_space}")
+        space = env.single_action_space
+        if isinstance(space, gym.spaces.Discrete):
+            self.nvec = np.array([int(space.n)])
+            self.multi = False
+        elif isinstance(space, gym.spaces.MultiDiscrete) and space.nvec.ndim == 1:
+            self.nvec = np.asarray(space.nvec, dtype=np.int64)
+            self.multi = True
+        else:
+            raise AgentConfigError("vec_ppo acts in Discrete and (1-d) MultiDiscrete action spaces; "
+                                   f"this env's is {space}")
+        obs_space = env.single_observation_space
+        self.sets = isinstance(obs_space, gym.spaces.Dict)
+        if self.sets and "pair_cost" not in obs_space.spaces:
+            raise AgentConfigError("vec_ppo reads a flat Box observation or observation='sets'; "
+                                   f"this env's is {obs_space}")
         self.env = env
         self.n_envs = int(env.num_envs)
         self.n_steps, self.batch_size, self.n_epochs = int(n_steps), int(batch_size), int(n_epochs)
@@ -101,6 +127,7 @@ class VecPPO:
         self.max_grad_norm = float(max_grad_norm)
         self.target_kl = None if target_kl is None else float(target_kl)
         self.normalize_advantage = bool(normalize_advantage)
+        self.normalize_return = bool(normalize_return)
         if isinstance(learning_rate, str):
             if not learning_rate.startswith("lin_"):
                 raise AgentConfigError(f"learning_rate={learning_rate!r}: a number or lin_<x>")
@@ -113,21 +140,29 @@ class VecPPO:
             if v < 1:
                 raise AgentConfigError(f"{name}={v} must be a positive integer")
         pk = dict(policy_kwargs or {})
-        net_arch = pk.pop("net_arch", [128, 128])
-        activation = pk.pop("activation_fn", "tanh")
+        mlp_kw = {"net_arch": pk.pop("net_arch", [128, 128]),
+                  "activation_fn": pk.pop("activation_fn", "tanh")}
+        att_kw = {k: int(pk.pop(k)) for k in ("d_model", "n_heads", "n_layers") if k in pk}
         if pk:
-            raise AgentConfigError(f"vec_ppo policy_kwargs take net_arch and activation_fn only, "
-                                   f"not {sorted(pk)}")
+            raise AgentConfigError("vec_ppo policy_kwargs take net_arch, activation_fn (flat observation) "
+                                   f"and d_model, n_heads, n_layers (observation='sets'), not {sorted(pk)}")
         torch.manual_seed(seed)
         self.gen = torch.Generator().manual_seed(seed)
         if model is None:  # an sb3-contrib model object only to own (and save) the policy and its optimizer
-            probe = _SpacesEnv(env.single_observation_space, env.single_action_space)
-            model = MaskablePPO("MlpPolicy", probe, learning_rate=self.lr0, n_steps=self.n_steps,
+            probe = _SpacesEnv(obs_space, space)
+            if self.sets:
+                from agents.attention import SetsAttentionPolicy
+
+                policy: Any = SetsAttentionPolicy
+                kwargs: dict[str, Any] = att_kw
+            else:
+                policy, kwargs = "MlpPolicy", sb3_policy_kwargs(mlp_kw["net_arch"], mlp_kw["activation_fn"])
+            model = MaskablePPO(policy, probe, learning_rate=self.lr0, n_steps=self.n_steps,
                                 batch_size=self.batch_size, n_epochs=self.n_epochs, gamma=self.gamma,
                                 gae_lambda=self.gae_lambda, clip_range=self.clip_range,
                                 ent_coef=self.ent_coef, vf_coef=self.vf_coef,
                                 max_grad_norm=self.max_grad_norm, seed=seed, device="cpu",
-                                policy_kwargs=sb3_policy_kwargs(net_arch, activation))
+                                policy_kwargs=kwargs)
         self.model = model
         self.policy = model.policy
         self.policy.set_training_mode(True)
@@ -136,19 +171,40 @@ class VecPPO:
             # (~0.4 ms vs ~1.1 ms a minibatch here), the same arithmetic and state
             group["fused"], group["foreach"] = True, False
         self.num_timesteps = int(model.num_timesteps)
-        self.obs_dim = int(np.prod(env.single_observation_space.shape))
-        self.n_actions = int(env.single_action_space.n)
+        # the return normaliser's running statistics travel in the model zip (an attribute SB3 saves)
+        self.ret_rms: dict[str, float] = dict(getattr(model, "vec_ppo_return_rms", None)
+                                              or {"mean": 0.0, "var": 1.0, "count": 1e-4})
+        self._disc_ret = np.zeros(self.n_envs)
+        self.n_sub = int(self.nvec.size)
+        self.n_actions = int(self.nvec.sum())
+        self.max_n = int(self.nvec.max())
+        self._uniform = bool((self.nvec == self.max_n).all())
+        if not self._uniform:  # gather index of the padded [n_sub, max_n] layout of the flat logits
+            idx = np.zeros((self.n_sub, self.max_n), dtype=np.int64)
+            pad = np.ones((self.n_sub, self.max_n), dtype=bool)
+            start = 0
+            for k, n in enumerate(self.nvec):
+                idx[k, :n] = np.arange(start, start + n)
+                pad[k, :n] = False
+                start += int(n)
+            self._md_index, self._md_pad = torch.from_numpy(idx), torch.from_numpy(pad)
         t, n = self.n_steps, self.n_envs
-        self.buf_obs = torch.zeros(t, n, self.obs_dim)
+        if self.sets:
+            self.obs_dim = 0
+            self.buf_obs: Any = {k: torch.zeros(t, n, *sp.shape) for k, sp in obs_space.spaces.items()}
+        else:
+            self.obs_dim = int(np.prod(obs_space.shape))
+            self.buf_obs = torch.zeros(t, n, self.obs_dim)
         self.buf_mask = torch.zeros(t, n, self.n_actions, dtype=torch.bool)
-        self.buf_act = torch.zeros(t, n, dtype=torch.long)
+        self.buf_act = torch.zeros(t, n, self.n_sub, dtype=torch.long) if self.multi \
+            else torch.zeros(t, n, dtype=torch.long)
         self.buf_logp = torch.zeros(t, n)
         self.buf_val = np.zeros((t, n), dtype=np.float32)
         self.buf_rew = np.zeros((t, n), dtype=np.float32)
         self.buf_term = np.zeros((t, n), dtype=bool)
         self.buf_end = np.zeros((t, n), dtype=bool)
         self.buf_valid = np.zeros((t, n), dtype=bool)
-        self._obs: np.ndarray | None = None
+        self._obs: Any = None
         self._mask: np.ndarray | None = None
         self._prev_done = np.zeros(n, dtype=bool)
         self._ep_ret = np.zeros(n)
@@ -156,19 +212,51 @@ class VecPPO:
         self.episodes: list[dict[str, np.ndarray]] = []  # finished since the last drain_episodes()
 
     # --- the network ---------------------------------------------------------------------------------
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits [B, A] and values [B] of a batch of observations."""
+    def obs_tensor(self, obs: Any) -> Any:
+        """A batch of observations as float32 tensors (a dict of them for the sets observation)."""
+        if self.sets:
+            return {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in obs.items()}
+        return torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(-1, self.obs_dim)
+
+    def forward(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flat logits [B, sum(nvec)] and values [B] of a batch of observations (tensor or dict of them)."""
         h = self.policy.features_extractor(obs)
-        return self.policy.action_net(h), self.policy.value_net(h).squeeze(-1)
+        latent_pi, latent_vf = self.policy.mlp_extractor(h)
+        return self.policy.action_net(latent_pi), self.policy.value_net(latent_vf).squeeze(-1)
+
+    def _split(self, logits: torch.Tensor) -> torch.Tensor:
+        """[B, n_sub, max_n] per-sub-action logits of flat masked logits [B, sum(nvec)] (padding masked)."""
+        if self._uniform:
+            return logits.reshape(logits.shape[0], self.n_sub, self.max_n)
+        return logits[:, self._md_index].masked_fill(self._md_pad, MASKED_LOGIT)
+
+    def dist(self, logits: torch.Tensor, action: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(action [B] or [B, n_sub], its log-probability [B], entropy [B]) of masked flat logits; samples
+        the action unless ``action`` is given. Sub-actions are independent: log-probabilities and
+        entropies add up."""
+        z = self._split(logits) if self.multi else logits[:, None, :]
+        logp_all = torch.log_softmax(z, -1)
+        b = z.shape[0]
+        if action is None:
+            a = sample_masked(z.reshape(b * z.shape[1], -1), self.gen).reshape(b, z.shape[1])
+        else:
+            a = action.reshape(b, -1)
+        logp = logp_all.gather(2, a[..., None]).squeeze(-1).sum(1)
+        entropy = -(torch.softmax(z, -1) * logp_all).sum(-1).sum(1)  # softmax: see sample_masked
+        return (a if self.multi else a[:, 0]), logp, entropy
 
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, mask: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions [B] for observations [B, D] and masks [B, A] (greedy unless ``deterministic=False``)."""
-        logits, _ = self.forward(torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(-1, self.obs_dim))
+    def act(self, obs: Any, mask: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions [B] (or [B, n_sub]) for a batch of observations and masks [B, sum(nvec)] (greedy unless
+        ``deterministic=False``)."""
+        logits, _ = self.forward(self.obs_tensor(obs))
         logits = logits.masked_fill(~torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(logits.shape),
                                     MASKED_LOGIT)
         if not deterministic:
-            return sample_masked(logits, self.gen).numpy()
+            return self.dist(logits)[0].numpy()
+        if self.multi:
+            return self._split(logits).argmax(-1).numpy()
         return logits.argmax(-1).numpy()
 
     # --- rollout ---------------------------------------------------------------------------------------
@@ -179,27 +267,36 @@ class VecPPO:
         self._prev_done[:] = False
         self._ep_ret[:] = 0.0
         self._ep_len[:] = 0
+        self._disc_ret[:] = 0.0
+
+    def _store_obs(self, t: int) -> Any:
+        if self.sets:
+            for k, buf in self.buf_obs.items():
+                buf[t] = torch.from_numpy(np.asarray(self._obs[k], dtype=np.float32))
+            return {k: buf[t] for k, buf in self.buf_obs.items()}
+        self.buf_obs[t] = torch.from_numpy(np.asarray(self._obs, dtype=np.float32))
+        return self.buf_obs[t]
 
     @torch.inference_mode()
     def collect(self) -> int:
         """Fill the rollout buffers (n_steps vector steps); return the real transitions collected."""
         assert self._obs is not None and self._mask is not None, "reset() first"
         for t in range(self.n_steps):
-            self.buf_obs[t] = torch.from_numpy(self._obs)
+            obs_t = self._store_obs(t)
             mask_t = self.buf_mask[t]
             mask_t.copy_(torch.from_numpy(self._mask))
-            logits, value = self.forward(self.buf_obs[t])
+            logits, value = self.forward(obs_t)
             logits = logits.masked_fill_(~mask_t, MASKED_LOGIT)
-            logp_all = torch.log_softmax(logits, -1)
-            action = sample_masked(logits, self.gen)
-            self.buf_logp[t] = logp_all.gather(1, action[:, None]).squeeze(1)
+            action, logp, _ = self.dist(logits)
+            self.buf_logp[t] = logp
             self.buf_act[t] = action
             self.buf_val[t] = value.numpy()
             obs, reward, term, trunc, info = self.env.step(action.numpy())
             valid = ~self._prev_done
             ended = term | trunc
+            reward = np.asarray(reward, dtype=np.float64) * valid
             self.buf_valid[t] = valid
-            self.buf_rew[t] = reward
+            self.buf_rew[t] = self._scale_reward(reward, valid, ended)
             self.buf_term[t] = term
             self.buf_end[t] = ended
             self._ep_ret += reward
@@ -211,6 +308,22 @@ class VecPPO:
         n = int(self.buf_valid.sum())
         self.num_timesteps += n
         return n
+
+    def _scale_reward(self, reward: np.ndarray, valid: np.ndarray, ended: np.ndarray) -> np.ndarray:
+        """The reward PPO trains on: as is, or (``normalize_return``) divided by the running standard
+        deviation of the discounted return (SB3 VecNormalize's rule, updated with the valid copies)."""
+        if not self.normalize_return:
+            return reward
+        self._disc_ret = self._disc_ret * self.gamma + reward
+        if valid.any():
+            x = self._disc_ret[valid]
+            m, v, c = self.ret_rms["mean"], self.ret_rms["var"], self.ret_rms["count"]
+            bm, bv, bc = float(x.mean()), float(x.var()), float(x.size)
+            delta, tot = bm - m, c + bc
+            m2 = v * c + bv * bc + delta ** 2 * c * bc / tot
+            self.ret_rms = {"mean": m + delta * bc / tot, "var": m2 / tot, "count": tot}
+        self._disc_ret[ended] = 0.0
+        return reward / np.sqrt(self.ret_rms["var"] + 1e-8)
 
     def _record_episodes(self, idx: np.ndarray, info: dict[str, Any]) -> None:
         """The finished copies' metrics (as :func:`agents.metrics.episode_metrics` reads a single env's info;
@@ -249,7 +362,7 @@ class VecPPO:
     # --- update ----------------------------------------------------------------------------------------
     @torch.inference_mode()
     def bootstrap_value(self) -> np.ndarray:
-        return self.forward(torch.from_numpy(self._obs))[1].numpy()
+        return self.forward(self.obs_tensor(self._obs))[1].numpy()
 
     def advantages(self) -> tuple[np.ndarray, np.ndarray]:
         """GAE(λ) advantages and returns [T, N]; the autoreset steps (not valid) are 0 and cut the chain."""
@@ -278,9 +391,14 @@ class VecPPO:
         adv, ret = self.advantages()
         valid = torch.from_numpy(self.buf_valid.reshape(-1))
         idx_valid = torch.nonzero(valid).squeeze(1)
-        obs = self.buf_obs.reshape(-1, self.obs_dim)  # indexed per minibatch: one copy of each sample
+        # indexed per minibatch: one copy of each sample
+        if self.sets:
+            obs: Any = {k: v.reshape(-1, *v.shape[2:]) for k, v in self.buf_obs.items()}
+        else:
+            obs = self.buf_obs.reshape(-1, self.obs_dim)
         mask = self.buf_mask.reshape(-1, self.n_actions)
-        act = self.buf_act.reshape(-1)[idx_valid]
+        act = self.buf_act.reshape(-1, self.n_sub)[idx_valid] if self.multi \
+            else self.buf_act.reshape(-1)[idx_valid]
         old_logp = self.buf_logp.reshape(-1)[idx_valid]
         adv_t = torch.from_numpy(adv.reshape(-1))[idx_valid]
         ret_t = torch.from_numpy(ret.reshape(-1))[idx_valid]
@@ -298,11 +416,10 @@ class VecPPO:
             for start in range(0, n, self.batch_size):
                 mb = perm[start:start + self.batch_size]
                 rows = idx_valid[mb]
-                logits, value = self.forward(obs[rows])
+                obs_mb = {k: v[rows] for k, v in obs.items()} if self.sets else obs[rows]
+                logits, value = self.forward(obs_mb)
                 logits = logits.masked_fill(~mask[rows], MASKED_LOGIT)
-                logp_all = torch.log_softmax(logits, -1)
-                logp = logp_all.gather(1, act[mb, None]).squeeze(1)
-                entropy = -(torch.softmax(logits, -1) * logp_all).sum(-1)  # softmax: see sample_masked
+                _, logp, entropy = self.dist(logits, act[mb])
                 a = adv_t[mb]
                 if self.normalize_advantage and a.numel() > 1:
                     a = (a - a.mean()) / (a.std() + 1e-8)
@@ -341,6 +458,7 @@ class VecPPO:
     def save(self, path: Path | str) -> None:
         """An sb3-contrib MaskablePPO zip holding the policy, its optimizer and ``num_timesteps``."""
         self.model.num_timesteps = self.num_timesteps
+        self.model.vec_ppo_return_rms = dict(self.ret_rms)
         self.model.save(str(path))
 
 
@@ -369,22 +487,46 @@ class _SpacesEnv(gym.Env):
         return self.observation_space.sample(), 0.0, True, False, {}
 
     def action_masks(self) -> np.ndarray:
-        return np.ones(self.action_space.n, dtype=bool)
+        space = self.action_space
+        n = int(space.n) if isinstance(space, gym.spaces.Discrete) else int(np.sum(space.nvec))
+        return np.ones(n, dtype=bool)
 
 
-def make_vector_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int) -> gym.vector.VectorEnv:
-    """The env's native vector env (``vector_entry_point``), or :class:`AgentConfigError` saying why not."""
+def make_vector_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int, mixed_sizes: Any = None,
+                    split: str = "train", pool: int = 0) -> gym.vector.VectorEnv:
+    """The env's native vector env (``vector_entry_point``) where it exists and takes ``env_kwargs``;
+    otherwise ``gymnasium.vector.SyncVectorEnv`` of ``n_envs`` single envs (NEXT_STEP autoreset, as the
+    native ones). ``mixed_sizes`` (true, or a dict of inclusive size ranges) wraps each copy in
+    :class:`agents.wrappers.FreshMixedSizes` (scenarios of ``split``'s seed range; ``pool`` > 0: drawn from
+    that many, each loaded once). A bad id or kwarg
+    raises :class:`AgentConfigError`."""
     import a2gym  # noqa: F401
 
     spec = gym.spec(env_id)
-    if spec.vector_entry_point is None:
-        raise AgentConfigError(f"vec_ppo needs a native vector env; {env_id} has no vector_entry_point "
-                               "(use maskable_ppo)")
+    native = (spec.vector_entry_point is not None and not mixed_sizes and not env_kwargs.get("resample")
+              and env_kwargs.get("observation", "plain") == "plain")
     try:
-        return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **env_kwargs)
+        if native:
+            return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point",
+                                **env_kwargs)
+        if mixed_sizes and env_kwargs.get("observation") != "sets":
+            raise AgentConfigError("mixed_sizes needs --env-kwargs observation=sets (the flat observation's "
+                                   "spaces depend on the scenario's sizes)")
+
+        def one() -> gym.Env:
+            env = gym.make(env_id, disable_env_checker=True, **env_kwargs)
+            if mixed_sizes:
+                from agents.wrappers import FreshMixedSizes
+
+                env = FreshMixedSizes(env, split, mixed_sizes if isinstance(mixed_sizes, dict) else None,
+                                      pool=pool)
+            return env
+
+        return gym.vector.SyncVectorEnv([one for _ in range(n_envs)])
     except (TypeError, ValueError) as exc:
-        raise AgentConfigError(f"cannot make the native vector env of {env_id} with {env_kwargs}: "
-                               f"{exc}") from exc
+        if isinstance(exc, AgentConfigError):
+            raise
+        raise AgentConfigError(f"cannot make the vector env of {env_id} with {env_kwargs}: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -392,11 +534,15 @@ def make_vector_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int) -> gym
 # ---------------------------------------------------------------------------------------------------------
 
 _NOT_FOR_VEC_PPO = {"normalize": False, "scenario_pool": 0, "pretrain_episodes": 0, "vec_env": "dummy"}
+"""Script keys vec_ppo refuses (with the value that means off); ``normalize_return`` is its reward
+normaliser and ``mixed_sizes`` its fresh generated scenario per reset."""
 
 
 def check_script_keys(hp: dict[str, Any]) -> None:
     """Refuse script keys vec_ppo does not implement (rather than ignoring them)."""
     for key, off in _NOT_FOR_VEC_PPO.items():
+        if key == "scenario_pool" and hp.get("mixed_sizes"):
+            continue  # the pool of FreshMixedSizes
         if hp.get(key, off) not in (off, None, False, 0):
             raise AgentConfigError(f"{key}={hp[key]!r} is not supported by vec_ppo (leave it at {off!r})")
 
@@ -412,8 +558,14 @@ class Evaluator:
     """Deterministic episodes of the current policy on a held-out single env; best model and history kept
     as SB3's EvalCallback keeps them (``best_model.zip``, ``eval/evaluations.npz``, restored on resume)."""
 
-    def __init__(self, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, run_dir: Path):
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, run_dir: Path,
+                 mixed_sizes: Any = None):
         self.env = gym.make(env_id, **env_kwargs)
+        if mixed_sizes:
+            from agents.wrappers import FreshMixedSizes
+
+            self.env = FreshMixedSizes(self.env, "val",
+                                       mixed_sizes if isinstance(mixed_sizes, dict) else None)
         self.episodes, self.seed, self.run_dir = int(episodes), int(seed), run_dir
         self.timesteps: list[int] = []
         self.results: list[list[float]] = []
@@ -434,7 +586,8 @@ class Evaluator:
             obs, info = self.env.reset(seed=self.seed + i)
             total, steps, done = 0.0, 0, False
             while not done:
-                a = int(algo.act(obs[None], info["action_mask"][None])[0])
+                batch = {k: v[None] for k, v in obs.items()} if algo.sets else obs[None]
+                a = algo.act(batch, info["action_mask"][None])[0]
                 obs, r, term, trunc, info = self.env.step(a)
                 total += float(r)
                 steps += 1
@@ -474,7 +627,8 @@ def train_run(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, star
     hp, seed, env_id = cfg["hyperparams"], int(cfg["seed"]), cfg["env"]
     check_script_keys(hp)
     total = int(cfg["total_timesteps"])
-    venv = make_vector_env(env_id, cfg["env_kwargs"], int(hp["n_envs"]))
+    venv = make_vector_env(env_id, cfg["env_kwargs"], int(hp["n_envs"]), hp.get("mixed_sizes"),
+                           pool=int(hp.get("scenario_pool") or 0))
     model = MaskablePPO.load(str(resume_from), device="cpu") if resume_from is not None else None
     algo = VecPPO(venv, **algo_kwargs(hp), seed=seed + start_steps, model=model, total_timesteps=total)
     if on_model is not None:
@@ -484,7 +638,8 @@ def train_run(cfg: dict[str, Any], run_dir: Path, resume_from: Path | None, star
     evaluator = None
     if eval_freq > 0:
         evaluator = Evaluator(env_id, {**cfg["env_kwargs"], **(hp["eval_env_kwargs"] or {})},
-                              max(1, int(hp["n_eval_episodes"])), seed + int(hp["eval_seed_offset"]), run_dir)
+                              max(1, int(hp["n_eval_episodes"])), seed + int(hp["eval_seed_offset"]), run_dir,
+                              hp.get("mixed_sizes"))
     (run_dir / "checkpoints").mkdir(exist_ok=True)
     next_eval = (start_steps // eval_freq + 1) * eval_freq if eval_freq > 0 else math.inf
     next_ckpt = (start_steps // ckpt_freq + 1) * ckpt_freq if ckpt_freq > 0 else math.inf

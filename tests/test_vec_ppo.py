@@ -141,8 +141,9 @@ def test_advantages_cut_at_episode_ends_and_skip_autoreset_steps() -> None:
 
 def test_bad_configurations_fail_before_training(tmp_path: Path) -> None:
     generated = "scenario=generator://synth-v0/0?classes=8"
-    for extra in (["--env", "a2gym/GeoServe-v1"],  # MultiDiscrete, no native vector env
-                  ["--env", PLACEMENT, "--env-kwargs", generated, "resample=true"],  # one scenario only
+    for extra in (["--env", "a2gym/GeoServe-v1"],  # a retired id
+                  ["--env", PLACEMENT, "--hyperparams", "mixed_sizes=true"],  # needs observation=sets
+                  ["--env", PLACEMENT, "--env-kwargs", generated, "--hyperparams", "scenario_pool=4"],
                   ["--env", PLACEMENT, "--hyperparams", "normalize=true"],
                   ["--env", PLACEMENT, "--hyperparams", "n_epoch=2"]):
         proc = run_module("agents.train", "--algo", "vec_ppo", *extra, "--log-dir", str(tmp_path),
@@ -150,3 +151,138 @@ def test_bad_configurations_fail_before_training(tmp_path: Path) -> None:
         assert proc.returncode == 2, (extra, proc.stdout + proc.stderr)
         assert any(line.startswith("error:") for line in proc.stderr.splitlines()), proc.stderr
     assert not list(tmp_path.rglob("config.yml"))
+
+
+# --- observation="sets" (attention policy, mixed sizes) and MultiDiscrete (capacity env) -------------------
+
+SETS_KW = ["observation=sets", "scenario=generator://synth-v0/0?classes=8&regions=3"]
+SETS_HP = ["mixed_sizes={classes: [6, 12], regions: [3, 4], models: [4, 5], datas: [6, 8]}",
+           "scenario_pool=4",
+           "n_envs=4", "n_steps=8", "batch_size=16", "policy_kwargs.d_model=16", "policy_kwargs.n_heads=2",
+           "policy_kwargs.n_layers=1", "checkpoint_freq=100", "eval_freq=100", "n_eval_episodes=2"]
+CAPACITY = "a2gym/GeoServeCapacity-v0"
+CAP_KW = {"scenario": "generator://synth-v0/1?classes=8&regions=3", "n_slots": 4, "slot_minutes": 60}
+CAP_HP = ["n_envs=4", "n_steps=8", "batch_size=16", "normalize_return=true", "checkpoint_freq=40",
+          "eval_freq=40", "n_eval_episodes=1"]
+
+
+def test_mixed_sizes_draw_reproducible_scenarios_of_several_sizes() -> None:
+    import gymnasium as gym
+
+    from agents.wrappers import FreshMixedSizes
+
+    def sizes(seed: int, pool: int) -> list[tuple[int, int]]:
+        env = FreshMixedSizes(gym.make(PLACEMENT, observation="sets",
+                                       scenario="generator://synth-v0/0?classes=8&regions=3"),
+                              sizes={"classes": (6, 12), "regions": (3, 4)}, pool=pool)
+        out = []
+        for i in range(6):
+            env.reset(seed=seed if i == 0 else None)
+            s = env.unwrapped.scenario
+            out.append((s.n_classes, s.n_regions))
+        env.close()
+        return out
+
+    first = sizes(5, 0)
+    assert first == sizes(5, 0), "a seeded reset's sequence of scenarios is reproducible"
+    assert len(set(first)) > 1, "the sizes vary between episodes"
+    assert all(6 <= c <= 12 and 3 <= r <= 4 for c, r in first)
+    assert len(set(sizes(5, 2))) <= 2, "a pool of 2 gives at most 2 scenarios"
+
+
+@pytest.mark.parametrize("env_id", [PLACEMENT, "a2gym/Scheduling-v0"])
+def test_sets_collect_and_update_respect_masks(env_id: str) -> None:
+    venv = make_vector_env(env_id, {"observation": "sets", "scenario": "generator://synth-v0/0?classes=8"}, 4,
+                           mixed_sizes={"classes": (6, 12), "regions": (3, 4)}, pool=3)
+    algo = VecPPO(venv, n_steps=16, batch_size=32, seed=0,
+                  policy_kwargs={"net_arch": [64], "d_model": 16, "n_heads": 2, "n_layers": 1})
+    assert algo.sets and type(algo.policy).__name__ == "SetsAttentionPolicy"
+    algo.reset(0)
+    assert algo.collect() > 0
+    chosen = algo.buf_mask.gather(2, algo.buf_act[..., None]).squeeze(-1).numpy()
+    assert chosen[algo.buf_valid].all(), "a masked action was sampled"
+    stats = algo.update()
+    assert np.isfinite(stats["train/policy_gradient_loss"]) and stats["train/n_updates"] > 0
+    eps = algo.drain_episodes()
+    assert eps and eps["failed"].sum() == 0
+    venv.close()
+
+
+def test_multidiscrete_heads_sample_each_sub_action_within_its_mask() -> None:
+    venv = make_vector_env(CAPACITY, CAP_KW, 3)  # no native vector env: SyncVectorEnv
+    algo = VecPPO(venv, n_steps=10, batch_size=16, seed=0, normalize_return=True)
+    assert algo.multi and algo.buf_act.shape == (10, 3, algo.n_sub)
+    algo.reset(0)
+    algo.collect()
+    mask = algo.buf_mask.reshape(10, 3, algo.n_sub, -1)
+    chosen = mask.gather(3, algo.buf_act[..., None]).squeeze(-1).numpy()
+    assert chosen[algo.buf_valid].all(), "a masked count was sampled"
+    # the log-probability of a joint action is the sum of its sub-actions' (independent heads)
+    logits = torch.randn(2, algo.n_actions)
+    a, logp, ent = algo.dist(logits)
+    per = torch.log_softmax(logits.reshape(2, algo.n_sub, -1), -1)
+    assert torch.allclose(logp, per.gather(2, a[..., None]).squeeze(-1).sum(1), atol=1e-5)
+    assert bool((ent > 0).all())
+    algo.update()
+    assert algo.ret_rms["count"] > 1, "the return normaliser saw the rollout"
+    venv.close()
+
+
+def test_non_uniform_multidiscrete_pads_its_heads() -> None:
+    import gymnasium as gym
+
+    class Probe(gym.vector.VectorEnv):
+        def __init__(self) -> None:
+            self.num_envs = 2
+            self.single_observation_space = gym.spaces.Box(0, 1, (3,), np.float32)
+            self.single_action_space = gym.spaces.MultiDiscrete([2, 4, 3])
+
+    algo = VecPPO(Probe(), n_steps=2, batch_size=4, seed=0)
+    mask = torch.ones(1000, 9, dtype=torch.bool)
+    mask[:, 3] = False  # sub-action 1 may not take value 1
+    logits = torch.zeros(1000, 9).masked_fill(~mask, -1e8)
+    a, logp, _ = algo.dist(logits)
+    assert int(a[:, 0].max()) <= 1 and int(a[:, 1].max()) <= 3 and int(a[:, 2].max()) <= 2
+    assert not bool((a[:, 1] == 1).any())
+    assert torch.allclose(logp, torch.full((1000,), float(np.log(1 / 2 * 1 / 3 * 1 / 3))), atol=1e-5)
+
+
+def test_sets_run_trains_resumes_and_evaluates(tmp_path: Path) -> None:
+    log_dir = tmp_path / "runs"
+    proc = run_module("agents.train", "--algo", "vec_ppo", "--env", PLACEMENT, "--seed", "1",
+                      "--total-timesteps", "150", "--log-dir", str(log_dir), "--run-name", "sets",
+                      "--no-progress-bar",
+                      "--hyperparams", *SETS_HP, "--env-kwargs", *SETS_KW)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = log_dir / "vec_ppo" / "sets"
+    assert saved_timesteps(run / "model.zip") >= 150 and (run / "best_model.zip").exists()
+    proc = run_module("agents.train", "--resume", str(run), "--total-timesteps", "300", "--no-progress-bar")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert saved_timesteps(run / "model.zip") >= 300
+    out = tmp_path / "eval.jsonl"
+    proc = run_module("agents.evaluate", "--run", str(run), "--episodes", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "failed 0/1" in proc.stdout
+
+
+def test_capacity_run_trains_resumes_and_evaluates(tmp_path: Path) -> None:
+    log_dir = tmp_path / "runs"
+    kw = [f"{k}={v}" for k, v in CAP_KW.items()]
+    proc = run_module("agents.train", "--algo", "vec_ppo", "--env", CAPACITY, "--seed", "0",
+                      "--total-timesteps", "64", "--log-dir", str(log_dir), "--run-name", "cap",
+                      "--no-progress-bar",
+                      "--hyperparams", *CAP_HP, "--env-kwargs", *kw)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = log_dir / "vec_ppo" / "cap"
+    from sb3_contrib import MaskablePPO
+
+    rms = MaskablePPO.load(str(run / "model.zip"), device="cpu").vec_ppo_return_rms
+    assert rms["count"] > 1, "the return normaliser's statistics are saved with the model"
+    proc = run_module("agents.train", "--resume", str(run), "--total-timesteps", "128", "--no-progress-bar")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert saved_timesteps(run / "model.zip") >= 128
+    rms2 = MaskablePPO.load(str(run / "model.zip"), device="cpu").vec_ppo_return_rms
+    assert rms2["count"] > rms["count"], "resume continues the normaliser's statistics"
+    proc = run_module("agents.evaluate", "--run", str(run), "--episodes", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mean score" in proc.stdout
