@@ -23,27 +23,8 @@ import gymnasium as gym
 import numpy as np
 import yaml
 
+from agents.sizes import LARGE_CLASSES, SEED_BASE, TRAIN_SIZES, sized_uri, uris  # noqa: F401  (their home)
 from agents.wrappers import ScenarioPool
-
-# Sizes of the training scenarios (inclusive ranges), drawn per scenario.
-TRAIN_SIZES = {"classes": (8, 40), "regions": (3, 9), "models": (4, 8), "datas": (6, 15)}
-LARGE_CLASSES = (80, 96)  # "2x larger": at least twice the largest training |R|
-SEED_BASE = {"train": 0, "val": 5_000_000, "test": 9_000_000}
-
-
-def sized_uri(seed: int, rng: np.random.Generator, classes: tuple[int, int] | None = None) -> str:
-    """``generator://synth-v0/SEED?…`` with sizes drawn from :data:`TRAIN_SIZES` (classes overridable)."""
-    ranges = {**TRAIN_SIZES, **({"classes": classes} if classes else {})}
-    q = "&".join(f"{k}={int(rng.integers(lo, hi + 1))}" for k, (lo, hi) in ranges.items())
-    return f"generator://synth-v0/{seed}?{q}"
-
-
-def uris(split: str, n: int, seed: int = 0, classes: tuple[int, int] | None = None) -> list[str]:
-    """``n`` URIs of ``split`` (train / val / test), reproducible from ``seed``."""
-    rng = np.random.default_rng([seed, len(split), n])
-    base = SEED_BASE[split] + 100_000 * seed
-    return [sized_uri(base + j, rng, classes) for j in range(n)]
-
 
 MixedSizes = ScenarioPool
 """Every reset gets one of the pool's scenarios of mixed training sizes

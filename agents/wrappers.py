@@ -11,6 +11,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from agents.sizes import SEED_BASE, TRAIN_SIZES
+
 
 def pool_uris(generator_uri: str, size: int) -> list[str]:
     """``size`` generator URIs with the parameters of ``generator_uri`` and seeds ``s, s+1, …`` (s: its
@@ -62,10 +64,10 @@ Scenario)."""
 class FreshMixedSizes(gym.Wrapper):
     """Generated scenarios of random sizes, a new one drawn at every reset (``observation="sets"`` envs).
 
-    A draw is a generator seed from ``split``'s range (:data:`agents.generalist.SEED_BASE`: training seeds in
-    [0, 5e6), validation in [5e6, 9e6); the test scenarios of :func:`agents.generalist.uris` start at 9e6)
+    A draw is a generator seed from ``split``'s range (:data:`agents.sizes.SEED_BASE`: training seeds in
+    [0, 5e6), validation in [5e6, 9e6); the test scenarios of :func:`agents.sizes.uris` start at 9e6)
     and sizes from ``sizes`` (inclusive ranges per generator parameter, default
-    :data:`agents.generalist.TRAIN_SIZES`); the URI goes to the env as ``options["scenario"]``. The draws come
+    :data:`agents.sizes.TRAIN_SIZES`); the URI goes to the env as ``options["scenario"]``. The draws come
     from an RNG seeded by the seeded reset (``[seed, split]``), so a seeded reset's scenario is reproducible
     and autoresets (unseeded) continue the sequence. It is ``resample=True`` over mixed sizes (``resample``
     alone keeps the first scenario's sizes).
@@ -78,11 +80,9 @@ class FreshMixedSizes(gym.Wrapper):
 
     def __init__(self, env: gym.Env, split: str = "train", sizes: dict[str, tuple[int, int]] | None = None,
                  pool: int = 0):
-        from agents.generalist import SEED_BASE, TRAIN_SIZES
-
         super().__init__(env)
         if split not in ("train", "val"):
-            raise ValueError(f"split={split!r}: 'train' or 'val' (the test range is agents.generalist.uris')")
+            raise ValueError(f"split={split!r}: 'train' or 'val' (the test range is agents.sizes.uris')")
         self.split, self.sizes = split, dict(sizes or TRAIN_SIZES)
         self._lo = SEED_BASE[split]
         self._hi = SEED_BASE["val"] if split == "train" else SEED_BASE["test"]
