@@ -49,7 +49,7 @@ def walk_frames(ctx: Any):
         f = sys._getframe(1)
         while f is not None:
             for v in list(f.f_locals.values()):
-                if hasattr(v, "unwrapped") or type(v).__name__ in ("ScenarioPool", "Worker"):
+                if hasattr(v, "unwrapped") or type(v).__name__ in ("ScenarioCache", "Worker"):
                     raise AssertionError(f"found {type(v).__name__} in a caller's frame")
             f = f.f_back
         return _first(obs, info)

@@ -122,3 +122,14 @@ def test_a_day_longer_than_the_registered_cap_is_refused_at_make():
     with pytest.raises(ValueError, match="n_slots = 1000001 is more than the registered max_episode_steps"):
         gymnasium.make("a2gym/GeoServe-v0", scenario=SMALL, n_slots=MAX_EPISODE_STEPS + 1, slot_minutes=10)
     assert gymnasium.make("a2gym/GeoServe-v0").spec.max_episode_steps == MAX_EPISODE_STEPS
+
+
+def test_both_geoserve_envs_share_the_slotted_skeleton() -> None:
+    """GeoServe-v0 and the capacity env take reset and the oracle's demand from one base (issue 22)."""
+    from a2gym.envs.geoserve.env import GeoServeEnv
+    from a2gym.envs.geoserve_capacity.env import GeoServeCapacityEnv
+    from a2gym.envs.slotted import SlottedEnv
+
+    for cls in (GeoServeEnv, GeoServeCapacityEnv):
+        assert issubclass(cls, SlottedEnv)
+        assert "reset" not in vars(cls) and "demand_of_next_slot" not in vars(cls)

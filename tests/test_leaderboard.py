@@ -170,7 +170,7 @@ def test_suites() -> None:
 
 
 def test_every_suite_scenario_loads_with_its_pinned_hash_and_one_agent_fits_an_env() -> None:
-    from a2gym.leaderboard.episode import load_fresh, make_env, manifest
+    from a2gym.leaderboard.episode import load_fresh, manifest, suite_env
 
     pins = manifest()
     for suite in suite_mod.SUITES.values():
@@ -178,7 +178,7 @@ def test_every_suite_scenario_loads_with_its_pinned_hash_and_one_agent_fits_an_e
             seen = set()
             for uri in entry.scenarios:
                 assert load_fresh(uri).sha256 == pins[uri.removeprefix("scenario://")]
-                env = make_env(entry.env_id, uri, entry.env_kwargs)
+                env = suite_env(entry.env_id, uri, entry.env_kwargs)
                 seen.add((repr(env.observation_space), repr(env.action_space)))
                 env.close()
             assert len(seen) == 1, (suite.name, entry.env_id, seen)
@@ -377,7 +377,7 @@ def test_the_capacity_env_is_in_the_suite_with_its_own_reference_rows() -> None:
     paper rows: they deploy sets, it chooses counts); hindsight and its bound come from the pinned file, no
     optimum row. Target-tracking leaves at most a tenth of the reactive re-solve's unserved requests and
     hindsight is at least 10% cheaper than it (issue 21), on a suite day."""
-    from a2gym.leaderboard.episode import make_env
+    from a2gym.leaderboard.episode import suite_env
     from a2gym.leaderboard.reserved import hindsight_rows, optimum_row, policy_rows, read_optimum
     from a2gym.policies import reference_policy
 
@@ -399,7 +399,7 @@ def test_the_capacity_env_is_in_the_suite_with_its_own_reference_rows() -> None:
     assert hindsight_rows(A2_TEST_V1.entries[0], seeds, opt) == []
     unserved = {}
     for mode in ("target-tracking", "reactive"):
-        env = make_env(V1, SMALL[0], v1.env_kwargs)
+        env = suite_env(V1, SMALL[0], v1.env_kwargs)
         obs, info = env.reset(seed=10_000)
         policy, done = reference_policy(env, mode), False
         while not done:
@@ -444,3 +444,14 @@ def test_the_pinned_reserved_rows_are_what_the_code_computes() -> None:
                     f"{entry.env_id} {name} {key}: pinned {old}, computed {cost}: rerun "
                     "scripts/build_suite.py --no-optimum --reserved")
             assert pinned[name].violations == row.violations, (entry.env_id, name)
+
+
+def test_the_episode_modules_old_names_still_work_with_a_deprecation_warning() -> None:
+    from a2gym.leaderboard import episode
+
+    with pytest.warns(DeprecationWarning, match="make_env is now suite_env"):
+        assert episode.make_env is episode.suite_env
+    with pytest.warns(DeprecationWarning, match="ScenarioPool is now ScenarioCache"):
+        assert episode.ScenarioPool is episode.ScenarioCache
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        episode.nothing  # noqa: B018

@@ -84,14 +84,14 @@ def test_a_single_differing_action_is_caught(tmp_path: Path) -> None:
     fails."""
     import numpy as np
 
-    from a2gym.leaderboard.episode import make_env
+    from a2gym.leaderboard.episode import suite_env
     from a2gym.leaderboard.evaluate import evaluate_episode, make_header
     from a2gym.leaderboard.policy import resolve_policy
 
     env_id, uri = "a2gym/Scheduling-v0", TINY.entries[0].scenarios[0]
     policy = resolve_policy("cheapest")
     rec = evaluate_episode(env_id, {}, uri, 10_000, policy)
-    env = make_env(env_id, uri, {})
+    env = suite_env(env_id, uri, {})
     _, info = env.reset(seed=rec.seed)
     for a in rec.actions[:2]:
         _, _, _, _, info = env.step(a)

@@ -24,12 +24,12 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from a2gym.leaderboard.episode import make_env
+    from a2gym.leaderboard.episode import suite_env
 
     torch.set_num_threads(1)
     d = tmp_path_factory.mktemp("run")
     venv = VecNormalize(
-        DummyVecEnv([lambda: make_env(ENV, TINY.entries[0].scenarios[0], {})]), norm_reward=False
+        DummyVecEnv([lambda: suite_env(ENV, TINY.entries[0].scenarios[0], {})]), norm_reward=False
     )
     venv.seed(0)
     venv.reset()
@@ -48,10 +48,10 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_loader_applies_vecnormalize_from_a_zip_and_a_run_dir(run_dir: Path) -> None:
     import pickle
 
-    from a2gym.leaderboard.episode import make_env
+    from a2gym.leaderboard.episode import suite_env
     from a2gym.sb3 import load_model
 
-    env = make_env(ENV, TINY.entries[0].scenarios[0], {})
+    env = suite_env(ENV, TINY.entries[0].scenarios[0], {})
     obs, info = env.reset(seed=0)
     with (run_dir / "vecnormalize.pkl").open("rb") as f:
         stats = pickle.load(f)  # what VecNormalize.load unpickles
@@ -85,12 +85,12 @@ def test_agents_evaluate_and_the_leaderboard_use_the_same_loader(run_dir: Path, 
 
     from a2gym.cli import main
     from a2gym.leaderboard import suite as suite_mod
-    from a2gym.leaderboard.episode import make_env
+    from a2gym.leaderboard.episode import suite_env
     from a2gym.leaderboard.record import read_records
     from a2gym.sb3 import model_files
     from agents.evaluate import model_actor
 
-    env = make_env(ENV, TINY.entries[0].scenarios[0], {})
+    env = suite_env(ENV, TINY.entries[0].scenarios[0], {})
     obs, info = env.reset(seed=0)
     act, cfg = model_actor(run_dir, "last")
     assert cfg["model_sha256"] == model_files(run_dir / "model.zip").sha256

@@ -84,7 +84,7 @@ def test_committed_learned_entries_keep_their_recorded_actions_with_logits_moved
     moved in different ulp patterns: the actions are the recorded ones every time."""
     pytest.importorskip("sb3_contrib")
     from a2gym.heuristics import PolicyContext
-    from a2gym.leaderboard.episode import make_env, play_episode
+    from a2gym.leaderboard.episode import play_episode, suite_env
     from a2gym.leaderboard.policy import resolve_policy
     from a2gym.leaderboard.record import read_records
 
@@ -92,7 +92,7 @@ def test_committed_learned_entries_keep_their_recorded_actions_with_logits_moved
     rec = records[0]
     factory = resolve_policy(header.policy).factory
     for pattern in range(3):
-        env = make_env(rec.env_id, rec.scenario_uri, rec.env_kwargs)
+        env = suite_env(rec.env_id, rec.scenario_uri, rec.env_kwargs)
         ctx = PolicyContext(rec.env_id, dict(rec.env_kwargs), env.observation_space, env.action_space,
                             env.unwrapped.scenario, rec.seed)
         with _logits_moved(pattern):

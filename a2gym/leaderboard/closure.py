@@ -44,14 +44,14 @@ class Closure:
 
 def contexts(episodes: Iterable[tuple[str, dict[str, Any], str, int]]) -> list[PolicyContext]:
     """The context of the first episode of each env among (env id, env kwargs, scenario URI, seed)."""
-    from a2gym.leaderboard.episode import load_fresh, make_env
+    from a2gym.leaderboard.episode import load_fresh, suite_env
 
     out, seen = [], set()
     for env_id, kwargs, uri, seed in episodes:
         if env_id in seen:
             continue
         seen.add(env_id)
-        env = make_env(env_id, uri, kwargs)
+        env = suite_env(env_id, uri, kwargs)
         try:
             out.append(PolicyContext(env_id, dict(kwargs), env.observation_space, env.action_space,
                                      load_fresh(uri), int(seed)))

@@ -1,9 +1,9 @@
 """Run one episode with a policy, and replay a recorded action sequence in a fresh env.
 
-Both go through :func:`make_env`, which builds the env from a scenario object read from its file and
+Both go through :func:`suite_env`, which builds the env from a scenario object read from its file and
 checked against the SHA-256 pinned in the bundled manifest, never from the loader's shared cache. A
-:class:`ScenarioPool` keeps one such object per URI for one purpose (the policy's envs, or the replay
-envs), so the env's per-scenario set-up (cost model, reference plan) runs once per pool, and a policy
+:class:`ScenarioCache` keeps one such object per URI for one purpose (the policy's envs, or the replay
+envs), so the env's per-scenario set-up (cost model, reference plan) runs once per cache, and a policy
 never holds the objects its episodes are replayed with. The outcome of an episode is read from the env's
 ``info`` only: ``info["cost"]``
 [$ so far] after the last step, its breakdown and its SLO violation count.
@@ -83,7 +83,7 @@ def content_sha256(scn: Scenario) -> str:
     return Scenario.from_dict(scn.to_dict()).sha256
 
 
-class ScenarioPool:
+class ScenarioCache:
     """Scenario objects loaded with :func:`load_fresh`, one per URI, for one purpose (see module
     docstring)."""
 
@@ -96,11 +96,12 @@ class ScenarioPool:
         return self._by_uri[uri]
 
 
-def make_env(env_id: str, scenario_uri: str, env_kwargs: Mapping[str, Any], pool: ScenarioPool | None = None
-             ) -> gym.Env:
-    """``gymnasium.make(env_id, scenario=<Scenario of scenario_uri from pool>, **env_kwargs)``.
+def suite_env(env_id: str, scenario_uri: str, env_kwargs: Mapping[str, Any], pool: ScenarioCache | None = None
+              ) -> gym.Env:
+    """``gymnasium.make(env_id, scenario=<Scenario of scenario_uri from pool>, **env_kwargs)``: the env of
+    one suite episode (named apart from :func:`agents.common.make_env`, the training env factory).
 
-    Without a pool the scenario is a new object read from its file. A retired id
+    Without a cache the scenario is a new object read from its file. A retired id
     (:data:`a2gym.envs.registration.LEGACY_IDS`, e.g. ``a2gym/GeoServe-v1``) makes its successor with the
     kwargs that reproduce it, so old records keep replaying.
     """
@@ -197,10 +198,10 @@ def play_episode(env: gym.Env, factory: PolicyFactory, ctx: PolicyContext) -> Ou
 
 
 def replay(env_id: str, scenario_uri: str, env_kwargs: Mapping[str, Any], seed: int,
-           actions: list[Any], pool: ScenarioPool | None = None) -> Outcome:
+           actions: list[Any], pool: ScenarioCache | None = None) -> Outcome:
     """Replay ``actions`` from ``reset(seed)`` in a new env (scenarios from ``pool``); RecordError if an
     action is rejected or the episode does not end exactly after the last action."""
-    env = make_env(env_id, scenario_uri, env_kwargs, pool)
+    env = suite_env(env_id, scenario_uri, env_kwargs, pool)
     try:
         _, info = env.reset(seed=seed)
         ret, violations = 0.0, 0
@@ -221,3 +222,18 @@ def replay(env_id: str, scenario_uri: str, env_kwargs: Mapping[str, Any], seed: 
         return Outcome(list(actions), float(info["cost"]), cost_breakdown(info), ret, violations)
     finally:
         env.close()
+
+
+_RENAMED = {"make_env": "suite_env", "ScenarioPool": "ScenarioCache"}
+"""Names this module had until 0.2.0 -> their names now (one name per thing: ``agents.common.make_env`` and
+``agents.wrappers.ScenarioPool`` are other things)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(f"a2gym.leaderboard.episode.{name} is now {_RENAMED[name]}", DeprecationWarning,
+                      stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

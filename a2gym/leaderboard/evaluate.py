@@ -39,27 +39,27 @@ from a2gym.leaderboard.entry import EntryHeader
 from a2gym.leaderboard.episode import (
     EpisodeError,
     Outcome,
-    ScenarioPool,
+    ScenarioCache,
     content_sha256,
     env_scenario,
-    make_env,
     manifest,
     play_episode,
     replay,
+    suite_env,
 )
 from a2gym.leaderboard.policy import ResolvedPolicy, resolve_policy
 from a2gym.leaderboard.record import EpisodeRecord, read_results, write_records
 from a2gym.leaderboard.safeio import exclusive_lock
 from a2gym.leaderboard.suite import Suite
 
-Pools = tuple[ScenarioPool, ScenarioPool, ScenarioPool]
+Pools = tuple[ScenarioCache, ScenarioCache, ScenarioCache]
 """Scenario objects of (the policy's envs, the policies' own copies, the replay envs)."""
 
 MODES = ("new", "append", "overwrite")
 
 
 def new_pools() -> Pools:
-    return ScenarioPool(), ScenarioPool(), ScenarioPool()
+    return ScenarioCache(), ScenarioCache(), ScenarioCache()
 
 
 def run_policy(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str, seed: int, policy: ResolvedPolicy,
@@ -68,7 +68,7 @@ def run_policy(env_id: str, env_kwargs: dict[str, Any], scenario_uri: str, seed:
     RecordError if the policy changed the scenario."""
     run_pool, ctx_pool, _ = pools or new_pools()
     pinned = manifest().get(scenario_uri.removeprefix("scenario://"))
-    env = make_env(env_id, scenario_uri, env_kwargs, run_pool)
+    env = suite_env(env_id, scenario_uri, env_kwargs, run_pool)
     try:
         before = content_sha256(env_scenario(env))
         ctx = PolicyContext(env_id, dict(env_kwargs), env.observation_space, env.action_space,

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from a2gym.errors import A2GymError, RecordError
-from a2gym.leaderboard.episode import ScenarioPool, make_env, scenario_dir
+from a2gym.leaderboard.episode import ScenarioCache, scenario_dir, suite_env
 from a2gym.leaderboard.suite import OPTIMUM_FILE, OPTIMUM_SHA256, SuiteEntry
 
 REFERENCE = "reference"
@@ -89,12 +89,12 @@ class ReservedRow:
     """True for the optimum row where some value is a bound, not an attained cost."""
 
 
-def _run_env_policy(entry: SuiteEntry, uri: str, seed: int, pool: ScenarioPool,
+def _run_env_policy(entry: SuiteEntry, uri: str, seed: int, pool: ScenarioCache,
                     make: Callable[[Any, int], Callable[[Any, dict], Any]]) -> tuple[float, int, float]:
     """(cost [$], violations, policy time [s]) of one episode of a policy made from the env itself."""
     from a2gym.rollout import rollout
 
-    env = make_env(entry.env_id, uri, entry.env_kwargs, pool)
+    env = suite_env(entry.env_id, uri, entry.env_kwargs, pool)
     try:
         out = rollout(env, seed=seed, make=lambda: make(env, seed))
         return out.cost, out.violations, out.policy_s
@@ -134,7 +134,7 @@ def policy_rows(entry: SuiteEntry, seeds: list[int], progress: Callable[[int], N
                 paper_rows: bool = True) -> list[ReservedRow]:
     """The reference, oracle (GeoServe), reactive and forecast (capacity env) and paper rows of one env on
     ``seeds`` of every scenario."""
-    pool = ScenarioPool()
+    pool = ScenarioCache()
     rows = []
     run_seeds = seeds[:1] if seed_free(entry.env_id) else seeds
     for name, make in _makers(entry.env_id, paper_rows).items():

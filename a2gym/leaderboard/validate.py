@@ -30,7 +30,7 @@ from gymnasium.envs.registration import parse_env_id
 
 from a2gym.errors import A2GymError, RecordError
 from a2gym.leaderboard.entry import EntryHeader
-from a2gym.leaderboard.episode import Outcome, ScenarioPool, bundled_name, manifest, replay
+from a2gym.leaderboard.episode import Outcome, ScenarioCache, bundled_name, manifest, replay
 from a2gym.leaderboard.record import EpisodeRecord, read_results
 from a2gym.leaderboard.suite import SUITES
 
@@ -98,7 +98,7 @@ def _replayable(rec: EpisodeRecord, pins: dict[str, str]) -> bool:
     return registered and rec.scenario_uri.startswith("scenario://") and name in pins
 
 
-def replay_problems(rec: EpisodeRecord, pool: ScenarioPool | None = None,
+def replay_problems(rec: EpisodeRecord, pool: ScenarioCache | None = None,
                     outcomes: list[Outcome | None] | None = None) -> list[str]:
     """Replay the record's actions in a new env and list every outcome field that differs (the replayed
     outcome, or None, is appended to ``outcomes``)."""
@@ -138,7 +138,7 @@ def replay_each(recs: list[EpisodeRecord], outcomes: list[Outcome | None] | None
                 ) -> Iterator[list[str]]:
     """The sequential :data:`Replayer`: one scenario object per URI serves every replay (no policy runs);
     each replayed outcome is appended to ``outcomes`` if given."""
-    pool = ScenarioPool()
+    pool = ScenarioCache()
     for rec in recs:
         yield replay_problems(rec, pool, outcomes)
 

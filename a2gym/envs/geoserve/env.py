@@ -11,9 +11,10 @@ from gymnasium import spaces
 
 from a2gym.checks import is_int
 from a2gym.costmodel import CostModel
-from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, facility_ranks, squash
+from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, facility_ranks, squash
 from a2gym.envs.demand import DemandModel
 from a2gym.envs.reward import cached_on
+from a2gym.envs.slotted import SlottedEnv
 from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -145,7 +146,7 @@ def slot_lower_bound(scenario: Scenario, slot_hours: float, rates: np.ndarray,
     return float(lower_bound(view, time_limit=time_limit))
 
 
-class GeoServeEnv(A2Env):
+class GeoServeEnv(SlottedEnv):
     """Serve a day of time-varying demand: each slot, choose which facilities are deployed.
 
     ## Description
@@ -308,18 +309,6 @@ class GeoServeEnv(A2Env):
         self._last = {"unserved_requests": 0.0, "violations": []}
         self._plan: Plan | None = None
         self._cleared = 0
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self._setup(self._choose_scenario(options))
-        self.rates = self.demand.episode(self.scenario, self.np_random)
-        self._start_episode()
-        self._begin_episode()
-        return self._observation(), self._info()
-
-    def demand_of_next_slot(self) -> np.ndarray:
-        """True rates [req/s, R] of the slot the next action deploys for (the oracle reference's input)."""
-        return self.rates[min(self.slot_no, self.n_slots - 1) + 1].copy()
 
     def step(self, action: Any):
         bits = self._validate(action)

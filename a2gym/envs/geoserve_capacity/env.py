@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from a2gym.checks import is_finite_real, is_int
-from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, A2Env, squash
+from a2gym.envs.base import DEFAULT_SCENARIO, MAX_EPISODE_STEPS, squash
 from a2gym.envs.demand import DemandModel
 from a2gym.envs.geoserve.env import SLO_PENALTY_PER_REQUEST
 from a2gym.envs.geoserve_capacity.dynamics import (
@@ -21,6 +21,7 @@ from a2gym.envs.geoserve_capacity.dynamics import (
     provisioning_defaults,
 )
 from a2gym.envs.geoserve_capacity.reference import NORMALISERS, expected_initial_fleet, reference_day
+from a2gym.envs.slotted import SlottedEnv
 from a2gym.errors import ActionError
 from a2gym.plan import Plan
 from a2gym.scenario import Scenario
@@ -48,7 +49,7 @@ def _check_int(name: str, value: Any, low: int) -> int:
     return int(value)
 
 
-class GeoServeCapacityEnv(A2Env):
+class GeoServeCapacityEnv(SlottedEnv):
     """Serve a day of demand by choosing each facility's instance count; new instances take time to be
     ready, are billed from request to release, and only ready capacity serves.
 
@@ -297,19 +298,7 @@ class GeoServeCapacityEnv(A2Env):
         self._last = {"unserved_requests": 0.0, "violations": []}
         self._cleared = 0
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self._setup(self._choose_scenario(options))
-        self.rates = self.demand.episode(self.scenario, self.np_random)
-        self._start_episode()
-        self._begin_episode()
-        return self._observation(), self._info()
-
     # ------------------------------------------------------------------- step
-    def demand_of_next_slot(self) -> np.ndarray:
-        """True rates [req/s, R] of the slot the next action is for (v0-style oracle's input)."""
-        return self.rates[min(self.slot_no, self.n_slots - 1) + 1].copy()
-
     def step(self, action: Any):
         target = self._validate(action)
         if self._needs_reset is not None:
