@@ -328,13 +328,7 @@ class GeoServeEnv(SlottedEnv):
         names = self.scenario.classes
         self._last = {"unserved_requests": costs["unserved_requests"],
                       "violations": [f"unserved: {names[r]}" for r in np.flatnonzero(unserved)]}
-        reward = float(self.reward_fn(0.0, costs["total"], self.reference_cost))
-        if self._cleared and self.invalid_rule.penalty:
-            reward -= self.invalid_rule.penalty
-        done = self.slot_no >= self.n_slots
-        if done:
-            self._needs_reset = "the day is over"
-        return self._observation(), reward, done, False, self._info()
+        return self._slot_result(costs["total"])
 
     def _validate(self, action: Any) -> np.ndarray:
         """The bits of an action in the action space, or ActionError naming it (masked bits are kept)."""

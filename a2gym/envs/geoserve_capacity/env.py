@@ -314,13 +314,7 @@ class GeoServeCapacityEnv(SlottedEnv):
             self.totals[k] += costs[k]
         self.slot_no += 1
         self._last = {"unserved_requests": costs["unserved_requests"], "violations": self._violations(rates)}
-        reward = float(self.reward_fn(0.0, costs["total"], self.reference_cost))
-        if self._cleared and self.invalid_rule.penalty:
-            reward -= self.invalid_rule.penalty
-        done = self.slot_no >= self.n_slots
-        if done:
-            self._needs_reset = "the day is over"
-        return self._observation(), reward, done, False, self._info()
+        return self._slot_result(costs["total"])
 
     def _violations(self, rates: np.ndarray) -> list[str]:
         names = self.scenario.classes
