@@ -9,6 +9,8 @@ scenarios) and the experiments' held-out sets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 # Sizes of the training scenarios (inclusive ranges), drawn per scenario.
@@ -17,9 +19,11 @@ LARGE_CLASSES = (80, 96)  # "2x larger": at least twice the largest training |R|
 SEED_BASE = {"train": 0, "val": 5_000_000, "test": 9_000_000}
 
 
-def sized_uri(seed: int, rng: np.random.Generator, classes: tuple[int, int] | None = None) -> str:
-    """``generator://synth-v0/SEED?…`` with sizes drawn from :data:`TRAIN_SIZES` (classes overridable)."""
-    ranges = {**TRAIN_SIZES, **({"classes": classes} if classes else {})}
+def sized_uri(seed: int, rng: np.random.Generator, classes: tuple[int, int] | None = None,
+              sizes: Mapping[str, tuple[int, int]] | None = None) -> str:
+    """``generator://synth-v0/SEED?…`` with sizes drawn from ``sizes`` (inclusive ranges per generator
+    parameter, in order; default :data:`TRAIN_SIZES`), the class range overridable by ``classes``."""
+    ranges = {**(sizes or TRAIN_SIZES), **({"classes": classes} if classes else {})}
     q = "&".join(f"{k}={int(rng.integers(lo, hi + 1))}" for k, (lo, hi) in ranges.items())
     return f"generator://synth-v0/{seed}?{q}"
 

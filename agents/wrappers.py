@@ -11,7 +11,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.sizes import SEED_BASE, TRAIN_SIZES
+from agents.sizes import SEED_BASE, TRAIN_SIZES, sized_uri
 
 
 def pool_uris(generator_uri: str, size: int) -> list[str]:
@@ -93,9 +93,7 @@ class FreshMixedSizes(gym.Wrapper):
             self.pool = [self._draw(rng) for _ in range(int(pool))]
 
     def _draw(self, rng: np.random.Generator) -> str:
-        seed = int(rng.integers(self._lo, self._hi))
-        q = "&".join(f"{k}={int(rng.integers(lo, hi + 1))}" for k, (lo, hi) in self.sizes.items())
-        return f"generator://synth-v0/{seed}?{q}"
+        return sized_uri(int(rng.integers(self._lo, self._hi)), rng, sizes=self.sizes)
 
     def draw_scenario(self) -> Any:
         """The next scenario (a URI, or a loaded pool Scenario) of this wrapper's sequence."""
