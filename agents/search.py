@@ -64,18 +64,22 @@ def policy_logits_batch(model: LoadedModel, obs: dict[str, np.ndarray]) -> np.nd
     return dist.distribution.logits.numpy().astype(np.float64)
 
 
+def _unnormalised(logits: np.ndarray, mask: np.ndarray, temperature: float) -> np.ndarray:
+    """exp(logits / T - row max) [B, n], 0 where ``mask`` is False (float64): softmax before its division."""
+    z = np.where(mask, logits / temperature, -np.inf)
+    return np.exp(z - z.max(axis=1, keepdims=True))
+
+
 def masked_softmax(logits: np.ndarray, mask: np.ndarray, temperature: float) -> np.ndarray:
     """softmax(logits / T) per row [B, n], 0 where ``mask`` is False (float64)."""
-    z = np.where(mask, logits / temperature, -np.inf)
-    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p = _unnormalised(logits, mask, temperature)
     return p / p.sum(axis=1, keepdims=True)
 
 
 def sample_masked(logits: np.ndarray, mask: np.ndarray, temperature: float, u: np.ndarray) -> np.ndarray:
     """One action per row [B] from softmax(logits / T) restricted to ``mask``, chosen by uniforms ``u`` [B]:
     the first index whose cumulative probability exceeds ``u`` (float64 throughout)."""
-    z = np.where(mask, logits / temperature, -np.inf)
-    cdf = np.cumsum(np.exp(z - z.max(axis=1, keepdims=True)), axis=1)
+    cdf = np.cumsum(_unnormalised(logits, mask, temperature), axis=1)
     cdf /= cdf[:, -1:]
     a = (cdf <= u[:, None]).sum(axis=1)
     # the last allowed index bounds the draw (u < 1, but rounding can leave cdf[-2] == 1 after masked tail)
@@ -110,13 +114,14 @@ def _play(model: LoadedModel, envs: list[gym.Env], seed: int, n_fac: int, temper
             grads = np.zeros((k, logits.shape[1]))
         biased = logits if bias is None else logits + temperature * bias
         chosen = sample_masked(biased, mask, temperature, rng.random(len(running)))
+        probs = masked_softmax(biased, mask, temperature) if bias is not None else None
         if deterministic_first and running[0] == 0:
             chosen[0] = stable_argmax(logits[0].astype(np.float32), mask[0])
         still = []
         for row, j in enumerate(running):
             padded = prefixes[j][t] if t < len(prefixes[j]) else int(chosen[row])
-            if bias is not None and t >= len(prefixes[j]):  # d log p(a) / d bias = onehot(a) - p
-                grads[j] -= masked_softmax(biased[row:row + 1], mask[row:row + 1], temperature)[0]
+            if probs is not None and t >= len(prefixes[j]):  # d log p(a) / d bias = onehot(a) - p
+                grads[j] -= probs[row]
                 grads[j, padded] += 1.0
             actions[j].append(padded)
             obs[j], _, terminated, truncated, info = envs[j].step(padded)
