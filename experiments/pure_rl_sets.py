@@ -37,12 +37,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from experiments.pure_rl_vec_ppo import curve  # noqa: E402
+from experiments.pure_rl_vec_ppo import curve, plot_curves  # noqa: E402
 
 POOL = 500
 """Training scenarios per run of the sets experiments (mixed sizes, seeds from the training range)."""
@@ -159,30 +157,10 @@ def report(log_dir: Path, out: Path) -> None:
 
 
 def plot(rows: list[tuple], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     exps = [e for e in EXPERIMENTS if any(r[0] == e for r in rows)]
-    if not exps:
-        return
-    fig, axes = plt.subplots(len(exps), 2, figsize=(11, 3.6 * len(exps)), squeeze=False)
-    for i, exp in enumerate(exps):
-        for seed in sorted({r[1] for r in rows if r[0] == exp}):
-            pts = [(st, sc, w) for e, s, st, sc, w in rows if e == exp and s == seed]
-            st, sc, wl = map(np.array, zip(*pts, strict=True))
-            axes[i][0].plot(st / 1e6, sc, label=f"seed {seed}")
-            axes[i][1].plot(wl / 60, sc, label=f"seed {seed}")
-        for j, xl in enumerate(("env steps [millions]", "wall minutes")):
-            ax = axes[i][j]
-            ax.axhline(1.0, color="k", lw=0.8, ls="--")
-            ax.set_xlabel(xl)
-            ax.set_ylabel("reference cost / cost")
-            ax.set_title(f"{exp}: vec_ppo pure RL (validation)")
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out.with_suffix(".png"), dpi=90)
+    if exps:
+        plot_curves(rows, exps, out.with_suffix(".png"), "{}: vec_ppo pure RL (validation)",
+                    wall_unit=("minutes", 60.0))
 
 
 def main() -> None:

@@ -126,30 +126,37 @@ def report(args: argparse.Namespace) -> None:
 
 
 def plot(rows: list[tuple], args: argparse.Namespace) -> None:
+    plot_curves(rows, list(args.envs), args.out.with_suffix(".png"), "{}, vec_ppo pure RL", TARGET)
+
+
+def plot_curves(rows: list[tuple], groups: list[str], png: Path, title: str, target: float | None = None,
+                wall_unit: tuple[str, float] = ("seconds", 1.0)) -> None:
+    """Score against env steps (left) and wall time (right), one row of panels per group and one line per
+    seed, from ``rows`` of (group, seed, env steps, score, wall seconds); ``title`` formats the group name;
+    ``wall_unit``: (name, seconds per unit) of the wall-time axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(args.envs), 2, figsize=(11, 3.6 * len(args.envs)), squeeze=False)
-    for i, env_id in enumerate(args.envs):
-        for seed in args.seeds:
-            pts = [(st, sc, w) for e, s, st, sc, w in rows if e == env_id and s == seed]
-            if not pts:
-                continue
+    fig, axes = plt.subplots(len(groups), 2, figsize=(11, 3.6 * len(groups)), squeeze=False)
+    for i, group in enumerate(groups):
+        for seed in sorted({r[1] for r in rows if r[0] == group}):
+            pts = [(st, sc, w) for e, s, st, sc, w in rows if e == group and s == seed]
             st, sc, wl = map(np.array, zip(*pts, strict=True))
             axes[i][0].plot(st / 1e6, sc, label=f"seed {seed}")
-            axes[i][1].plot(wl, sc, label=f"seed {seed}")
-        for j, xl in enumerate(("env steps [millions]", "wall seconds")):
+            axes[i][1].plot(wl / wall_unit[1], sc, label=f"seed {seed}")
+        for j, xl in enumerate(("env steps [millions]", f"wall {wall_unit[0]}")):
             ax = axes[i][j]
             ax.axhline(1.0, color="k", lw=0.8, ls="--")
-            ax.axhline(TARGET, color="gray", lw=0.8, ls=":")
+            if target is not None:
+                ax.axhline(target, color="gray", lw=0.8, ls=":")
             ax.set_xlabel(xl)
             ax.set_ylabel("reference cost / cost")
-            ax.set_title(f"{env_id}, vec_ppo pure RL")
+            ax.set_title(title.format(group))
             ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(args.out.with_suffix(".png"), dpi=90)
+    fig.savefig(png, dpi=90)
 
 
 if __name__ == "__main__":
